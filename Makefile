@@ -1,0 +1,71 @@
+# Every target works on a fresh clone: the virtual environment is made on first use.
+PYTHON   := .venv/bin/python
+STAMP    := .venv/.installed
+EXAMPLES := sine
+# Offline copies of the data sets (see data/README.md); linked into data/ when present.
+SHARED_DATA ?= ../shared/data
+
+.PHONY: setup data test lint format smoke bench results clean help $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
+
+help:
+	@echo "make setup            create .venv and install requirements.txt"
+	@echo "make example-NAME     full run of one example ($(EXAMPLES)); ARGS='...' adds options"
+	@echo "make smoke-NAME       quick run of one example; make smoke runs them all"
+	@echo "make test             the test suite (what CI runs)"
+	@echo "make lint             ruff check and format check"
+	@echo "make bench            full runs of every example, benchmarks, then the README results table"
+	@echo "make clean            remove outputs/ and caches (keeps .venv and data/)"
+
+$(STAMP): requirements.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --upgrade pip
+	.venv/bin/pip install -r requirements.txt
+	touch $@
+
+setup: $(STAMP)
+
+# Link the offline copies from $(SHARED_DATA) into data/ (no-op where absent or already there).
+data:
+	@if [ -d "$(SHARED_DATA)" ]; then \
+	  for f in "$(SHARED_DATA)"/*; do \
+	    name=$$(basename "$$f"); [ "$$name" = README.md ] && continue; \
+	    [ -e "data/$$name" ] || ln -s "$$(cd "$$(dirname "$$f")" && pwd)/$$name" "data/$$name"; \
+	  done; \
+	fi
+
+example-%: setup data
+	$(PYTHON) examples/$*/train.py $(ARGS)
+
+smoke-%: setup data
+	$(PYTHON) examples/$*/train.py --quick $(ARGS)
+
+# Runs every quick example, then reports all failures (not only the first).
+smoke: setup data
+	@failed=""; for name in $(EXAMPLES); do \
+	  $(PYTHON) examples/$$name/train.py --quick || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "smoke runs failed:$$failed"; exit 1; fi; echo "all smoke runs passed"
+
+test: setup
+	$(PYTHON) -m pytest
+
+lint: setup
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format: setup
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+# Full default runs (the README's numbers), then the results table from their run.json files.
+bench: setup data
+	@for name in $(EXAMPLES); do $(PYTHON) examples/$$name/train.py || exit 1; done
+	@for script in benchmarks/*.py; do [ -e "$$script" ] || continue; $(PYTHON) "$$script" || exit 1; done
+	$(PYTHON) -m common.results
+
+results: setup
+	$(PYTHON) -m common.results
+
+clean:
+	rm -rf outputs .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

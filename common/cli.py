@@ -1,0 +1,117 @@
+"""Command-line options shared by the examples, so every `--help` reads alike.
+
+Chapter: 004 §5 (the projects' training set-ups).
+
+Types reject bad values at parse time with a message that names the option
+and the accepted range, instead of a traceback deep inside TensorFlow.
+"""
+
+import argparse
+import copy
+
+from common.models import CELLS
+from common.training import DISTRIBUTE_CHOICES
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def fraction(text):
+    """argparse type: a number in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def make_parser(description):
+    """A parser whose help shows every default (the defaults are the real run)."""
+    return argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0):
+    group = parser.add_argument_group("model")
+    group.add_argument("--cell", choices=tuple(CELLS), default=cell, help="recurrent cell type")
+    group.add_argument("--units", type=positive_int, default=units, help="units per recurrent layer")
+    group.add_argument("--layers", type=positive_int, default=layers, help="stacked recurrent layers")
+    group.add_argument(
+        "--bidirectional", action="store_true", help="read the sequence in both directions (2x units features)"
+    )
+    group.add_argument("--dropout", type=fraction, default=dropout, help="dropout on each layer's inputs")
+    group.add_argument(
+        "--recurrent-dropout",
+        type=fraction,
+        default=0.0,
+        help="dropout on the recurrent state; any value > 0 disables the fast cuDNN kernel on GPU",
+    )
+    return group
+
+
+def add_training_args(parser, *, epochs, batch_size, learning_rate=1e-3, patience=5, clipnorm=None, seed=42):
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--epochs", type=positive_int, default=epochs, help="maximum epochs (early stopping may end sooner)"
+    )
+    group.add_argument("--batch-size", type=positive_int, default=batch_size, help="global batch size (all replicas)")
+    group.add_argument("--learning-rate", type=positive_float, default=learning_rate, help="Adam learning rate")
+    group.add_argument("--patience", type=positive_int, default=patience, help="early-stopping patience in epochs")
+    group.add_argument("--clipnorm", type=positive_float, default=clipnorm, help="clip each gradient to this norm")
+    group.add_argument("--seed", type=int, default=seed, help="random seed for data order, splits and weights")
+    group.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower)")
+    group.add_argument("--quick", action="store_true", help="tiny data, model and epochs: a smoke test, not a result")
+    group.add_argument("--data-dir", help="data folder (default: $RNN_EXAMPLES_DATA, else data/ in this repository)")
+    group.add_argument(
+        "--output-dir", help="where to write the model, history, plots and run.json (default: outputs/NAME)"
+    )
+    group.add_argument(
+        "--restart", action="store_true", help="discard an interrupted run in --output-dir instead of resuming it"
+    )
+    group.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none", help="tf.distribute strategy")
+    group.add_argument(
+        "--mixed-precision", action="store_true", help="mixed float16 (fast on recent GPUs, slow on CPU)"
+    )
+    group.add_argument(
+        "--tensorboard", action="store_true", help="also write TensorBoard logs to OUTPUT_DIR/tensorboard"
+    )
+    return group
+
+
+def finish_parsing(parser, argv, example, quick_defaults=None):
+    """Parse; with --quick, parse again on the smaller `quick_defaults`.
+
+    Options given explicitly still win over the quick defaults, so a test can
+    say `--quick --epochs 20`. Then fill in the output folder
+    (outputs/NAME, or outputs/NAME-quick so smoke runs never overwrite it).
+    """
+    from common.training import default_output_dir
+
+    args = parser.parse_args(argv)
+    if args.quick and quick_defaults:
+        quick_parser = copy.deepcopy(parser)  # leave the caller's parser and its defaults as they were
+        quick_parser.set_defaults(**quick_defaults)
+        args = quick_parser.parse_args(argv)
+    if args.output_dir is None:
+        args.output_dir = str(default_output_dir(example, args.quick))
+    return args

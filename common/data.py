@@ -1,0 +1,67 @@
+"""Where data lives, and getting it there: download, cache and verification.
+
+Chapter: 004 §7.2 (data sets). Every example finds its data the same way:
+
+1. `--data-dir PATH` on the command line, else
+2. the environment variable `RNN_EXAMPLES_DATA`, else
+3. `data/` at the root of this repository.
+
+Downloads go through `keras.utils.get_file` into that folder, checked against
+a known checksum. Without network, a missing file is a `DataNotFoundError`
+that names the file, its URL and where to put it.
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import keras
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_ENV_VAR = "RNN_EXAMPLES_DATA"
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data set is missing and could not be downloaded."""
+
+
+def resolve_data_dir(explicit=None):
+    """The data directory: explicit option, else $RNN_EXAMPLES_DATA, else <repo>/data."""
+    chosen = explicit or os.environ.get(DATA_ENV_VAR) or REPO_ROOT / "data"
+    path = Path(chosen).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def file_hash(path, algorithm="sha256"):
+    """Hex digest of a file, read in chunks so large archives need little memory."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(filename, url, data_dir, sha256=None):
+    """Return the path of `filename` in `data_dir`, downloading it from `url` if needed.
+
+    A present file whose checksum does not match is treated as a damaged
+    download: `get_file` fetches it again, and if that fails the error says so.
+    """
+    data_dir = Path(data_dir)
+    target = data_dir / filename
+    if target.exists() and (sha256 is None or file_hash(target) == sha256):
+        return target
+    damaged = target.exists()
+    try:
+        downloaded = keras.utils.get_file(
+            fname=filename, origin=url, file_hash=sha256, cache_dir=str(data_dir), cache_subdir=""
+        )
+    except Exception as error:  # get_file raises plain Exception for network errors
+        problem = "is damaged (checksum mismatch) and" if damaged else "is missing and"
+        raise DataNotFoundError(
+            f"{target} {problem} could not be downloaded from {url} ({error}).\n"
+            f"Download it by hand and put it at {target}, or point --data-dir / "
+            f"${DATA_ENV_VAR} at a folder that holds it."
+        ) from error
+    return Path(downloaded)

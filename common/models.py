@@ -1,0 +1,198 @@
+"""Recurrent model builders shared by every example.
+
+Chapter: 000 §2 (RNN, LSTM, GRU) and 004 §4.3 (bidirectional and deep RNNs).
+
+One function, `build_rnn_model`, covers every example: an optional embedding
+front end, a stack of SimpleRNN / LSTM / GRU layers (optionally bidirectional)
+and one of a few output heads. Its defaults keep LSTM and GRU layers eligible
+for the fused cuDNN kernel on GPU (see `cudnn_eligible`).
+"""
+
+import keras
+from keras import layers
+
+CELLS = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
+HEADS = ("binary", "multiclass", "multilabel", "regression", "per_step")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))}")
+
+
+def _check_positive(name, value):
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_fraction(name, value):
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+
+
+def recurrent_layer(
+    cell="lstm",
+    units=64,
+    *,
+    return_sequences=False,
+    bidirectional=False,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    activation="tanh",
+    name=None,
+):
+    """One recurrent layer (chapter 000 §2.1-2.2), wrapped in `Bidirectional` if asked.
+
+    Keep `activation="tanh"` and `recurrent_dropout=0` for LSTM/GRU: any other
+    value makes Keras fall back from the fused cuDNN kernel to a step-by-step
+    loop that is several times slower on GPU. SimpleRNN has no cuDNN kernel.
+    """
+    _check_choice("cell", cell, tuple(CELLS))
+    _check_positive("units", units)
+    _check_fraction("dropout", dropout)
+    _check_fraction("recurrent_dropout", recurrent_dropout)
+    layer = CELLS[cell](
+        units,
+        activation=activation,
+        return_sequences=return_sequences,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        name=None if bidirectional else name,
+    )
+    # Bidirectional (chapter 004 §4.3.1) runs a second copy on the reversed
+    # sequence and concatenates both states: 2 * units features.
+    return layers.Bidirectional(layer, name=name) if bidirectional else layer
+
+
+def recurrent_stack(
+    x,
+    cell="lstm",
+    units=64,
+    num_layers=1,
+    *,
+    return_sequences=False,
+    bidirectional=False,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    activation="tanh",
+):
+    """Apply `num_layers` stacked recurrent layers to tensor `x` (chapter 004 §4.3.2).
+
+    Every layer but the last returns the whole sequence (batch, time, features)
+    so the next layer has a sequence to read; the last one returns sequences
+    only when `return_sequences` is set (per-step heads), else its final state.
+    """
+    _check_positive("num_layers", num_layers)
+    for index in range(num_layers):
+        is_last = index == num_layers - 1
+        x = recurrent_layer(
+            cell,
+            units,
+            return_sequences=return_sequences or not is_last,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            activation=activation,
+            name=f"{cell}_{index + 1}",
+        )(x)
+    return x
+
+
+def output_head(x, head, num_outputs=1):
+    """The output layer for a task; outputs are float32 even under mixed precision.
+
+    binary      -> (batch, 1) sigmoid probability
+    multiclass  -> (batch, num_outputs) softmax probabilities
+    multilabel  -> (batch, num_outputs) independent sigmoid probabilities
+    regression  -> (batch, num_outputs) linear values (num_outputs = horizon)
+    per_step    -> (batch, time, num_outputs) logits, one vector per time step
+                   (language models and taggers train on logits for stability)
+    """
+    _check_choice("head", head, HEADS)
+    _check_positive("num_outputs", num_outputs)
+    units, activation = {
+        "binary": (1, "sigmoid"),
+        "multiclass": (num_outputs, "softmax"),
+        "multilabel": (num_outputs, "sigmoid"),
+        "regression": (num_outputs, None),
+        "per_step": (num_outputs, None),
+    }[head]
+    # dtype float32: under mixed_float16 a softmax/sigmoid in half precision
+    # saturates and the loss loses precision; Keras' mixed-precision guide
+    # keeps the last layer in float32.
+    return layers.Dense(units, activation=activation, dtype="float32", name="output")(x)
+
+
+def build_rnn_model(
+    *,
+    head,
+    num_outputs=1,
+    input_shape=None,
+    vocab_size=None,
+    embedding_dim=64,
+    mask_zero=True,
+    cell="lstm",
+    units=64,
+    num_layers=1,
+    bidirectional=False,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    activation="tanh",
+    name="rnn_model",
+):
+    """Build (not compile) a recurrent model for one of the `HEADS`.
+
+    Give either `input_shape` (time, features) for real-valued sequences, or
+    `vocab_size` for integer token ids, which go through an `Embedding` of
+    `embedding_dim`. With `mask_zero=True` id 0 is padding: the mask tells the
+    RNN to skip it, which keeps cuDNN usable only with right ("post") padding.
+    """
+    if (input_shape is None) == (vocab_size is None):
+        raise ValueError("give exactly one of input_shape (real values) or vocab_size (token ids)")
+    if vocab_size is not None:
+        _check_positive("vocab_size", vocab_size)
+        _check_positive("embedding_dim", embedding_dim)
+        inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        x = layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
+    else:
+        inputs = keras.Input(shape=tuple(input_shape), name="sequence")
+        x = inputs
+    x = recurrent_stack(
+        x,
+        cell,
+        units,
+        num_layers,
+        return_sequences=head == "per_step",
+        bidirectional=bidirectional,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        activation=activation,
+    )
+    outputs = output_head(x, head, num_outputs)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def cudnn_eligible(layer):
+    """Whether a recurrent layer meets Keras' conditions for the fused cuDNN kernel.
+
+    The conditions are those Keras checks before using cuDNN for LSTM and GRU
+    (keras/src/backend/tensorflow/rnn.py): tanh activation, sigmoid recurrent
+    activation, no recurrent dropout, not unrolled, with bias, and for GRU
+    `reset_after=True`. SimpleRNN never has a cuDNN kernel.
+    """
+    if isinstance(layer, layers.Bidirectional):
+        return cudnn_eligible(layer.forward_layer) and cudnn_eligible(layer.backward_layer)
+    if not isinstance(layer, (layers.LSTM, layers.GRU)):
+        return False
+    config = layer.get_config()
+    ok = (
+        config["activation"] == "tanh"
+        and config["recurrent_activation"] == "sigmoid"
+        and config["recurrent_dropout"] == 0
+        and not config["unroll"]
+        and config["use_bias"]
+        and config.get("use_cudnn", "auto") in ("auto", True)
+    )
+    if isinstance(layer, layers.GRU):
+        ok = ok and config["reset_after"]
+    return ok

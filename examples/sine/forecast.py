@@ -1,0 +1,81 @@
+"""Forecast the next values of a series with a model saved by train.py.
+
+Run: python examples/sine/forecast.py 0.1 0.3 0.5 ...        (values as arguments)
+     python examples/sine/forecast.py --file values.txt      (whitespace/comma separated)
+     ... | python examples/sine/forecast.py                  (values on standard input)
+
+The model was trained on windows of a fixed length; the last that many values
+are used. Normalisation is inside the saved model, so values are raw.
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np  # noqa: E402
+
+import common  # noqa: E402, F401  (quiets TensorFlow's start-up notices)
+from common.training import default_output_dir  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("values", nargs="*", help="past values, oldest first")
+    parser.add_argument("--file", type=Path, help="read the values from this file instead")
+    parser.add_argument(
+        "--model", type=Path, default=default_output_dir("sine", False) / "model.keras", help="saved model"
+    )
+    return parser.parse_args(argv)
+
+
+def parse_values(text):
+    """Numbers separated by spaces, commas or new lines -> float32 array; ValueError if none or not numbers."""
+    tokens = [token for token in re.split(r"[\s,]+", text.strip()) if token]
+    try:
+        values = np.array([float(token) for token in tokens], dtype="float32")
+    except ValueError as error:
+        raise ValueError(f"values must be numbers: {error}") from None
+    if values.size == 0:
+        raise ValueError("no values given: pass them as arguments, with --file, or on standard input")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values must be finite numbers (no nan or inf)")
+    return values
+
+
+def forecast(model, values):
+    """The model's next `horizon` values after the last `window` of `values`. (horizon,)"""
+    window = model.input_shape[1]
+    if len(values) < window:
+        raise ValueError(f"the model reads windows of {window} values; got only {len(values)}")
+    return model.predict(values[-window:][None, :, None], verbose=0)[0]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not args.model.exists():
+        raise SystemExit(f"error: no saved model at {args.model}; train one first with: make example-sine")
+    if args.values:
+        text = " ".join(args.values)
+    elif args.file:
+        text = args.file.read_text()
+    else:
+        text = sys.stdin.read()
+    import keras
+
+    model = keras.models.load_model(args.model)
+    try:
+        predicted = forecast(model, parse_values(text))
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    for step, value in enumerate(predicted, start=1):
+        print(f"t+{step}\t{value:.5f}")
+    return predicted
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Shared test helpers: import paths, example loading, the offline data copies."""
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RNN_EXAMPLES_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def load_example(name, module="train"):
+    """Import examples/NAME/MODULE.py under a unique module name."""
+    path = REPO_ROOT / "examples" / name / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}_{module}", path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+@pytest.fixture
+def shared_data():
+    """The folder of real data copies, or skip (with the reason) where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real-data test: {SHARED_DATA} is absent (see data/README.md)")
+    return SHARED_DATA

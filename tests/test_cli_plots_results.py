@@ -1,0 +1,83 @@
+"""Unit tests of common/cli.py, common/plots.py and common/results.py."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from common import cli, results
+from common.plots import plot_bars, plot_forecast, plot_history
+
+
+@pytest.mark.parametrize(
+    "parse,text,message",
+    [
+        (cli.positive_int, "0", "must be at least 1"),
+        (cli.positive_int, "2.5", "expected a whole number"),
+        (cli.positive_float, "-1", "greater than 0"),
+        (cli.positive_float, "abc", "expected a number"),
+        (cli.fraction, "1", r"must be in \[0, 1\)"),
+    ],
+)
+def test_argument_types_reject_bad_values(parse, text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        parse(text)
+
+
+def test_quick_defaults_yield_to_explicit_options():
+    parser = cli.make_parser("x")
+    cli.add_training_args(parser, epochs=30, batch_size=8)
+    args = cli.finish_parsing(parser, ["--quick", "--epochs", "7"], "demo", {"epochs": 2, "batch_size": 4})
+    assert (args.epochs, args.batch_size) == (7, 4)
+    assert args.output_dir.endswith("outputs/demo-quick")
+    assert cli.finish_parsing(parser, [], "demo", {"epochs": 2}).epochs == 30
+
+
+def test_plots_are_written(tmp_path):
+    history = {"epoch": [0, 1], "loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "mae": [0.9, 0.6], "val_mae": [1, 0.8]}
+    assert plot_history(history, tmp_path / "h.png").stat().st_size > 1000
+    assert plot_forecast(np.sin(np.arange(20)), [0.1, 0.2], {"m": [0.1, 0.3]}, tmp_path / "f.png").stat().st_size > 1000
+    assert plot_bars(["a", "b"], [0.5, 0.9], tmp_path / "b.png", "t", "F1").stat().st_size > 1000
+
+
+def fake_record(example, quick=False):
+    return {
+        "example": example,
+        "quick": quick,
+        "command": f"python examples/{example}/train.py",
+        "seed": 42,
+        "wall_time_s": 125.0,
+        "device": {"hardware": "2 CPU cores (test)"},
+        "versions": {"tensorflow": "x"},
+        "results": [
+            {
+                "metric": "accuracy",
+                "model": 0.9,
+                "baseline": 0.8,
+                "baseline_name": "tf-idf",
+                "baseline_wall_time_s": 30.0,
+            }
+        ],
+    }
+
+
+def test_results_table_from_full_runs_only(tmp_path):
+    outputs, store, readme = tmp_path / "outputs", tmp_path / "results", tmp_path / "README.md"
+    for name, quick in (("imdb", False), ("imdb-quick", True)):
+        (outputs / name).mkdir(parents=True)
+        (outputs / name / "run.json").write_text(json.dumps(fake_record("imdb", quick)))
+    readme.write_text(f"intro\n{results.START}\nold\n{results.END}\noutro\n")
+    arguments = ["--outputs", str(outputs), "--results", str(store), "--readme", str(readme)]
+    assert results.main([*arguments, "--check"]) == 1
+    assert results.main(arguments) == 0
+    text = readme.read_text()
+    assert "| imdb | accuracy | 0.9000 | 0.8000 (tf-idf) |" in text and "2.1 min / 30 s" in text
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
+    assert [path.name for path in store.iterdir()] == ["imdb.json"]
+    assert results.main([*arguments, "--check"]) == 0
+
+
+def test_results_needs_markers(tmp_path):
+    with pytest.raises(ValueError, match="markers"):
+        results.replace_between_markers("no markers", "table")

@@ -1,0 +1,174 @@
+"""The sine forecasting example: series and baselines, end to end, forecast CLI, resume, two devices."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import REPO_ROOT, load_example
+
+series = load_example("sine", "series")
+train = load_example("sine", "train")
+forecast = load_example("sine", "forecast")
+TRAIN_SCRIPT = REPO_ROOT / "examples" / "sine" / "train.py"
+
+
+def test_windows_pair_each_input_with_the_values_that_follow():
+    segment = np.arange(10, dtype="float32")
+    inputs, targets = series.windows(segment, window=4, horizon=2)
+    assert inputs.shape == (5, 4) and targets.shape == (5, 2)
+    np.testing.assert_array_equal(inputs[0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(targets[0], [4, 5])
+    np.testing.assert_array_equal(targets[-1], [8, 9])
+    with pytest.raises(ValueError, match="too short"):
+        series.windows(segment, window=8, horizon=4)
+
+
+def test_baselines_on_a_noiseless_sine():
+    clean = series.noisy_sine(400, period=20, noise=1e-9, seed=0)
+    inputs, targets = series.windows(clean, window=20, horizon=25)
+    np.testing.assert_allclose(series.seasonal_naive_forecast(inputs, 25, 20), targets, atol=1e-5)
+    np.testing.assert_array_equal(series.persistence_forecast(inputs, 3)[:, 0], inputs[:, -1])
+    with pytest.raises(ValueError, match="window >= period"):
+        series.seasonal_naive_forecast(inputs[:, :10], 3, 20)
+
+
+def test_splits_keep_time_order():
+    values = np.arange(100)
+    train_part, val_part, test_part = series.split_in_time(values)
+    assert (len(train_part), len(val_part), len(test_part)) == (70, 15, 15)
+    assert train_part[-1] < val_part[0] < test_part[0]
+
+
+def quick(tmp_path, *extra):
+    return ["--quick", "--output-dir", str(tmp_path), *extra]
+
+
+def test_quick_run_learns_and_writes_artifacts(tmp_path):
+    record = train.main(quick(tmp_path, "--epochs", "6"))
+    history = json.loads((tmp_path / "run.json").read_text())
+    assert history["quick"] is True and record["epochs_run"] >= 2
+    losses = [float(line.split(",")[1]) for line in (tmp_path / "history.csv").read_text().splitlines()[1:]]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+    for name in ("model.keras", "history.csv", "history.png", "forecast.png", "run.json"):
+        assert (tmp_path / name).exists(), name
+    metrics = record["metrics"]
+    # It learns: clearly better than repeating the last value, and within reach of the floor.
+    assert metrics["one_step_ratio"] < 0.8 * metrics["persistence/one_step_ratio"]
+    assert metrics["multi_step_ratio"] < 2.0
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--cell", "simple_rnn", "--units", "32", "--optimizer", "rmsprop"],  # chapter 000's set-up
+        ["--cell", "simple_rnn", "--units", "128", "--activation", "relu"],  # chapter 003's set-up
+        ["--cell", "gru", "--layers", "2", "--bidirectional", "--epochs", "1"],
+    ],
+)
+def test_chapter_setups_and_options_run(tmp_path, flags):
+    record = train.main(quick(tmp_path, "--epochs", "1", *flags))
+    assert np.isfinite(record["metrics"]["one_step_ratio"])
+    assert record["config"]["cell"] == flags[1]
+
+
+def test_forecast_command_uses_the_saved_model(tmp_path, capsys):
+    train.main(quick(tmp_path, "--epochs", "2"))
+    capsys.readouterr()  # drop the training output
+    values = series.noisy_sine(60, 50, 0.1, seed=3)
+    predicted = forecast.main(["--model", str(tmp_path / "model.keras"), *map(str, values)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert predicted.shape == (10,) and lines[0].startswith("t+1\t") and len(lines) == 10
+    with pytest.raises(SystemExit, match="reads windows of 50 values; got only 3"):
+        forecast.main(["--model", str(tmp_path / "model.keras"), "1", "2", "3"])
+    with pytest.raises(SystemExit, match="values must be numbers"):
+        forecast.main(["--model", str(tmp_path / "model.keras"), "1", "two"])
+    with pytest.raises(SystemExit, match="no saved model"):
+        forecast.main(["--model", str(tmp_path / "absent.keras"), "1"])
+
+
+def test_parse_values_rejects_empty_and_non_finite():
+    np.testing.assert_array_equal(forecast.parse_values("1, 2\n-3"), [1, 2, -3])
+    for text, message in (("", "no values"), ("1 nan", "finite")):
+        with pytest.raises(ValueError, match=message):
+            forecast.parse_values(text)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--units", "0"],
+        ["--cell", "transformer"],
+        ["--dropout", "1.5"],
+        ["--epochs", "ten"],
+        ["--length", "300", "--window", "100"],
+        ["--window", "20", "--period", "50"],
+    ],
+)
+def test_bad_command_line_values_exit_with_a_message(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_interrupted_command_resumes_when_run_again(tmp_path):
+    """Ctrl-C during training, then the same command: it continues, it does not start over."""
+    command = [sys.executable, str(TRAIN_SCRIPT), *quick(tmp_path, "--epochs", "12", "--patience", "12")]
+    history = tmp_path / "history.csv"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if history.exists() and len(history.read_text().splitlines()) >= 3:  # header + 2 epochs
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    epochs_before = len(history.read_text().splitlines()) - 1
+    assert 2 <= epochs_before < 12 and (tmp_path / "backup").exists()
+
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert "Resuming the interrupted run" in finished.stdout
+    epochs = [int(line.split(",")[0]) for line in history.read_text().splitlines()[1:]]
+    assert epochs == list(range(12))  # every epoch exactly once
+    assert not (tmp_path / "backup").exists()
+
+
+MIRRORED = """
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+sys.path.insert(0, {tests!r})
+from conftest import load_example
+record = load_example("sine").main({argv!r})
+print("RESULT", json.dumps(record["metrics"] | {{"replicas": record["device"]["replicas"]}}))
+"""
+
+
+def run_in_subprocess(tmp_path, distribute):
+    argv = quick(tmp_path / distribute, "--epochs", "4", "--distribute", distribute, "--deterministic")
+    code = MIRRORED.format(tests=str(REPO_ROOT / "tests"), argv=argv)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.split("RESULT ", 1)[1])
+
+
+def test_mirrored_strategy_on_two_cpu_devices_matches_one_device(tmp_path):
+    single = run_in_subprocess(tmp_path, "none")
+    mirrored = run_in_subprocess(tmp_path, "mirrored")
+    assert single["replicas"] == 1 and mirrored["replicas"] == 2
+    # Same global batch, same data order: the same training up to float summation order.
+    assert mirrored["one_step_ratio"] == pytest.approx(single["one_step_ratio"], rel=0.1)
+    assert mirrored["multi_step_ratio"] == pytest.approx(single["multi_step_ratio"], rel=0.1)

@@ -1,0 +1,150 @@
+"""Unit tests of common/training.py: seeding, strategies, the run folder, resume."""
+
+import argparse
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common import training
+from common.training import Run, best_epoch, make_strategy, read_history, set_seed
+
+
+def tiny_args(output_dir, **overrides):
+    values = {"seed": 1, "output_dir": str(output_dir), "quick": True, "restart": False, "units": 4, **overrides}
+    return argparse.Namespace(**values)
+
+
+def tiny_model():
+    model = keras.Sequential([keras.Input((5, 1)), keras.layers.GRU(4), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+def tiny_data(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(64, 5, 1)).astype("float32")
+    return x, x.sum(axis=(1, 2))[:, None]
+
+
+class InterruptAt(keras.callbacks.Callback):
+    """Simulates Ctrl-C at the start of one epoch."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+class RecordEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def test_same_seed_gives_same_weights_and_numbers():
+    set_seed(3)
+    first = (tiny_model().get_weights(), np.random.rand(), tf.random.uniform(()).numpy())
+    set_seed(3)
+    second = (tiny_model().get_weights(), np.random.rand(), tf.random.uniform(()).numpy())
+    for a, b in zip(first[0], second[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert first[1:] == second[1:]
+
+
+def test_make_strategy_names():
+    assert make_strategy("none").num_replicas_in_sync == 1
+    assert make_strategy("mirrored").num_replicas_in_sync >= 1
+    with pytest.raises(ValueError, match="distribute='horovod' is not one of none, mirrored, multi-worker"):
+        make_strategy("horovod")
+
+
+def test_best_epoch_and_history(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.0,0.9\n1,0.5,0.4\n2,0.4,0.6\n")
+    history = read_history(path)
+    assert history["val_loss"] == [0.9, 0.4, 0.6]
+    assert best_epoch(history, "val_loss", "min") == (1, 0.4)
+    assert best_epoch(history, "loss", "max") == (0, 1.0)
+    assert best_epoch({}, "val_loss", "min") == (None, None)
+    assert read_history(tmp_path / "absent.csv") == {}
+
+
+def fit(run, epochs, extra=()):
+    x, y = tiny_data()
+    model = tiny_model()
+    recorder = RecordEpochs()
+    model.fit(
+        x, y, validation_split=0.25, epochs=epochs, verbose=0, callbacks=[*run.callbacks(patience=50), recorder, *extra]
+    )
+    return model, recorder.epochs
+
+
+def test_interrupted_training_resumes_where_it_stopped(tmp_path, capsys):
+    run = Run("tiny", tiny_args(tmp_path), argv=[])
+    with pytest.raises(KeyboardInterrupt):
+        fit(run, epochs=6, extra=[InterruptAt(3)])
+    assert (tmp_path / "backup").exists()
+    assert len(read_history(tmp_path / "history.csv")["loss"]) == 3
+
+    resumed = Run("tiny", tiny_args(tmp_path), argv=[])
+    assert resumed.resumed and "Resuming the interrupted run" in capsys.readouterr().out
+    _, epochs = fit(resumed, epochs=6)
+    assert epochs == [3, 4, 5]  # only the epochs that had not run
+    history = read_history(tmp_path / "history.csv")
+    assert history["epoch"] == [0, 1, 2, 3, 4, 5]  # one history across both parts
+    assert not (tmp_path / "backup").exists()  # a finished run leaves no backup
+
+    record = resumed.finish({"loss": history["loss"][-1]})
+    assert record["epochs_run"] == 6
+    assert json.loads((tmp_path / "run.json").read_text())["best_epoch"] == record["best_epoch"]
+
+
+def test_resume_keeps_the_best_epoch_from_before_the_interruption(tmp_path):
+    """Early stopping must remember the best epoch seen before the interruption."""
+    run = Run("tiny", tiny_args(tmp_path), argv=[])
+    run.callbacks()  # sets monitor
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.0,0.5\n1,0.9,0.7\n")
+    model = tiny_model()
+    model.save(tmp_path / "model.keras")
+    callbacks = run.callbacks(patience=5)
+    early_stopping, checkpoint, fixer = callbacks[2], callbacks[3], callbacks[-1]
+    for callback in (early_stopping, checkpoint, fixer):
+        callback.set_model(model)
+        callback.on_train_begin()
+    assert early_stopping.best == checkpoint.best == 0.5
+    assert early_stopping.wait == 1 and early_stopping.best_epoch == 0
+    for restored, saved in zip(early_stopping.best_weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(restored, saved)
+
+
+def test_changed_options_do_not_resume_someone_elses_run(tmp_path):
+    Run("tiny", tiny_args(tmp_path), argv=[])  # leaves a backup folder, as an interruption would
+    with pytest.raises(SystemExit, match="interrupted run with other options"):
+        Run("tiny", tiny_args(tmp_path, units=8), argv=[])
+    fresh = Run("tiny", tiny_args(tmp_path, units=8, restart=True), argv=[])
+    assert not fresh.resumed
+
+
+def test_run_record_contents(tmp_path):
+    run = Run("tiny", tiny_args(tmp_path), argv=["--quick"])
+    fit(run, epochs=2)
+    record = run.finish({"mse": 0.5}, results=[{"metric": "m", "model": 1.0, "baseline": 2.0, "baseline_name": "b"}])
+    for key in ("argv", "config", "seed", "versions", "device", "metrics", "best_epoch", "wall_time_s", "command"):
+        assert key in record
+    assert record["versions"]["tensorflow"] == tf.__version__
+    assert record["device"]["replicas"] == 1
+    assert (tmp_path / "history.png").stat().st_size > 1000
+
+
+def test_default_output_dir_separates_quick_runs():
+    assert training.default_output_dir("sine", False).name == "sine"
+    assert training.default_output_dir("sine", True).name == "sine-quick"
