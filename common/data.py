@@ -42,20 +42,29 @@ def file_hash(path, algorithm="sha256"):
     return digest.hexdigest()
 
 
-def fetch(filename, url, data_dir, sha256=None):
+def hash_algorithm(checksum):
+    """'md5' for 32 hex digits, 'sha256' for 64 (the two that data sets publish)."""
+    algorithms = {32: "md5", 64: "sha256"}
+    if len(checksum) not in algorithms:
+        raise ValueError(f"checksum {checksum!r} is neither md5 (32 hex digits) nor sha256 (64)")
+    return algorithms[len(checksum)]
+
+
+def fetch(filename, url, data_dir, checksum=None):
     """Return the path of `filename` in `data_dir`, downloading it from `url` if needed.
 
-    A present file whose checksum does not match is treated as a damaged
-    download: `get_file` fetches it again, and if that fails the error says so.
+    `checksum` is the published md5 or sha256 of the file. A present file
+    whose checksum does not match is treated as a damaged download:
+    `get_file` fetches it again, and if that fails the error says so.
     """
     data_dir = Path(data_dir)
     target = data_dir / filename
-    if target.exists() and (sha256 is None or file_hash(target) == sha256):
+    if target.exists() and (checksum is None or file_hash(target, hash_algorithm(checksum)) == checksum):
         return target
     damaged = target.exists()
     try:
         downloaded = keras.utils.get_file(
-            fname=filename, origin=url, file_hash=sha256, cache_dir=str(data_dir), cache_subdir=""
+            fname=filename, origin=url, file_hash=checksum, cache_dir=str(data_dir), cache_subdir=""
         )
     except Exception as error:  # get_file raises plain Exception for network errors
         problem = "is damaged (checksum mismatch) and" if damaged else "is missing and"

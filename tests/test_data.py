@@ -19,11 +19,11 @@ def test_fetch_downloads_and_verifies(tmp_path):
     source = tmp_path / "source.txt"
     source.write_text("hello")
     target_dir = tmp_path / "data"
-    path = fetch("copy.txt", source.as_uri(), target_dir, sha256=file_hash(source))
+    path = fetch("copy.txt", source.as_uri(), target_dir, checksum=file_hash(source))
     assert path.read_text() == "hello"
     # A present file with the right checksum is used without touching the URL.
     source.unlink()
-    assert fetch("copy.txt", source.as_uri(), target_dir, sha256=file_hash(path)) == path
+    assert fetch("copy.txt", source.as_uri(), target_dir, checksum=file_hash(path, "md5")) == path
 
 
 def test_missing_file_without_network_names_file_url_and_place(tmp_path):
@@ -41,7 +41,13 @@ def test_damaged_file_is_redownloaded_or_reported(tmp_path):
     damaged = tmp_path / "data" / "set.bin"
     damaged.parent.mkdir()
     damaged.write_bytes(b"real da")  # a truncated download
-    assert fetch("set.bin", good.as_uri(), damaged.parent, sha256=checksum).read_bytes() == b"real data"
+    assert fetch("set.bin", good.as_uri(), damaged.parent, checksum=checksum).read_bytes() == b"real data"
     damaged.write_bytes(b"real da")
     with pytest.raises(DataNotFoundError, match="damaged"):
-        fetch("set.bin", (tmp_path / "gone.bin").as_uri(), damaged.parent, sha256=checksum)
+        fetch("set.bin", (tmp_path / "gone.bin").as_uri(), damaged.parent, checksum=checksum)
+
+
+def test_hash_algorithm_by_length():
+    assert data.hash_algorithm("0" * 32) == "md5" and data.hash_algorithm("0" * 64) == "sha256"
+    with pytest.raises(ValueError, match="neither md5"):
+        data.hash_algorithm("abc")

@@ -1,0 +1,109 @@
+"""Text to token ids for the text classifiers: cleaning, vectorising, bucketing.
+
+Chapter: 004 §5.3.2 (text preprocessing) and §9.3 (variable-length input).
+
+The pieces here are Keras layers and `tf.data` steps, so the same cleaning
+runs in training and inside the saved end-to-end model that reads raw text.
+"""
+
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Punctuation becomes spaces, except the apostrophe inside words ("don't").
+_PUNCTUATION = r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~]"""
+
+
+@keras.saving.register_keras_serializable(package="rnn_examples")
+def clean_text(text):
+    """Lower-case, turn HTML line breaks (`<br />`, common in IMDB) and punctuation into spaces.
+
+    Registered as serializable so a saved `TextVectorization` that uses it
+    loads again in another process (after this module is imported).
+    """
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    text = tf.strings.regex_replace(text, r"<[^>]*>", " ")  # any other tag
+    text = tf.strings.regex_replace(text, r"'(\s|$)|(^|\s)'", " ")  # quotes, not apostrophes
+    return tf.strings.regex_replace(text, _PUNCTUATION, " ")
+
+
+@keras.saving.register_keras_serializable(package="rnn_examples")
+class TruncateSequence(keras.layers.Layer):
+    """Keep the first `max_length` token ids: (batch, time) -> (batch, min(time, max_length)).
+
+    Training truncates long reviews to bound the cost per batch; the saved
+    model truncates the same way, so it sees what it was trained on.
+    """
+
+    def __init__(self, max_length, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def call(self, token_ids):
+        return token_ids[:, : self.max_length]
+
+    def get_config(self):
+        return {**super().get_config(), "max_length": self.max_length}
+
+
+def make_vectorizer(texts, max_tokens, standardize=clean_text, split="whitespace"):
+    """A `TextVectorization` fitted on `texts` (training text only, never test).
+
+    Its vocabulary is sorted by frequency, then alphabetically (Keras' order),
+    index 0 is padding and 1 out-of-vocabulary, and it is saved with the model.
+    """
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=max_tokens, standardize=standardize, split=split, name="vectorize"
+    )
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
+    return vectorizer
+
+
+def encode(vectorizer, texts, max_length):
+    """Token ids of each text, truncated: a list of int32 arrays of varying length."""
+    ids = vectorizer(tf.constant(list(texts)))  # (n, longest), 0-padded on the right
+    lengths = tf.math.count_nonzero(ids, axis=1).numpy()
+    ids = ids.numpy()
+    return [row[: min(length, max_length)].astype("int32") for row, length in zip(ids, lengths, strict=True)]
+
+
+def bucketed_dataset(sequences, labels, batch_size, shuffle, seed, boundaries=(64, 128, 192, 256, 384)):
+    """Batches of sequences of similar length, padded with 0 on the right.
+
+    Right ("post") padding plus `mask_zero=True` keeps the cuDNN kernel usable
+    on GPU; bucketing by length means a batch of short reviews is not padded to
+    the length of the longest review in the data set, which saves most of the
+    CPU time an RNN would spend on padding.
+    """
+    labels = np.asarray(labels)
+    lengths = np.array([max(len(s), 1) for s in sequences])
+    ragged = tf.ragged.constant([s.tolist() for s in sequences], dtype=tf.int32)
+    dataset = tf.data.Dataset.from_tensor_slices((ragged, labels)).map(lambda x, y: (x, y))
+    if shuffle:
+        dataset = dataset.shuffle(len(sequences), seed=seed, reshuffle_each_iteration=True)
+    boundaries = [b for b in boundaries if b < lengths.max()]
+    dataset = dataset.bucket_by_sequence_length(
+        element_length_func=lambda x, _: tf.shape(x)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padded_shapes=([None], labels.shape[1:]),
+        drop_remainder=False,
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def read_texts(arguments, file_path, separator=None):
+    """Texts to classify, from command-line arguments, else a file, else standard input.
+
+    A file or standard input holds one text per line, or texts separated by
+    lines equal to `separator` when given (for multi-line stories).
+    """
+    if arguments:
+        return list(arguments)
+    raw = open(file_path, encoding="utf-8", errors="replace").read() if file_path else sys.stdin.read()
+    if separator:
+        return [part.strip() for part in raw.split(f"\n{separator}\n")]
+    return raw.splitlines()
