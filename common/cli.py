@@ -8,6 +8,7 @@ and the accepted range, instead of a traceback deep inside TensorFlow.
 
 import argparse
 import copy
+import sys
 
 from common.models import CELLS
 from common.training import DISTRIBUTE_CHOICES
@@ -51,13 +52,16 @@ def make_parser(description):
     return argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
-def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0):
+def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0, bidirectional=False):
     group = parser.add_argument_group("model")
     group.add_argument("--cell", choices=tuple(CELLS), default=cell, help="recurrent cell type")
     group.add_argument("--units", type=positive_int, default=units, help="units per recurrent layer")
     group.add_argument("--layers", type=positive_int, default=layers, help="stacked recurrent layers")
     group.add_argument(
-        "--bidirectional", action="store_true", help="read the sequence in both directions (2x units features)"
+        "--bidirectional",
+        action=argparse.BooleanOptionalAction,
+        default=bidirectional,
+        help="read the sequence in both directions (2x units features)",
     )
     group.add_argument("--dropout", type=fraction, default=dropout, help="dropout on each layer's inputs")
     group.add_argument(
@@ -115,3 +119,25 @@ def finish_parsing(parser, argv, example, quick_defaults=None):
     if args.output_dir is None:
         args.output_dir = str(default_output_dir(example, args.quick))
     return args
+
+
+def run(main):
+    """Call an example's `main()` as a command: known failures become one clear line, not a traceback.
+
+    A missing or damaged data set (the loaders' errors) prints what to do and
+    exits with status 1; Ctrl-C says how to resume and exits with 130.
+    """
+    from common.data import DamagedDataError, DataNotFoundError
+
+    try:
+        return main()
+    except (DataNotFoundError, DamagedDataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: run the same command again to resume from the last finished epoch "
+            "(or add --restart to start over)",
+            file=sys.stderr,
+        )
+        sys.exit(130)

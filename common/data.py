@@ -25,6 +25,10 @@ class DataNotFoundError(FileNotFoundError):
     """A data set is missing and could not be downloaded."""
 
 
+class DamagedDataError(ValueError):
+    """A data set is present but incomplete, unreadable or in the wrong format."""
+
+
 def resolve_data_dir(explicit=None):
     """The data directory: explicit option, else $RNN_EXAMPLES_DATA, else <repo>/data."""
     chosen = explicit or os.environ.get(DATA_ENV_VAR) or REPO_ROOT / "data"
@@ -74,3 +78,44 @@ def fetch(filename, url, data_dir, checksum=None):
             f"${DATA_ENV_VAR} at a folder that holds it."
         ) from error
     return Path(downloaded)
+
+
+def _find_corpus(name):
+    """NLTK's own look-up order (LazyCorpusLoader): the zipped corpus, then a plain folder."""
+    import nltk
+
+    for resource in (f"corpora/{name}.zip/{name}/", f"corpora/{name}"):
+        try:
+            return nltk.data.find(resource)
+        except LookupError:
+            continue
+    return None
+
+
+def nltk_corpus(name, data_dir, download=None):
+    """The root of NLTK corpus `name`, found under `<data_dir>/nltk_data` first, downloaded if missing.
+
+    Chapter 001 reads Reuters with `nltk.corpus.reuters`; NLTK looks in the
+    folders of `nltk.data.path` (which includes $NLTK_DATA). We put the
+    project's own `nltk_data/` first, so the data directory rules above apply
+    to NLTK corpora too. Pass the root to an NLTK corpus reader.
+    """
+    import nltk
+
+    nltk_dir = Path(data_dir) / "nltk_data"
+    if str(nltk_dir) not in nltk.data.path:
+        nltk.data.path.insert(0, str(nltk_dir))
+    root = _find_corpus(name)
+    if root is None:
+        nltk_dir.mkdir(parents=True, exist_ok=True)
+        download = download or nltk.download
+        if download(name, download_dir=str(nltk_dir), quiet=True, raise_on_error=False):
+            root = _find_corpus(name)
+    if root is None:
+        raise DataNotFoundError(
+            f"the NLTK corpus {name!r} is missing and could not be downloaded.\n"
+            f"Get it with:  python -m nltk.downloader -d {nltk_dir} {name}\n"
+            f"or copy {name}.zip into {nltk_dir / 'corpora'}, "
+            f"or set NLTK_DATA to a folder that holds corpora/{name}.zip."
+        )
+    return root

@@ -13,6 +13,7 @@ from keras import layers
 
 CELLS = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 HEADS = ("binary", "multiclass", "multilabel", "regression", "per_step")
+POOLING = ("last", "mean", "max")
 
 
 def _check_choice(name, value, choices):
@@ -131,6 +132,7 @@ def build_rnn_model(
     vocab_size=None,
     embedding_dim=64,
     mask_zero=True,
+    embedding_dropout=0.0,
     cell="lstm",
     units=64,
     num_layers=1,
@@ -138,6 +140,7 @@ def build_rnn_model(
     dropout=0.0,
     recurrent_dropout=0.0,
     activation="tanh",
+    pooling="last",
     name="rnn_model",
 ):
     """Build (not compile) a recurrent model for one of the `HEADS`.
@@ -146,7 +149,19 @@ def build_rnn_model(
     `vocab_size` for integer token ids, which go through an `Embedding` of
     `embedding_dim`. With `mask_zero=True` id 0 is padding: the mask tells the
     RNN to skip it, which keeps cuDNN usable only with right ("post") padding.
+
+    `embedding_dropout` drops embedding values in training: with a large
+    vocabulary and few examples, the embedding is where a text model overfits.
+
+    `pooling` summarises a sequence for the whole-sequence heads: "last" is
+    the final state (the chapters' choice); "mean" averages the states of all
+    real (unmasked) steps and "max" takes each feature's largest value over
+    them; both let every word of a long text reach the output directly
+    instead of through hundreds of recurrent steps.
     """
+    _check_choice("pooling", pooling, POOLING)
+    if pooling != "last" and head == "per_step":
+        raise ValueError("pooling applies to whole-sequence heads, not head='per_step'")
     if (input_shape is None) == (vocab_size is None):
         raise ValueError("give exactly one of input_shape (real values) or vocab_size (token ids)")
     if vocab_size is not None:
@@ -154,6 +169,9 @@ def build_rnn_model(
         _check_positive("embedding_dim", embedding_dim)
         inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         x = layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
+        if embedding_dropout:
+            _check_fraction("embedding_dropout", embedding_dropout)
+            x = layers.Dropout(embedding_dropout, name="embedding_dropout")(x)  # passes the mask on
     else:
         inputs = keras.Input(shape=tuple(input_shape), name="sequence")
         x = inputs
@@ -162,14 +180,40 @@ def build_rnn_model(
         cell,
         units,
         num_layers,
-        return_sequences=head == "per_step",
+        return_sequences=head == "per_step" or pooling != "last",
         bidirectional=bidirectional,
         dropout=dropout,
         recurrent_dropout=recurrent_dropout,
         activation=activation,
     )
+    if pooling == "mean":
+        x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)  # honours the mask
+    elif pooling == "max":
+        x = MaskedGlobalMaxPooling1D(name="max_over_time")(x)
     outputs = output_head(x, head, num_outputs)
     return keras.Model(inputs, outputs, name=name)
+
+
+@keras.saving.register_keras_serializable(package="rnn_examples")
+class MaskedGlobalMaxPooling1D(layers.Layer):
+    """Max over time of the real (unmasked) steps: (batch, time, features) -> (batch, features).
+
+    Keras' GlobalMaxPooling1D ignores masks, so padding (whose outputs the RNN
+    sets to zero) could win the max and make a prediction depend on how much
+    padding a batch has. Here padded steps are -inf before the max.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            inputs = keras.ops.where(keras.ops.expand_dims(mask, -1), inputs, float("-inf"))
+        return keras.ops.max(inputs, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 def cudnn_eligible(layer):

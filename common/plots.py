@@ -68,3 +68,34 @@ def plot_bars(labels, values, path, title, ylabel):
     axis.set_title(title)
     axis.grid(alpha=0.3, axis="y")
     return _save(figure, path)
+
+
+def plot_length_histograms(lengths_by_class, path, title, xlabel="length (words)"):
+    """Overlaid histograms of sequence lengths, one per class (exploration plots)."""
+    figure, axis = plt.subplots(figsize=(8, 3.6))
+    for name, lengths in lengths_by_class.items():
+        axis.hist(lengths, bins=60, alpha=0.55, label=f"{name} (n={len(lengths)})")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel("count")
+    axis.set_title(title)
+    axis.legend()
+    return _save(figure, path)
+
+
+def plot_score_by_frequency(frequencies, scores, labels, path, title, ylabel="F1", annotate=12):
+    """Per-class score against training frequency (log x): where rare classes fall behind.
+
+    The `annotate` most frequent classes are labelled.
+    """
+    figure, axis = plt.subplots(figsize=(8, 4.2))
+    axis.scatter(frequencies, scores, alpha=0.7)
+    axis.set_xscale("log")
+    for index in sorted(range(len(labels)), key=lambda i: -frequencies[i])[:annotate]:
+        axis.annotate(
+            labels[index], (frequencies[index], scores[index]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
+    axis.set_xlabel("training documents (log scale)")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    return _save(figure, path)

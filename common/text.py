@@ -62,15 +62,36 @@ def make_vectorizer(texts, max_tokens, standardize=clean_text, split="whitespace
     return vectorizer
 
 
-def encode(vectorizer, texts, max_length):
-    """Token ids of each text, truncated: a list of int32 arrays of varying length."""
-    ids = vectorizer(tf.constant(list(texts)))  # (n, longest), 0-padded on the right
-    lengths = tf.math.count_nonzero(ids, axis=1).numpy()
-    ids = ids.numpy()
-    return [row[: min(length, max_length)].astype("int32") for row, length in zip(ids, lengths, strict=True)]
+def encode(vectorizer, texts, max_length, chunk_size=1024):
+    """Token ids of each text, truncated: a list of int32 arrays of varying length.
+
+    Vectorised in chunks: one (n, longest) matrix for 25,000 reviews would
+    take gigabytes, since the longest review sets the width.
+    """
+    texts = list(texts)
+    sequences = []
+    for start in range(0, len(texts), chunk_size):
+        ids = vectorizer(tf.constant(texts[start : start + chunk_size])).numpy()  # 0-padded on the right
+        lengths = np.count_nonzero(ids, axis=1)
+        sequences += [row[: min(length, max_length)].astype("int32") for row, length in zip(ids, lengths, strict=True)]
+    return sequences
 
 
-def bucketed_dataset(sequences, labels, batch_size, shuffle, seed, boundaries=(64, 128, 192, 256, 384)):
+def length_buckets(max_length):
+    """Bucket boundaries below max_length: every 32 tokens up to 128, then 1.5 times apart.
+
+    Short texts are common, so fine buckets there; long ones are rare, so
+    coarse buckets there still fill their batches.
+    """
+    boundaries = [boundary for boundary in (32, 64, 96, 128) if boundary < max_length]
+    boundary = 192
+    while boundary < max_length:
+        boundaries.append(boundary)
+        boundary = boundary * 3 // 2
+    return boundaries
+
+
+def bucketed_dataset(sequences, labels, batch_size, shuffle, seed):
     """Batches of sequences of similar length, padded with 0 on the right.
 
     Right ("post") padding plus `mask_zero=True` keeps the cuDNN kernel usable
@@ -79,20 +100,39 @@ def bucketed_dataset(sequences, labels, batch_size, shuffle, seed, boundaries=(6
     CPU time an RNN would spend on padding.
     """
     labels = np.asarray(labels)
-    lengths = np.array([max(len(s), 1) for s in sequences])
-    ragged = tf.ragged.constant([s.tolist() for s in sequences], dtype=tf.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((ragged, labels)).map(lambda x, y: (x, y))
+    lengths = np.array([len(sequence) for sequence in sequences])
+    if lengths.min() < 1:
+        raise ValueError("every sequence needs at least one token (empty texts must be dropped first)")
+    # All token ids in one flat tensor; each example is a slice of it (start, length).
+    tokens = tf.constant(np.concatenate(sequences))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    dataset = tf.data.Dataset.from_tensor_slices((starts, lengths, labels))
     if shuffle:
         dataset = dataset.shuffle(len(sequences), seed=seed, reshuffle_each_iteration=True)
-    boundaries = [b for b in boundaries if b < lengths.max()]
+    dataset = dataset.map(lambda start, length, label: (tokens[start : start + length], label))
+    boundaries = length_buckets(int(lengths.max()))
     dataset = dataset.bucket_by_sequence_length(
         element_length_func=lambda x, _: tf.shape(x)[0],
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padded_shapes=([None], labels.shape[1:]),
-        drop_remainder=False,
+        padded_shapes=([None], list(labels.shape[1:])),  # a list: a tuple would read as a nested structure
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def text_datasets(vectorizer, splits, max_length, batch_size, seed):
+    """Bucketed datasets for [(texts, labels), ...]; only the first (training) split is shuffled."""
+    return [
+        bucketed_dataset(encode(vectorizer, texts, max_length), labels, batch_size, shuffle=index == 0, seed=seed)
+        for index, (texts, labels) in enumerate(splits)
+    ]
+
+
+def raw_text_model(vectorizer, model, max_length, name):
+    """Strings (batch,) -> the model's outputs: vectorise, truncate, classify, in one saved model."""
+    texts = keras.Input(shape=(), dtype="string", name="text")
+    token_ids = TruncateSequence(max_length, name="truncate")(vectorizer(texts))
+    return keras.Model(texts, model(token_ids), name=name)
 
 
 def read_texts(arguments, file_path, separator=None):

@@ -71,10 +71,14 @@ def test_heads_on_token_input(head, num_outputs, expected_shape, activation, cel
         np.testing.assert_allclose(np.sum(output, axis=-1), 1.0, rtol=1e-5)
 
 
-def test_masking_ignores_post_padding():
-    """With mask_zero, padding after the text must not change the final state."""
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_masking_ignores_post_padding(pooling, bidirectional):
+    """With mask_zero, padding after the text must not change the output."""
     keras.utils.set_random_seed(0)
-    model = build_rnn_model(head="binary", vocab_size=30, embedding_dim=4, cell="gru", units=5)
+    model = build_rnn_model(
+        head="binary", vocab_size=30, embedding_dim=4, cell="gru", units=5, pooling=pooling, bidirectional=bidirectional
+    )
     short = model(np.array([[4, 8, 15]]))
     padded = model(np.array([[4, 8, 15, 0, 0, 0, 0]]))
     np.testing.assert_allclose(short, padded, rtol=1e-5)
@@ -117,6 +121,8 @@ def test_dropout_is_passed_to_every_layer():
         ({"num_layers": 0}, "num_layers must be a positive integer"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
         ({"vocab_size": 10}, "exactly one of input_shape"),
+        ({"pooling": "attention"}, "pooling='attention' is not one of"),
+        ({"pooling": "mean", "head": "per_step"}, "whole-sequence heads"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, message):
@@ -129,3 +135,10 @@ def test_every_head_is_covered():
     assert set(HEADS) == {"binary", "multiclass", "multilabel", "regression", "per_step"}
     with pytest.raises(ValueError, match="num_outputs"):
         output_head(keras.Input((3,)), "multiclass", 0)
+
+
+def test_max_pooling_model_saves_and_loads(tmp_path):
+    model = build_rnn_model(head="binary", vocab_size=30, embedding_dim=4, cell="lstm", units=3, pooling="max")
+    tokens = np.array([[5, 6, 7, 0, 0]])
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(tokens), model(tokens), rtol=1e-6)

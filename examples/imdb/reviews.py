@@ -1,7 +1,11 @@
 """The IMDB Large Movie Review Dataset v1.0: find it, read it, verify it.
 
 Maas et al. (2011): 25,000 training and 25,000 test reviews, half positive,
-half negative, one review per file in aclImdb/{train,test}/{pos,neg}/.
+half negative, one review per file in aclImdb/{train,test}/{pos,neg}/ID_RATING.txt.
+The training and test reviews are about different movies; line ID of
+urls_{pos,neg}.txt names the movie of review ID, which lets validation hold
+out whole movies too.
+
 It is read from an extracted `aclImdb/` folder in the data directory if there
 is one, else straight from the archive (downloaded if missing). Either way the
 file counts are checked, so a partial or damaged copy stops the run with a
@@ -13,56 +17,51 @@ import tarfile
 import zlib
 from pathlib import Path
 
-from common.data import fetch
+from common.data import DamagedDataError, fetch
 
 URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 MD5 = "7c2ac02c03563afcf9b574c7e56c153a"  # of Stanford's archive; repacked copies differ
 ARCHIVE = "aclImdb_v1.tar.gz"
 FOLDER = "aclImdb"
+SPLITS = ("train", "test")
 LABELS = ("neg", "pos")  # label 0, label 1
 REVIEWS_PER_FOLDER = 12_500
-_REVIEW_PATH = re.compile(r"(?:^|/)aclImdb/(train|test)/(neg|pos)/\d+_\d+\.txt$")
+_REVIEW = re.compile(r"(?:^|/)aclImdb/(train|test)/(neg|pos)/(\d+)_\d+\.txt$")
+_URLS = re.compile(r"(?:^|/)aclImdb/(train|test)/urls_(neg|pos)\.txt$")
 
 
-class DamagedDataError(ValueError):
-    """The data set is there but incomplete or unreadable."""
-
-
-def _empty():
-    return {split: {label: [] for label in LABELS} for split in ("train", "test")}
-
-
-def _read_folder(folder):
-    reviews = _empty()
-    for split in reviews:
-        for label in LABELS:
-            directory = folder / split / label
-            paths = sorted(directory.glob("*.txt")) if directory.is_dir() else []
-            reviews[split][label] = [path.read_text(encoding="utf-8", errors="replace") for path in paths]
-    return reviews
-
-
-def _read_archive(archive):
-    """Read the review files straight from the .tar.gz, without extracting 100,000 files."""
-    reviews = _empty()
-    named = _empty()
+def _files(source):
+    """(relative name, bytes reader) for every file of a folder copy or an archive."""
+    if source.is_dir():
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                yield f"aclImdb/{path.relative_to(source).as_posix()}", path.read_bytes
+        return
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with tarfile.open(source, "r:gz") as tar:
             for member in tar:
-                match = _REVIEW_PATH.search(member.name)
-                if match and member.isfile():
-                    split, label = match.groups()
-                    text = tar.extractfile(member).read().decode("utf-8", errors="replace")
-                    named[split][label].append((member.name, text))
+                if member.isfile() and (_REVIEW.search(member.name) or _URLS.search(member.name)):
+                    content = tar.extractfile(member).read()
+                    yield member.name, lambda content=content: content
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
         raise DamagedDataError(
-            f"{archive} cannot be read ({error}); it is damaged or truncated. "
+            f"{source} cannot be read ({error}); it is damaged or truncated. "
             f"Delete it and run again to download it from {URL}."
         ) from error
-    for split in reviews:
-        for label in LABELS:
-            reviews[split][label] = [text for _, text in sorted(named[split][label])]
-    return reviews
+
+
+def _read(source):
+    """{split: {label: {review id: text}}} and {split: {label: [movie url per id]}}."""
+    reviews = {split: {label: {} for label in LABELS} for split in SPLITS}
+    urls = {split: {label: [] for label in LABELS} for split in SPLITS}
+    for name, read in _files(source):
+        if match := _REVIEW.search(name):
+            split, label, review_id = match.groups()
+            reviews[split][label][int(review_id)] = read().decode("utf-8", errors="replace")
+        elif match := _URLS.search(name):
+            split, label = match.groups()
+            urls[split][label] = read().decode("utf-8").split()
+    return reviews, urls
 
 
 def _verify(reviews, source):
@@ -78,23 +77,29 @@ def _verify(reviews, source):
 
 
 def load_reviews(data_dir):
-    """{'train': (texts, labels), 'test': (texts, labels)}, labels 0 = negative, 1 = positive.
+    """{split: (texts, labels, movies)}; labels 0 = negative, 1 = positive.
 
-    No network is touched when a folder or archive is already in `data_dir`.
+    `movies` names each review's movie (its IMDB URL), or the review itself
+    where the copy has no urls_*.txt. No network is touched when a folder or
+    archive is already in `data_dir`.
     """
     data_dir = Path(data_dir)
-    if (data_dir / FOLDER).is_dir():
-        source = data_dir / FOLDER
-        reviews = _read_folder(source)
-    else:
+    source = data_dir / FOLDER
+    if not source.is_dir():
         source = data_dir / ARCHIVE
         if not source.exists():
             source = fetch(ARCHIVE, URL, data_dir, checksum=MD5)
-        reviews = _read_archive(source)
+    reviews, urls = _read(source)
     _verify(reviews, source)
-    print(f"read {2 * 2 * REVIEWS_PER_FOLDER:,} reviews from {source}")
-    return {
-        split: ([text for label in LABELS for text in labels[label]],
-                [index for index, label in enumerate(LABELS) for _ in labels[label]])
-        for split, labels in reviews.items()
-    }
+    print(f"read {4 * REVIEWS_PER_FOLDER:,} reviews from {source}")
+    data = {}
+    for split in SPLITS:
+        texts, labels, movies = [], [], []
+        for label_index, label in enumerate(LABELS):
+            for review_id, text in sorted(reviews[split][label].items()):
+                texts.append(text)
+                labels.append(label_index)
+                known = review_id < len(urls[split][label])
+                movies.append(urls[split][label][review_id] if known else f"{split}/{label}/{review_id}")
+        data[split] = (texts, labels, movies)
+    return data

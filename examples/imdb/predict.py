@@ -1,0 +1,78 @@
+"""Classify raw movie reviews with the end-to-end model saved by train.py.
+
+Run: python examples/imdb/predict.py "A wonderful film." "Two hours I will never get back."
+     python examples/imdb/predict.py --file reviews.txt        (one review per line)
+     cat reviews.txt | python examples/imdb/predict.py
+
+Prints one line per review: label, P(positive), and the start of the review.
+Reviews with no words the model can read (empty, only markup or punctuation)
+are reported as such instead of getting a made-up score.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
+
+import numpy as np  # noqa: E402
+
+from common.text import read_texts  # noqa: E402  (also registers the layers the model needs)
+from common.training import default_output_dir  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("reviews", nargs="*", help="review texts (else --file, else standard input)")
+    parser.add_argument("--file", type=Path, help="a file with one review per line")
+    parser.add_argument(
+        "--model", type=Path, default=default_output_dir("imdb", False) / "end_to_end.keras", help="saved model"
+    )
+    return parser.parse_args(argv)
+
+
+def classify(model, reviews):
+    """[(label or None, P(positive) or None)] per review; None where it has no readable word."""
+    vectorizer = model.get_layer("vectorize")
+    token_counts = np.count_nonzero(vectorizer(np.array(reviews, dtype=object)).numpy(), axis=1)
+    readable = [index for index, count in enumerate(token_counts) if count > 0]
+    answers = [(None, None)] * len(reviews)
+    if readable:
+        # One review at a time: a batch would pad all reviews to the longest one.
+        for index in readable:
+            probability = float(model.predict(np.array([reviews[index]], dtype=object), verbose=0)[0, 0])
+            answers[index] = (("negative", "positive")[int(probability >= 0.5)], probability)
+    return answers
+
+
+def preview(text, width=60):
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not args.model.exists():
+        raise SystemExit(f"error: no saved model at {args.model}; train one first with: make example-imdb")
+    if args.file and not args.file.exists():
+        raise SystemExit(f"error: no such file: {args.file}")
+    reviews = read_texts(args.reviews, args.file)
+    if not any(review.strip() for review in reviews):
+        raise SystemExit("error: no review given: pass reviews as arguments, with --file, or on standard input")
+    import keras
+
+    model = keras.models.load_model(args.model)
+    answers = classify(model, reviews)
+    for review, (label, probability) in zip(reviews, answers, strict=True):
+        if label is None:
+            print(f"{'-':<9}{'-':>7}  (no words to read) {preview(review)!r}")
+        else:
+            print(f"{label:<9}{probability:>7.3f}  {preview(review)}")
+    return answers
+
+
+if __name__ == "__main__":
+    main()

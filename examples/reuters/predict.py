@@ -1,0 +1,87 @@
+"""Tag news stories with Reuters topics, using the model saved by train.py.
+
+Run: python examples/reuters/predict.py "Wheat and corn exports rose ..." "Oil prices fell ..."
+     python examples/reuters/predict.py --file story.txt            (the whole file is one story)
+     python examples/reuters/predict.py --file stories.txt --lines  (one story per line)
+     cat story.txt | python examples/reuters/predict.py
+
+Prints, for each story, the topics whose score reaches the threshold chosen
+on validation data during training (at least the most likely one), with
+their scores.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
+
+import numpy as np  # noqa: E402
+from corpus import english_stopwords, tokenize  # noqa: E402
+
+from common.data import resolve_data_dir  # noqa: E402
+from common.metrics import multilabel_decisions  # noqa: E402
+from common.text import read_texts  # noqa: E402  (also registers the layers the model needs)
+from common.training import default_output_dir  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("stories", nargs="*", help="story texts (else --file, else standard input)")
+    parser.add_argument("--file", type=Path, help="read the story (or, with --lines, stories) from this file")
+    parser.add_argument("--lines", action="store_true", help="one story per line in --file or standard input")
+    parser.add_argument("--top", type=int, default=5, help="show at most this many topics per story")
+    parser.add_argument("--model-dir", type=Path, default=default_output_dir("reuters", False), help="train.py outputs")
+    parser.add_argument("--data-dir", help="data folder (for the stop-word list, if the model used it)")
+    return parser.parse_args(argv)
+
+
+def predict_topics(model, settings, stories, data_dir=None, top=5):
+    """[(topic, score), ...] per story, or None for a story with no word to read."""
+    stopwords = english_stopwords(resolve_data_dir(data_dir)) if settings["remove_stopwords"] else frozenset()
+    token_strings = [tokenize(story, stopwords) for story in stories]
+    readable = [index for index, tokens in enumerate(token_strings) if tokens]
+    answers = [None] * len(stories)
+    if readable:
+        scores = model.predict(np.array([token_strings[i] for i in readable], dtype=object), verbose=0)
+        decisions = multilabel_decisions(scores, settings["threshold"])
+        for row, index in enumerate(readable):
+            chosen = np.flatnonzero(decisions[row])
+            ranked = sorted(chosen, key=lambda topic: -scores[row, topic])[:top]
+            answers[index] = [(settings["topics"][topic], float(scores[row, topic])) for topic in ranked]
+    return answers
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    model_path, settings_path = args.model_dir / "end_to_end.keras", args.model_dir / "topics.json"
+    if not model_path.exists() or not settings_path.exists():
+        raise SystemExit(f"error: no trained model in {args.model_dir}; train one first with: make example-reuters")
+    if args.file and not args.file.exists():
+        raise SystemExit(f"error: no such file: {args.file}")
+    if args.stories or args.lines:
+        stories = read_texts(args.stories, args.file)
+    else:  # a whole file (or standard input) is one story
+        stories = [args.file.read_text(encoding="utf-8", errors="replace") if args.file else sys.stdin.read()]
+    stories = [story for story in stories if story.strip()]
+    if not stories:
+        raise SystemExit("error: no story given: pass stories as arguments, with --file, or on standard input")
+    import keras
+
+    model = keras.models.load_model(model_path)
+    answers = predict_topics(model, json.loads(settings_path.read_text()), stories, args.data_dir, args.top)
+    for number, (story, topics) in enumerate(zip(stories, answers, strict=True), start=1):
+        heading = " ".join(story.split())[:70]
+        if topics is None:
+            print(f"[{number}] (no words to read) {heading!r}")
+        else:
+            print(f"[{number}] {', '.join(f'{topic} {score:.2f}' for topic, score in topics)}   | {heading}")
+    return answers
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""IMDB sentiment example: loader and its checks, end to end, predict.py, masking with bucketing."""
+
+import tarfile
+
+import keras
+import numpy as np
+import pytest
+from conftest import load_example
+
+from common.data import DataNotFoundError
+from common.text import bucketed_dataset, encode
+
+reviews = load_example("imdb", "reviews")
+train = load_example("imdb", "train")
+predict = load_example("imdb", "predict")
+
+PER_FOLDER = 120
+POSITIVE = "great wonderful loved brilliant superb moving".split()
+NEGATIVE = "awful boring hated dull terrible waste".split()
+FILLER = "the film movie plot actor scene story director music camera and of a it was this".split()
+
+
+def write_review_folder(root, per_folder=PER_FOLDER, seed=0):
+    """A small data set in the real aclImdb/{train,test}/{pos,neg}/ID_RATING.txt layout."""
+    rng = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        for label, words in (("pos", POSITIVE), ("neg", NEGATIVE)):
+            folder = root / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for index in range(per_folder):
+                length = int(rng.integers(8, 60))
+                tokens = list(rng.choice(FILLER, size=length)) + list(rng.choice(words, size=3))
+                rng.shuffle(tokens)
+                text = " ".join(tokens[: length // 2]) + ".<br /><br />" + " ".join(tokens[length // 2 :]) + "!"
+                (folder / f"{index}_{8 if label == 'pos' else 2}.txt").write_text(text.capitalize())
+    return root
+
+
+@pytest.fixture
+def small_imdb(tmp_path, monkeypatch):
+    monkeypatch.setattr(reviews, "REVIEWS_PER_FOLDER", PER_FOLDER)
+    monkeypatch.setattr(reviews, "URL", (tmp_path / "offline" / "aclImdb_v1.tar.gz").as_uri())
+    return write_review_folder(tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One quick run on the small data set, shared by the tests that need a model."""
+    root = tmp_path_factory.mktemp("imdb")
+    write_review_folder(root / "data")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(reviews, "REVIEWS_PER_FOLDER", PER_FOLDER)
+    record = train.main(
+        [
+            "--quick",
+            "--data-dir",
+            str(root / "data"),
+            "--output-dir",
+            str(root / "out"),
+            "--epochs",
+            "12",
+            "--patience",
+            "12",
+            "--learning-rate",
+            "0.01",
+        ]
+    )
+    patch.undo()
+    return record, root / "out"
+
+
+def test_folder_and_archive_read_the_same(small_imdb):
+    from_folder = reviews.load_reviews(small_imdb)
+    archive_dir = small_imdb.parent / "archive"
+    archive_dir.mkdir()
+    with tarfile.open(archive_dir / reviews.ARCHIVE, "w:gz") as tar:
+        tar.add(small_imdb / "aclImdb", arcname="aclImdb")
+    from_archive = reviews.load_reviews(archive_dir)
+    assert from_folder == from_archive
+    texts, labels = from_folder["train"]
+    assert len(texts) == 2 * PER_FOLDER and sorted(set(labels)) == [0, 1]
+
+
+def test_partial_copy_is_refused(small_imdb):
+    for path in list((small_imdb / "aclImdb" / "test" / "neg").glob("*.txt"))[:5]:
+        path.unlink()
+    with pytest.raises(reviews.DamagedDataError, match=f"test/neg: {PER_FOLDER - 5}"):
+        reviews.load_reviews(small_imdb)
+
+
+def test_damaged_archive_is_refused(small_imdb, tmp_path):
+    archive_dir = tmp_path / "damaged"
+    archive_dir.mkdir()
+    with tarfile.open(archive_dir / reviews.ARCHIVE, "w:gz") as tar:
+        tar.add(small_imdb / "aclImdb", arcname="aclImdb")
+    data = (archive_dir / reviews.ARCHIVE).read_bytes()
+    (archive_dir / reviews.ARCHIVE).write_bytes(data[: len(data) // 2])  # an interrupted download
+    with pytest.raises(reviews.DamagedDataError, match="damaged or truncated"):
+        reviews.load_reviews(archive_dir)
+
+
+def test_missing_data_without_network_says_where_to_put_it(small_imdb, tmp_path):
+    with pytest.raises(DataNotFoundError, match="aclImdb_v1.tar.gz is missing"):
+        reviews.load_reviews(tmp_path / "empty")
+
+
+def test_quick_run_learns_and_writes_artifacts(trained):
+    record, output_dir = trained
+    history = record["metrics"]
+    assert record["quick"] and np.isfinite(history["test_loss"])
+    assert history["test_accuracy"] > 0.85  # the synthetic reviews are easy
+    assert history["baseline_test_accuracy"] > 0.85
+    for name in ("model.keras", "end_to_end.keras", "history.csv", "history.png", "review_lengths.png", "run.json"):
+        assert (output_dir / name).exists(), name
+    losses = [float(line.split(",")[2]) for line in (output_dir / "history.csv").read_text().splitlines()[1:]]
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--cell", "simple_rnn"],
+        ["--cell", "gru", "--layers", "2"],
+        ["--cell", "lstm", "--no-bidirectional", "--pooling", "last"],
+    ],
+)
+def test_cells_stacking_and_directions_run(small_imdb, tmp_path, flags):
+    record = train.main(
+        ["--quick", "--epochs", "1", "--data-dir", str(small_imdb), "--output-dir", str(tmp_path / "out"), *flags]
+    )
+    assert np.isfinite(record["metrics"]["test_loss"])
+
+
+def test_predict_reads_raw_and_odd_reviews(trained, capsys):
+    _, output_dir = trained
+    capsys.readouterr()
+    odd = [
+        "A wonderful, brilliant film. I loved it!<br /><br />Superb.",
+        "",
+        "   ",
+        "Très bien 映画 ¡olé!",
+        "<br /><br />",
+        "!!!",
+        "awful boring dull " * 3000,
+    ]
+    answers = predict.main(["--model", str(output_dir / "end_to_end.keras"), *odd])
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == len(odd)
+    assert answers[0][0] == "positive" and answers[-1][0] == "negative"
+    assert [answer[0] for answer in answers[1:3] + answers[4:6]] == [None] * 4
+    assert 0 <= answers[3][1] <= 1  # unknown words still get a probability
+    with pytest.raises(SystemExit, match="no review given"):
+        predict.main(["--model", str(output_dir / "end_to_end.keras"), " "])
+    with pytest.raises(SystemExit, match="no saved model"):
+        predict.main(["--model", str(output_dir / "absent.keras"), "good"])
+
+
+def test_reloaded_model_matches_and_bucketing_matches_single_reviews(trained):
+    """Masking + right padding + bucketing must not change any prediction."""
+    _, output_dir = trained
+    end_to_end = keras.models.load_model(output_dir / "end_to_end.keras")
+    texts = ["great film", "boring dull plot and awful acting " * 5, "the story was moving and superb " * 12, "dull"]
+    single = [float(end_to_end.predict(np.array([text], dtype=object), verbose=0)[0, 0]) for text in texts]
+    vectorizer = end_to_end.get_layer("vectorize")
+    classifier = keras.models.load_model(output_dir / "model.keras")
+    sequences = encode(vectorizer, texts, max_length=100)
+    batched = np.concatenate(
+        [
+            classifier.predict(x, verbose=0)
+            for x, _ in bucketed_dataset(sequences, np.zeros(len(texts)), batch_size=4, shuffle=False, seed=0)
+        ]
+    )
+    # bucket order differs from input order; compare as sorted sets of probabilities
+    np.testing.assert_allclose(sorted(batched[:, 0]), sorted(single), rtol=1e-4, atol=1e-6)
+    padded = classifier.predict(keras.utils.pad_sequences(sequences, padding="post"), verbose=0)[:, 0]
+    np.testing.assert_allclose(padded, single, rtol=1e-4, atol=1e-6)
+
+
+def test_real_imdb_copy_is_complete(shared_data, tmp_path, monkeypatch):
+    (tmp_path / reviews.ARCHIVE).symlink_to(shared_data / reviews.ARCHIVE)
+    data = reviews.load_reviews(tmp_path)
+    assert [len(data[split][0]) for split in ("train", "test")] == [25_000, 25_000]
+    assert sum(data["test"][1]) == 12_500
