@@ -73,6 +73,33 @@ def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0, bidi
     return group
 
 
+def add_text_args(parser, *, max_tokens, max_length, embedding_dim, embedding_dropout, pooling, freeze_embeddings):
+    """Options of the text classifiers: vocabulary, length, embedding and how a text is summarised."""
+    from common.models import POOLING
+
+    group = parser.add_argument_group("text")
+    group.add_argument("--max-tokens", type=positive_int, default=max_tokens, help="vocabulary size (most frequent)")
+    group.add_argument("--max-length", type=positive_int, default=max_length, help="keep the first N tokens of a text")
+    group.add_argument("--embedding-dim", type=positive_int, default=embedding_dim, help="word vector size")
+    group.add_argument(
+        "--pretrained-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start from word vectors learned (PPMI + SVD) on the training (and unlabelled) texts",
+    )
+    group.add_argument(
+        "--freeze-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=freeze_embeddings,
+        help="keep the pretrained word vectors fixed (only the RNN and output learn)",
+    )
+    group.add_argument("--embedding-dropout", type=fraction, default=embedding_dropout, help="dropout on word vectors")
+    group.add_argument(
+        "--pooling", choices=POOLING, default=pooling, help="final state, or mean or max over all real steps"
+    )
+    return group
+
+
 def add_training_args(parser, *, epochs, batch_size, learning_rate=1e-3, patience=5, clipnorm=None, seed=42):
     group = parser.add_argument_group("training")
     group.add_argument(

@@ -7,10 +7,13 @@ runs in training and inside the saved end-to-end model that reads raw text.
 """
 
 import sys
+import time
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from common.models import build_rnn_model
 
 # Punctuation becomes spaces, except the apostrophe inside words ("don't").
 _PUNCTUATION = r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~]"""
@@ -133,6 +136,52 @@ def raw_text_model(vectorizer, model, max_length, name):
     texts = keras.Input(shape=(), dtype="string", name="text")
     token_ids = TruncateSequence(max_length, name="truncate")(vectorizer(texts))
     return keras.Model(texts, model(token_ids), name=name)
+
+
+def learn_word_vectors(vectorizer, texts, dimensions, seed):
+    """Word vectors for the vectoriser's vocabulary, learned from `texts` (never validation or test)."""
+    from common.embeddings import pretrained_embeddings
+
+    if dimensions >= vectorizer.vocabulary_size():
+        raise ValueError(
+            f"--embedding-dim {dimensions} needs a vocabulary of more words than the "
+            f"{vectorizer.vocabulary_size()} found; use a smaller --embedding-dim or --no-pretrained-embeddings"
+        )
+    started = time.perf_counter()
+    sequences = encode(vectorizer, texts, max_length=10**6)
+    vectors = pretrained_embeddings(sequences, vectorizer.vocabulary_size(), dimensions, seed=seed)
+    print(f"word vectors learned from {len(sequences):,} texts in {time.perf_counter() - started:.0f} s")
+    return vectors
+
+
+def build_text_classifier(args, vocab_size, head, num_outputs=1, word_vectors=None, name="text_rnn"):
+    """Token ids -> the example's head, from the shared text and model options; not compiled.
+
+    The embedding starts from `word_vectors` when given and stays fixed with
+    --freeze-embeddings; freezing must happen before `compile`, which fixes
+    the list of weights that train.
+    """
+    model = build_rnn_model(
+        head=head,
+        num_outputs=num_outputs,
+        vocab_size=vocab_size,  # the vocabulary found, at most --max-tokens
+        embedding_dim=args.embedding_dim,
+        mask_zero=True,  # id 0 is padding; with right padding the cuDNN kernel stays usable
+        embedding_dropout=args.embedding_dropout,
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        pooling=args.pooling,
+        name=name,
+    )
+    if word_vectors is not None:
+        embedding = model.get_layer("embedding")
+        embedding.set_weights([word_vectors])
+        embedding.trainable = not args.freeze_embeddings
+    return model
 
 
 def read_texts(arguments, file_path, separator=None):

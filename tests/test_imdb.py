@@ -1,5 +1,6 @@
 """IMDB sentiment example: loader and its checks, end to end, predict.py, masking with bucketing."""
 
+import sys
 import tarfile
 
 import keras
@@ -10,11 +11,12 @@ from conftest import load_example
 from common.data import DataNotFoundError
 from common.text import bucketed_dataset, encode
 
-reviews = load_example("imdb", "reviews")
 train = load_example("imdb", "train")
+reviews = sys.modules["reviews"]  # the very module train.py reads data with, so patches reach it
 predict = load_example("imdb", "predict")
 
 PER_FOLDER = 120
+UNLABELLED = 60
 POSITIVE = "great wonderful loved brilliant superb moving".split()
 NEGATIVE = "awful boring hated dull terrible waste".split()
 FILLER = "the film movie plot actor scene story director music camera and of a it was this".split()
@@ -33,12 +35,18 @@ def write_review_folder(root, per_folder=PER_FOLDER, seed=0):
                 rng.shuffle(tokens)
                 text = " ".join(tokens[: length // 2]) + ".<br /><br />" + " ".join(tokens[length // 2 :]) + "!"
                 (folder / f"{index}_{8 if label == 'pos' else 2}.txt").write_text(text.capitalize())
+    unsup = root / "aclImdb" / "train" / "unsup"
+    unsup.mkdir()
+    for index in range(UNLABELLED):
+        words = list(rng.choice(FILLER, size=20)) + list(rng.choice(POSITIVE + NEGATIVE, size=3))
+        (unsup / f"{index}_0.txt").write_text(" ".join(words))
     return root
 
 
 @pytest.fixture
 def small_imdb(tmp_path, monkeypatch):
     monkeypatch.setattr(reviews, "REVIEWS_PER_FOLDER", PER_FOLDER)
+    monkeypatch.setattr(reviews, "UNLABELLED_REVIEWS", UNLABELLED)
     monkeypatch.setattr(reviews, "URL", (tmp_path / "offline" / "aclImdb_v1.tar.gz").as_uri())
     return write_review_folder(tmp_path / "data")
 
@@ -50,6 +58,7 @@ def trained(tmp_path_factory):
     write_review_folder(root / "data")
     patch = pytest.MonkeyPatch()
     patch.setattr(reviews, "REVIEWS_PER_FOLDER", PER_FOLDER)
+    patch.setattr(reviews, "UNLABELLED_REVIEWS", UNLABELLED)
     record = train.main(
         [
             "--quick",
@@ -77,8 +86,33 @@ def test_folder_and_archive_read_the_same(small_imdb):
         tar.add(small_imdb / "aclImdb", arcname="aclImdb")
     from_archive = reviews.load_reviews(archive_dir)
     assert from_folder == from_archive
-    texts, labels = from_folder["train"]
-    assert len(texts) == 2 * PER_FOLDER and sorted(set(labels)) == [0, 1]
+    texts, labels, movies = from_folder["train"]
+    assert len(texts) == len(movies) == 2 * PER_FOLDER and sorted(set(labels)) == [0, 1]
+    assert len(from_folder["unlabelled"]) == UNLABELLED
+
+
+def test_movies_come_from_the_url_lists(small_imdb):
+    folder = small_imdb / "aclImdb" / "train"
+    (folder / "urls_pos.txt").write_text("\n".join(f"http://imdb/title/tt{i // 10}/" for i in range(PER_FOLDER)))
+    _, _, movies = reviews.load_reviews(small_imdb)["train"]
+    positive_movies = movies[PER_FOLDER:]  # negatives first (label 0), then positives
+    assert positive_movies[0] == positive_movies[9] == "http://imdb/title/tt0/" != positive_movies[10]
+    assert movies[0] == "train/neg/0"  # no url list for negatives: each review is its own group
+
+
+def test_validation_holds_out_whole_movies():
+    texts = [f"review {i}" for i in range(100)]
+    movies = [f"movie {i // 5}" for i in range(100)]
+    (train_texts, _), (val_texts, _) = train.split_by_movie(texts, [i % 2 for i in range(100)], movies, 0.2, seed=0)
+    movie_of = dict(zip(texts, movies, strict=True))
+    assert not {movie_of[t] for t in train_texts} & {movie_of[t] for t in val_texts}
+    assert len(val_texts) == 20
+
+
+def test_partial_unlabelled_folder_is_refused(small_imdb):
+    next((small_imdb / "aclImdb" / "train" / "unsup").glob("*.txt")).unlink()
+    with pytest.raises(reviews.DamagedDataError, match=f"train/unsup: {UNLABELLED - 1}"):
+        reviews.load_reviews(small_imdb)
 
 
 def test_partial_copy_is_refused(small_imdb):
@@ -176,8 +210,9 @@ def test_reloaded_model_matches_and_bucketing_matches_single_reviews(trained):
     np.testing.assert_allclose(padded, single, rtol=1e-4, atol=1e-6)
 
 
-def test_real_imdb_copy_is_complete(shared_data, tmp_path, monkeypatch):
+def test_real_imdb_copy_is_complete(shared_data, tmp_path):
     (tmp_path / reviews.ARCHIVE).symlink_to(shared_data / reviews.ARCHIVE)
     data = reviews.load_reviews(tmp_path)
     assert [len(data[split][0]) for split in ("train", "test")] == [25_000, 25_000]
-    assert sum(data["test"][1]) == 12_500
+    assert sum(data["test"][1]) == 12_500 and len(data["unlabelled"]) == 50_000
+    assert len(set(data["train"][2])) > 3000  # reviews grouped by movie: 3,456 movies

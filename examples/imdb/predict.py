@@ -16,10 +16,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from common.text import read_texts  # noqa: E402  (also registers the layers the model needs)
-from common.training import default_output_dir  # noqa: E402
+from common.text import read_texts  # (also registers the layers the model needs)
+from common.training import default_output_dir
 
 
 def parse_args(argv=None):

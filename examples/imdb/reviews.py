@@ -26,7 +26,8 @@ FOLDER = "aclImdb"
 SPLITS = ("train", "test")
 LABELS = ("neg", "pos")  # label 0, label 1
 REVIEWS_PER_FOLDER = 12_500
-_REVIEW = re.compile(r"(?:^|/)aclImdb/(train|test)/(neg|pos)/(\d+)_\d+\.txt$")
+UNLABELLED_REVIEWS = 50_000  # train/unsup: no label, used only to learn word vectors
+_REVIEW = re.compile(r"(?:^|/)aclImdb/(train|test)/(neg|pos|unsup)/(\d+)_\d+\.txt$")
 _URLS = re.compile(r"(?:^|/)aclImdb/(train|test)/urls_(neg|pos)\.txt$")
 
 
@@ -53,6 +54,7 @@ def _files(source):
 def _read(source):
     """{split: {label: {review id: text}}} and {split: {label: [movie url per id]}}."""
     reviews = {split: {label: {} for label in LABELS} for split in SPLITS}
+    reviews["train"]["unsup"] = {}
     urls = {split: {label: [] for label in LABELS} for split in SPLITS}
     for name, read in _files(source):
         if match := _REVIEW.search(name):
@@ -66,18 +68,24 @@ def _read(source):
 
 def _verify(reviews, source):
     counts = {f"{split}/{label}": len(texts) for split, labels in reviews.items() for label, texts in labels.items()}
-    wrong = {folder: count for folder, count in counts.items() if count != REVIEWS_PER_FOLDER}
+    expected = {folder: REVIEWS_PER_FOLDER for folder in counts} | {"train/unsup": UNLABELLED_REVIEWS}
+    if counts["train/unsup"] == 0:  # a copy without the unlabelled reviews is still a complete labelled set
+        expected["train/unsup"] = 0
+    wrong = {folder: count for folder, count in counts.items() if count != expected[folder]}
     if wrong:
         found = ", ".join(f"{folder}: {count}" for folder, count in wrong.items())
         raise DamagedDataError(
             f"{source} is incomplete: expected {REVIEWS_PER_FOLDER:,} reviews in each of "
-            f"train/test x pos/neg, found {found}. Delete it and run again to download "
+            f"train/test x pos/neg (and {UNLABELLED_REVIEWS:,} or none in train/unsup), found {found}. "
+            "Delete it and run again to download "
             f"a fresh copy from {URL}, or put a complete aclImdb_v1.tar.gz in the data folder."
         )
 
 
 def load_reviews(data_dir):
-    """{split: (texts, labels, movies)}; labels 0 = negative, 1 = positive.
+    """{split: (texts, labels, movies)} for train and test, and {"unlabelled": texts}.
+
+    Labels are 0 = negative, 1 = positive.
 
     `movies` names each review's movie (its IMDB URL), or the review itself
     where the copy has no urls_*.txt. No network is touched when a folder or
@@ -91,8 +99,9 @@ def load_reviews(data_dir):
             source = fetch(ARCHIVE, URL, data_dir, checksum=MD5)
     reviews, urls = _read(source)
     _verify(reviews, source)
-    print(f"read {4 * REVIEWS_PER_FOLDER:,} reviews from {source}")
-    data = {}
+    unlabelled = [text for _, text in sorted(reviews["train"]["unsup"].items())]
+    print(f"read {4 * REVIEWS_PER_FOLDER:,} labelled and {len(unlabelled):,} unlabelled reviews from {source}")
+    data = {"unlabelled": unlabelled}
     for split in SPLITS:
         texts, labels, movies = [], [], []
         for label_index, label in enumerate(LABELS):

@@ -18,13 +18,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
-import numpy as np  # noqa: E402
-from corpus import english_stopwords, tokenize  # noqa: E402
+import numpy as np
 
-from common.data import resolve_data_dir  # noqa: E402
-from common.metrics import multilabel_decisions  # noqa: E402
-from common.text import read_texts  # noqa: E402  (also registers the layers the model needs)
-from common.training import default_output_dir  # noqa: E402
+from common.data import resolve_data_dir
+from common.metrics import multilabel_decisions
+from common.text import read_texts  # (also registers the layers the model needs)
+from common.training import default_output_dir
+
+from corpus import english_stopwords, tokenize
 
 
 def parse_args(argv=None):

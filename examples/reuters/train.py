@@ -1,4 +1,4 @@
-"""Multi-label topic classification of Reuters newswires (ModApte, 90 topics) with a bidirectional GRU.
+"""Multi-label topic classification of Reuters newswires (ModApte, 90 topics) with a bidirectional LSTM.
 
 Chapter: 001 §4 (NLTK Reuters + Keras Tokenizer/pad_sequences + Embedding +
          SimpleRNN), done as the multi-label task it is: one sigmoid per
@@ -21,22 +21,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from corpus import english_stopwords, load_split, most_frequent_topics, open_reader  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
-from sklearn.preprocessing import MultiLabelBinarizer  # noqa: E402
+import keras
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
 
-from common import cli  # noqa: E402
-from common.data import resolve_data_dir  # noqa: E402
-from common.metrics import choose_threshold, multilabel_decisions, multilabel_scores  # noqa: E402
-from common.models import POOLING, build_rnn_model  # noqa: E402
-from common.plots import plot_score_by_frequency  # noqa: E402
-from common.text import make_vectorizer, raw_text_model, text_datasets  # noqa: E402
-from common.training import Run  # noqa: E402
+from common import cli
+from common.data import resolve_data_dir
+from common.metrics import choose_threshold, multilabel_decisions, multilabel_scores
+from common.plots import plot_score_by_frequency
+from common.text import build_text_classifier, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
+from common.training import Run
+
+from corpus import english_stopwords, load_split, most_frequent_topics, open_reader
 
 EXAMPLE = "reuters"
 
@@ -45,21 +45,25 @@ def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
     data = parser.add_argument_group("data")
     data.add_argument(
-        "--topics", type=cli.positive_int, help="keep only the N most frequent topics (e.g. 10); default all"
+        "--topics", type=cli.positive_int, help="keep only the N most frequent topics (e.g. 10); default all 90"
     )
     data.add_argument("--remove-stopwords", action="store_true", help="drop NLTK's English stop words")
-    data.add_argument("--max-tokens", type=cli.positive_int, default=20_000, help="vocabulary size")
-    data.add_argument("--max-length", type=cli.positive_int, default=300, help="keep the first N tokens of a story")
     data.add_argument(
         "--validation-fraction", type=cli.fraction, default=0.1, help="share of training stories held out"
     )
-    model = cli.add_model_args(parser, cell="gru", units=64, layers=1, dropout=0.2, bidirectional=True)
-    model.add_argument("--embedding-dim", type=cli.positive_int, default=128, help="word embedding size")
-    model.add_argument("--embedding-dropout", type=cli.fraction, default=0.3, help="dropout on word embeddings")
-    model.add_argument("--pooling", choices=POOLING, default="mean", help="final state, or mean of all states")
+    cli.add_text_args(
+        parser,
+        max_tokens=20_000,
+        max_length=300,
+        embedding_dim=128,
+        embedding_dropout=0.3,
+        pooling="mean",
+        freeze_embeddings=False,
+    )
+    cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.2, bidirectional=True)
     cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=2e-3, patience=5)
     return cli.finish_parsing(
-        parser, argv, EXAMPLE, quick_defaults={"max_tokens": 2000, "max_length": 80, "units": 16, "epochs": 2}
+        parser, argv, EXAMPLE, quick_defaults={"max_tokens": 2000, "max_length": 80, "embedding_dim": 16, "units": 16, "epochs": 2}
     )
 
 
@@ -127,22 +131,9 @@ def tfidf_baseline(train, val, test, topics):
     return scores, time.perf_counter() - started
 
 
-def build_classifier(args, num_topics):
-    model = build_rnn_model(
-        head="multilabel",
-        num_outputs=num_topics,
-        vocab_size=args.max_tokens,
-        embedding_dim=args.embedding_dim,
-        mask_zero=True,  # right padding + mask: padding is skipped and cuDNN stays usable
-        embedding_dropout=args.embedding_dropout,
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.layers,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-        pooling=args.pooling,
-        name=f"reuters_{args.cell}",
+def build_classifier(args, vocab_size, num_topics, word_vectors):
+    model = build_text_classifier(
+        args, vocab_size, "multilabel", num_topics, word_vectors=word_vectors, name=f"reuters_{args.cell}"
     )
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=args.clipnorm),
@@ -165,9 +156,12 @@ def main(argv=None):
         vectorizer, [train, val, test], args.max_length, args.batch_size, args.seed
     )
 
-    # --- Model ---
+    # --- Model, its embedding started from word vectors of the training stories (004 §7.3) ---
+    word_vectors = (
+        learn_word_vectors(vectorizer, train[0], args.embedding_dim, args.seed) if args.pretrained_embeddings else None
+    )
     with run.scope():
-        model = build_classifier(args, len(topics))
+        model = build_classifier(args, vectorizer.vocabulary_size(), len(topics), word_vectors)
     model.summary()
 
     # --- Training ---

@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 import common  # noqa: E402, F401  (quiets TensorFlow's start-up notices)
-from common.training import default_output_dir  # noqa: E402
+from common.training import default_output_dir
 
 
 def parse_args(argv=None):

@@ -19,15 +19,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
-from series import noisy_sine, persistence_forecast, seasonal_naive_forecast, split_in_time, windows  # noqa: E402
+import keras
+import numpy as np
+from keras import layers
 
-from common import cli  # noqa: E402
-from common.models import build_rnn_model  # noqa: E402
-from common.plots import plot_forecast  # noqa: E402
-from common.training import Run  # noqa: E402
+from common import cli
+from common.models import build_rnn_model
+from common.plots import plot_forecast
+from common.training import Run
+
+from series import noisy_sine, persistence_forecast, seasonal_naive_forecast, split_in_time, windows
 
 EXAMPLE = "sine"
 
