@@ -99,3 +99,18 @@ def plot_score_by_frequency(frequencies, scores, labels, path, title, ylabel="F1
     axis.set_title(title)
     axis.grid(alpha=0.3)
     return _save(figure, path)
+
+
+def plot_lines(series, path, title, xlabel, ylabel, log_y=False, x=None):
+    """One line per named series of values (e.g. gradient norms against distance)."""
+    figure, axis = plt.subplots(figsize=(8, 3.8))
+    for name, values in series.items():
+        axis.plot(range(len(values)) if x is None else x, values, marker="." if len(values) < 40 else None, label=name)
+    if log_y:
+        axis.set_yscale("log")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    return _save(figure, path)

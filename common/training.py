@@ -159,7 +159,7 @@ class _ResumeTrackers(keras.callbacks.Callback):
 class Run:
     """Everything around `model.fit` for one example run (see module docstring)."""
 
-    def __init__(self, example, args, argv=None):
+    def __init__(self, example, args, argv=None, resumable=True):
         self.example = example
         self.args = args
         self.argv = list(sys.argv[1:] if argv is None else argv)
@@ -168,7 +168,9 @@ class Run:
         set_seed(args.seed, getattr(args, "deterministic", False))
         self.precision = set_precision(getattr(args, "mixed_precision", False))
         self.strategy = make_strategy(getattr(args, "distribute", "none"))
-        self.output_dir, self.resumed = self._prepare_output_dir()
+        # resumable=False: no Keras training to resume (e.g. the NumPy example), so no backup folder.
+        self.output_dir, self.resumed = self._prepare_output_dir() if resumable else (Path(args.output_dir), False)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
         self.device = {
             "hardware": hardware_description(),
             "strategy": type(self.strategy).__name__,

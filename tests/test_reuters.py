@@ -59,6 +59,15 @@ def test_tokenize_lowercases_and_folds_numbers():
     )
 
 
+def test_stopwords_option_reads_nltk_stopwords(small_reuters, tmp_path):
+    folder = small_reuters / "nltk_data" / "corpora" / "stopwords"
+    folder.mkdir(parents=True)
+    (folder / "english").write_text("the\nsaid\nit\non\n")
+    assert corpus.english_stopwords(small_reuters) == {"the", "said", "it", "on"}
+    record = quick_run(small_reuters, tmp_path / "out", "--remove-stopwords", "--epochs", "1")
+    assert record["config"]["remove_stopwords"] is True
+
+
 def test_reader_splits_and_topics(small_reuters):
     reader = corpus.open_reader(small_reuters)
     fileids, texts, topics = corpus.load_split(reader, "training")

@@ -11,6 +11,7 @@ once, at the end, for the RNN and the TF-IDF baseline alike. The saved
 `end_to_end.keras` reads raw review strings (see predict.py).
 """
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -41,16 +42,17 @@ def parse_args(argv=None):
         parser,
         max_tokens=20_000,
         max_length=600,
-        embedding_dim=128,
+        embedding_dim=64,
         embedding_dropout=0.5,
         pooling="max",
         freeze_embeddings=False,
     )
     parser.add_argument(
-        "--validation-fraction", type=cli.fraction, default=0.1, help="share of training movies held out"
+        "--validation-fraction", type=cli.fraction, default=0.2, help="share of training movies held out"
     )
     cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.3, bidirectional=True)
-    cli.add_training_args(parser, epochs=8, batch_size=64, learning_rate=1e-3, patience=2)
+    # 7 epochs fit the 15-minute CPU budget; validation accuracy peaked at epoch 7 of 8 (see README).
+    cli.add_training_args(parser, epochs=7, batch_size=64, learning_rate=1e-3, patience=2)
     return cli.finish_parsing(
         parser,
         argv,
@@ -72,6 +74,11 @@ def split_by_movie(texts, labels, movies, validation_fraction, seed):
     return [([texts[i] for i in index], [labels[i] for i in index]) for index in (train_index, val_index)]
 
 
+def clean_words(text):
+    """Lower-cased words without HTML breaks or punctuation, for counting (the model's own cleaning is clean_text)."""
+    return re.sub(r"[^\w']+", " ", re.sub(r"<br\s*/?>", " ", text.lower())).split()
+
+
 def explore(texts, labels, output_dir):
     """Chapter 004 §5.3.1: class balance, lengths by class (plot), a few facts."""
     lengths = np.array([len(text.split()) for text in texts])
@@ -81,12 +88,14 @@ def explore(texts, labels, output_dir):
         zip((50, 90, 95, 99), np.percentile(lengths, (50, 90, 95, 99)).astype(int).tolist(), strict=True)
     )
     print(f"review length in words, percentiles: {percentiles}")
+    distinct_words = len({word for text in texts for word in clean_words(text)})
+    print(f"distinct words in the training reviews: {distinct_words:,} (the model keeps the most frequent)")
     plot_length_histograms(
         {label: lengths[labels == index] for index, label in enumerate(LABELS)},
         output_dir / "review_lengths.png",
         title="IMDB training reviews: length by class",
     )
-    return {"length_percentiles": percentiles}
+    return {"length_percentiles": percentiles, "distinct_training_words": distinct_words}
 
 
 def tfidf_baseline(train_texts, train_labels, test_texts, test_labels):
@@ -156,7 +165,8 @@ def main(argv=None):
         shuffle=False,  # the dataset shuffles itself
         # Stop on validation accuracy, the measure we report; its best epoch often
         # comes after the best validation loss, as the model grows more confident.
-        callbacks=run.callbacks(monitor="val_accuracy", mode="max", patience=args.patience),
+        # Halving the learning rate after an epoch without progress steadies the last epochs.
+        callbacks=run.callbacks(monitor="val_accuracy", mode="max", patience=args.patience, reduce_lr_patience=1),
     )
     test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
     print(f"\ntest accuracy ({args.cell} model): {test_accuracy:.4f}   test loss: {test_loss:.4f}")

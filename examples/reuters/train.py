@@ -55,15 +55,18 @@ def parse_args(argv=None):
         parser,
         max_tokens=20_000,
         max_length=300,
-        embedding_dim=128,
+        embedding_dim=64,
         embedding_dropout=0.3,
-        pooling="mean",
+        pooling="max",
         freeze_embeddings=False,
     )
     cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.2, bidirectional=True)
-    cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=2e-3, patience=5)
+    cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=2e-3, patience=4)
     return cli.finish_parsing(
-        parser, argv, EXAMPLE, quick_defaults={"max_tokens": 2000, "max_length": 80, "embedding_dim": 16, "units": 16, "epochs": 2}
+        parser,
+        argv,
+        EXAMPLE,
+        quick_defaults={"max_tokens": 2000, "max_length": 80, "embedding_dim": 16, "units": 16, "epochs": 2},
     )
 
 
@@ -190,6 +193,14 @@ def main(argv=None):
 
     # --- Per-topic report and plot ---
     frequency = train[1].sum(axis=0) + val[1].sum(axis=0)
+    print(f"\n{'topic (10 most frequent)':<26}{'train docs':>11}{'precision':>10}{'recall':>8}{'F1':>7}")
+    for index in np.argsort(-frequency)[:10]:
+        row = per_topic[topics[index]]
+        print(
+            f"{topics[index]:<26}{int(frequency[index]):>11}{row['precision']:>10.3f}{row['recall']:>8.3f}"
+            f"{row['f1-score']:>7.3f}"
+        )
+    print(f"(all {len(topics)} topics in {run.output_dir / 'per_topic.csv'})")
     plot_score_by_frequency(
         frequency,
         [per_topic[t]["f1-score"] for t in topics],
