@@ -54,14 +54,14 @@ def parse_args(argv=None):
     cli.add_text_args(
         parser,
         max_tokens=20_000,
-        max_length=300,
+        max_length=150,  # news puts the topic first (inverted pyramid); the rest costs time, adds little
         embedding_dim=64,
         embedding_dropout=0.3,
         pooling="max",
         freeze_embeddings=False,
     )
     cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.2, bidirectional=True)
-    cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=2e-3, patience=4)
+    cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=4e-3, patience=4)
     return cli.finish_parsing(
         parser,
         argv,
