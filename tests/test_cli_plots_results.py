@@ -47,7 +47,8 @@ def fake_record(example, quick=False):
         "quick": quick,
         "command": f"python examples/{example}/train.py",
         "seed": 42,
-        "wall_time_s": 125.0,
+        "wall_time_s": 160.0,  # the whole command; the table shows the RNN's 125 s
+        "metrics": {"rnn_wall_time_s": 125.0},
         "device": {"hardware": "2 CPU cores (test)"},
         "versions": {"tensorflow": "x"},
         "results": [
