@@ -147,13 +147,20 @@ class _ResumeTrackers(keras.callbacks.Callback):
         index, value = best_epoch(history, self.monitor, self.mode)
         if index is None or not self.checkpoint_path.exists():
             return
+        try:
+            best_weights = keras.models.load_model(self.checkpoint_path, compile=False).get_weights()
+        except Exception as error:  # e.g. interrupted while the checkpoint was being written
+            print(
+                f"warning: the best model saved before the interruption ({self.checkpoint_path}) is unreadable "
+                f"({type(error).__name__}); best-epoch tracking starts again from the resumed epoch"
+            )
+            return
         epochs_done = len(history[self.monitor])
         self.checkpoint.best = value
         self.early_stopping.best = value
         self.early_stopping.best_epoch = index
         self.early_stopping.wait = epochs_done - 1 - index
-        best_model = keras.models.load_model(self.checkpoint_path, compile=False)
-        self.early_stopping.best_weights = best_model.get_weights()
+        self.early_stopping.best_weights = best_weights
 
 
 class Run:

@@ -14,7 +14,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def load_example(name, module="train"):
-    """Import examples/NAME/MODULE.py under a unique module name."""
+    """Import examples/NAME/MODULE.py under a unique module name.
+
+    The example's folder goes on sys.path first, as when it runs as a script,
+    so its modules can import their siblings (e.g. bridge.py imports rnn).
+    """
+    folder = str(REPO_ROOT / "examples" / name)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     path = REPO_ROOT / "examples" / name / f"{module}.py"
     spec = importlib.util.spec_from_file_location(f"example_{name}_{module}", path)
     loaded = importlib.util.module_from_spec(spec)

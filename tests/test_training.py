@@ -126,6 +126,19 @@ def test_resume_keeps_the_best_epoch_from_before_the_interruption(tmp_path):
         np.testing.assert_array_equal(restored, saved)
 
 
+def test_resume_survives_a_half_written_checkpoint(tmp_path, capsys):
+    """Ctrl-C can land while model.keras is being written; the resumed run must go on."""
+    run = Run("tiny", tiny_args(tmp_path), argv=[])
+    with pytest.raises(KeyboardInterrupt):
+        fit(run, epochs=5, extra=[InterruptAt(2)])
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 truncated")
+    resumed = Run("tiny", tiny_args(tmp_path), argv=[])
+    _, epochs = fit(resumed, epochs=5)
+    assert epochs == [2, 3, 4] and "is unreadable" in capsys.readouterr().out
+    assert len(read_history(tmp_path / "history.csv")["epoch"]) == 5
+    assert keras.models.load_model(tmp_path / "model.keras").count_params() > 0  # rewritten, readable
+
+
 def test_changed_options_do_not_resume_someone_elses_run(tmp_path):
     Run("tiny", tiny_args(tmp_path), argv=[])  # leaves a backup folder, as an interruption would
     with pytest.raises(SystemExit, match="interrupted run with other options"):
