@@ -73,6 +73,18 @@ def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0, bidi
     return group
 
 
+def model_options(args):
+    """The `build_rnn_model` arguments that `add_model_args` options set, as a dict."""
+    return {
+        "cell": args.cell,
+        "units": args.units,
+        "num_layers": args.layers,
+        "bidirectional": args.bidirectional,
+        "dropout": args.dropout,
+        "recurrent_dropout": args.recurrent_dropout,
+    }
+
+
 def add_text_args(parser, *, max_tokens, max_length, embedding_dim, embedding_dropout, pooling, freeze_embeddings):
     """Options of the text classifiers: vocabulary, length, embedding and how a text is summarised."""
     from common.models import POOLING

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common.cli import model_options
 from common.models import build_rnn_model
 
 # Punctuation becomes spaces, except the apostrophe inside words ("don't").
@@ -168,13 +169,8 @@ def build_text_classifier(args, vocab_size, head, num_outputs=1, word_vectors=No
         embedding_dim=args.embedding_dim,
         mask_zero=True,  # id 0 is padding; with right padding the cuDNN kernel stays usable
         embedding_dropout=args.embedding_dropout,
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.layers,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
         pooling=args.pooling,
+        **model_options(args),
         name=name,
     )
     if word_vectors is not None:

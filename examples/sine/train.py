@@ -89,13 +89,8 @@ def build_forecaster(args, train_segment):
         head="regression",
         num_outputs=args.horizon,
         input_shape=(args.window, 1),
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.layers,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
         activation=args.activation,
+        **cli.model_options(args),
         name="rnn",
     )
     inputs = keras.Input(shape=(args.window, 1), name="values")
