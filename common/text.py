@@ -8,6 +8,7 @@ runs in training and inside the saved end-to-end model that reads raw text.
 
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -180,15 +181,9 @@ def build_text_classifier(args, vocab_size, head, num_outputs=1, word_vectors=No
     return model
 
 
-def read_texts(arguments, file_path, separator=None):
-    """Texts to classify, from command-line arguments, else a file, else standard input.
-
-    A file or standard input holds one text per line, or texts separated by
-    lines equal to `separator` when given (for multi-line stories).
-    """
+def read_texts(arguments, file_path):
+    """Texts to classify, from command-line arguments, else a file, else standard input (one text per line)."""
     if arguments:
         return list(arguments)
-    raw = open(file_path, encoding="utf-8", errors="replace").read() if file_path else sys.stdin.read()
-    if separator:
-        return [part.strip() for part in raw.split(f"\n{separator}\n")]
+    raw = Path(file_path).read_text(encoding="utf-8", errors="replace") if file_path else sys.stdin.read()
     return raw.splitlines()

@@ -215,12 +215,11 @@ class Run:
                 )
             print(f"Resuming the interrupted run in {output_dir} (add --restart to start over).")
             return output_dir, True
-        else:
-            # A new run: forget the history of the previous one.
-            (output_dir / HISTORY_FILE).unlink(missing_ok=True)
-            backup.mkdir()
-            saved_config.write_text(json.dumps(self.config, indent=2))
-            return output_dir, False
+        # A new run: forget the history of the previous one.
+        (output_dir / HISTORY_FILE).unlink(missing_ok=True)
+        backup.mkdir()
+        saved_config.write_text(json.dumps(self.config, indent=2))
+        return output_dir, False
 
     def scope(self):
         """Build and compile models inside this scope so variables are mirrored."""

@@ -9,7 +9,6 @@ Reviews with no words the model can read (empty, only markup or punctuation)
 are reported as such instead of getting a made-up score.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,14 +17,13 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
 import numpy as np
 
+from common import cli
 from common.text import read_texts  # (also registers the layers the model needs)
 from common.training import default_output_dir
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = cli.make_parser(__doc__.split("\n")[0])
     parser.add_argument("reviews", nargs="*", help="review texts (else --file, else standard input)")
     parser.add_argument("--file", type=Path, help="a file with one review per line")
     parser.add_argument(
@@ -38,13 +36,11 @@ def classify(model, reviews):
     """[(label or None, P(positive) or None)] per review; None where it has no readable word."""
     vectorizer = model.get_layer("vectorize")
     token_counts = np.count_nonzero(vectorizer(np.array(reviews, dtype=object)).numpy(), axis=1)
-    readable = [index for index, count in enumerate(token_counts) if count > 0]
     answers = [(None, None)] * len(reviews)
-    if readable:
-        # One review at a time: a batch would pad all reviews to the longest one.
-        for index in readable:
-            probability = float(model.predict(np.array([reviews[index]], dtype=object), verbose=0)[0, 0])
-            answers[index] = (("negative", "positive")[int(probability >= 0.5)], probability)
+    # One review at a time: a batch would pad all reviews to the longest one.
+    for index in np.flatnonzero(token_counts):
+        probability = float(model.predict(np.array([reviews[index]], dtype=object), verbose=0)[0, 0])
+        answers[index] = (("negative", "positive")[int(probability >= 0.5)], probability)
     return answers
 
 

@@ -10,7 +10,6 @@ on validation data during training (at least the most likely one), with
 their scores.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
 import numpy as np
 
+from common import cli
 from common.data import resolve_data_dir
 from common.metrics import multilabel_decisions
 from common.text import read_texts  # (also registers the layers the model needs)
@@ -29,13 +29,11 @@ from corpus import english_stopwords, tokenize
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = cli.make_parser(__doc__.split("\n")[0])
     parser.add_argument("stories", nargs="*", help="story texts (else --file, else standard input)")
     parser.add_argument("--file", type=Path, help="read the story (or, with --lines, stories) from this file")
     parser.add_argument("--lines", action="store_true", help="one story per line in --file or standard input")
-    parser.add_argument("--top", type=int, default=5, help="show at most this many topics per story")
+    parser.add_argument("--top", type=cli.positive_int, default=5, help="show at most this many topics per story")
     parser.add_argument("--model-dir", type=Path, default=default_output_dir("reuters", False), help="train.py outputs")
     parser.add_argument("--data-dir", help="data folder (for the stop-word list, if the model used it)")
     return parser.parse_args(argv)

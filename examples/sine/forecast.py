@@ -8,7 +8,6 @@ The model was trained on windows of a fixed length; the last that many values
 are used. Normalisation is inside the saved model, so values are raw.
 """
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -17,14 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
 
-import common  # noqa: E402, F401  (quiets TensorFlow's start-up notices)
+from common import cli  # (importing common also quiets TensorFlow's start-up notices)
 from common.training import default_output_dir
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = cli.make_parser(__doc__.split("\n")[0])
     parser.add_argument("values", nargs="*", help="past values, oldest first")
     parser.add_argument("--file", type=Path, help="read the values from this file instead")
     parser.add_argument(
