@@ -109,8 +109,8 @@ def test_bad_text_files_get_a_clear_error(tmp_path, content, message):
 
 
 def test_real_shakespeare_is_verified(shared_data, tmp_path):
-    from common.data import fetch
+    from common.chars import load_corpus
 
     (tmp_path / "shakespeare.txt").symlink_to(shared_data / "shakespeare.txt")
-    path = fetch("shakespeare.txt", train.SHAKESPEARE_URL, tmp_path, checksum=train.SHAKESPEARE_SHA256)
-    assert len(path.read_text(encoding="utf-8")) == 1_115_394
+    text, _ = load_corpus("shakespeare", data_dir=tmp_path)  # checks the published sha256
+    assert len(text) == 1_115_394

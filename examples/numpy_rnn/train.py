@@ -22,7 +22,8 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, fro
 import numpy as np
 
 from common import cli
-from common.data import fetch, resolve_data_dir
+from common.chars import CharVocabulary, load_corpus, split_for_validation, unigram_loss
+from common.data import DamagedDataError
 from common.plots import plot_lines
 from common.training import HISTORY_FILE, Run
 
@@ -30,8 +31,6 @@ from bridge import exploding_gradient_norms, gradient_by_distance, largest_disag
 from rnn import Adam, backward, clip_by_global_norm, forward, gradient_check, init_params, sample
 
 EXAMPLE = "numpy_rnn"
-SHAKESPEARE_URL = "https://storage.googleapis.com/download.tensorflow.org/data/shakespeare.txt"
-SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 GRADIENT_TOLERANCE = 1e-6
 
 
@@ -76,30 +75,19 @@ def check_keras_agreement(seed):
 
 
 def load_text(args):
-    """Character ids of the training text and of the validation text (its last 10%), and the sorted vocabulary."""
-    if args.text_file:
-        path = args.text_file
-    else:
-        path = fetch("shakespeare.txt", SHAKESPEARE_URL, resolve_data_dir(args.data_dir), checksum=SHAKESPEARE_SHA256)
+    """The sorted vocabulary (as a list), and the character ids of the training text and of its last 10%."""
     try:
-        text = path.read_text(encoding="utf-8")[: args.chars]
-    except (OSError, UnicodeDecodeError) as error:
-        raise SystemExit(f"error: cannot read {path} as UTF-8 text: {error}") from None
+        text, path = load_corpus("shakespeare", args.text_file, args.data_dir)
+    except DamagedDataError as error:  # not UTF-8, unreadable
+        raise SystemExit(f"error: {error}") from None
+    text = text[: args.chars]
     if len(text) < 20 * (args.sequence_length + 1):
         raise SystemExit(
             f"error: {path} has {len(text)} characters; training needs at least {20 * (args.sequence_length + 1)}"
         )
-    split = int(len(text) * 0.9)  # the last 10% is validation, never trained on
-    vocabulary = sorted(set(text))
-    index = {char: i for i, char in enumerate(vocabulary)}
-    ids = np.array([index[char] for char in text])
-    return vocabulary, ids[:split], ids[split:]
-
-
-def unigram_loss(train_ids, val_ids, vocab_size):
-    """Cross-entropy (nats/char) on validation of character frequencies counted on training text."""
-    counts = np.bincount(train_ids, minlength=vocab_size) + 1.0  # add-one: unseen characters are possible
-    return float(-np.log(counts / counts.sum())[val_ids].mean())
+    vocabulary = CharVocabulary.from_text(text)
+    train_ids, val_ids = split_for_validation(vocabulary.encode(text).astype(np.int64))
+    return vocabulary.chars, train_ids, val_ids
 
 
 def validation_loss(params, val_ids, sequence_length):

@@ -1,0 +1,82 @@
+"""Benchmark: characters per second of char_lm's generate(), for 200 and 2,000 characters.
+
+Run: python benchmarks/char_lm_generation.py   (part of `make bench`, after the full runs)
+
+Issue #5's targets: carrying the recurrent state makes the cost per character
+flat, so the two rates agree within 25%, and 2,000 characters take under
+5 seconds on the 2-core development CPU. Exits 1 when a target is missed.
+Uses the trained model in outputs/char_lm; without one it times the default
+architecture with untrained weights (the cost does not depend on the weights).
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "examples" / "char_lm")]
+
+from common.chars import VOCABULARY_FILE, CharVocabulary  # noqa: E402
+from common.training import hardware_description  # noqa: E402
+
+from generation import CharGenerator  # noqa: E402
+
+MAX_RATE_GAP = 0.25
+MAX_SECONDS_FOR_2000 = 5.0
+
+
+def load_or_build(model_dir):
+    import keras
+
+    if (model_dir / "model.keras").exists():
+        print(f"model: {model_dir / 'model.keras'}")
+        return keras.saving.load_model(model_dir / "model.keras"), CharVocabulary.load(model_dir / VOCABULARY_FILE)
+    import train  # the example's own defaults
+
+    args = train.parse_args(["--output-dir", "/tmp/unused"])
+    vocabulary = CharVocabulary.from_text("".join(map(chr, range(32, 97))))  # 65 characters, as tiny Shakespeare
+    print(f"no trained model in {model_dir}: timing the default {args.cell} {args.units}x{args.layers}, untrained")
+    return train.build_language_model(args, len(vocabulary)), vocabulary
+
+
+def characters_per_second(generator, length, repeats=3):
+    """Best of `repeats` timed runs (the least disturbed by other work on the machine)."""
+    best = float("inf")
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        generator.generate("A", length, temperature=0.8, seed=repeat)
+        best = min(best, time.perf_counter() - start)
+    return length / best, best
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model-dir", type=Path, default=ROOT / "outputs" / "char_lm")
+    args = parser.parse_args(argv)
+    model, vocabulary = load_or_build(args.model_dir)
+    if "A" not in vocabulary.index:
+        raise SystemExit("error: the benchmark's prompt 'A' is not in the model's vocabulary")
+    generator = CharGenerator(model, vocabulary)
+    generator.generate("A", 5, seed=0)  # trace the step function once, outside the timing
+    rate_200, _ = characters_per_second(generator, 200)
+    rate_2000, seconds_2000 = characters_per_second(generator, 2000)
+    gap = abs(rate_200 - rate_2000) / max(rate_200, rate_2000)
+    print(f"200 chars: {rate_200:,.0f} chars/s; 2,000 chars: {rate_2000:,.0f} chars/s ({seconds_2000:.2f} s)")
+    print(f"rate gap {gap:.1%} (target <= {MAX_RATE_GAP:.0%}); 2,000 chars in {seconds_2000:.2f} s "
+          f"(target < {MAX_SECONDS_FOR_2000:.0f} s); {hardware_description()}")
+    record = {"rate_200": rate_200, "rate_2000": rate_2000, "seconds_2000": seconds_2000, "rate_gap": gap,
+              "hardware": hardware_description()}
+    out = ROOT / "outputs" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "char_lm_generation.json").write_text(json.dumps(record, indent=2))
+    if gap > MAX_RATE_GAP or seconds_2000 >= MAX_SECONDS_FOR_2000:
+        print("FAILED: generation speed target missed")
+        return 1
+    print("ok: generation speed targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Character-level language model: learn tiny Shakespeare one character at a time, then write new text.
+
+Chapter: 004 §5.1 (a character-level language model with Keras: 5.1.1 data
+         preprocessing, 5.1.2 the model, 5.1.3 training, 5.1.4 generating text).
+Run:     make example-char_lm        (quick check: make smoke-char_lm)
+Results: see README.md (measured, with hardware and wall time)
+
+The model reads `--sequence-length` characters and predicts, at every
+position, the next one (targets are the inputs shifted by one). The loss is
+the cross-entropy in nats per character on the last 10% of the text, which
+is never trained on; two baselines are scored on the same validation text:
+guessing uniformly (log of the vocabulary size) and character frequencies.
+"""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
+
+import keras
+
+from common import cli
+from common.chars import (
+    CORPORA,
+    VOCABULARY_FILE,
+    CharVocabulary,
+    load_corpus,
+    nats_to_bits,
+    split_for_validation,
+    uniform_loss,
+    unigram_loss,
+)
+from common.models import build_rnn_model
+from common.training import Run
+
+from generation import CharGenerator
+
+EXAMPLE = "char_lm"
+SAMPLES_FILE = "samples.txt"
+SAMPLE_TEMPERATURES = (0.5, 0.8, 1.0)
+
+
+def parse_args(argv=None):
+    parser = cli.make_parser(__doc__.split("\n")[0])
+    data = parser.add_argument_group("data")
+    data.add_argument("--corpus", choices=sorted(CORPORA), default="shakespeare", help="text to learn")
+    data.add_argument("--text-file", type=Path, help="learn this UTF-8 text file instead of --corpus")
+    data.add_argument(
+        "--sequence-length", type=cli.positive_int, default=100, help="characters per training window (BPTT length)"
+    )
+    cli.add_model_args(parser, cell="gru", units=384, layers=2, dropout=0.2)
+    parser.add_argument("--embedding-dim", type=cli.positive_int, default=64, help="character vector size")
+    sampling = parser.add_argument_group("samples during training")
+    sampling.add_argument(
+        "--sample-every", type=cli.positive_int, default=3, help="print samples every N epochs (and at the end)"
+    )
+    sampling.add_argument("--sample-length", type=cli.positive_int, default=300, help="characters per sample")
+    cli.add_training_args(parser, epochs=14, batch_size=64, learning_rate=2e-3, patience=3, clipnorm=5.0)
+    args = cli.finish_parsing(
+        parser,
+        argv,
+        EXAMPLE,
+        quick_defaults={"sequence_length": 40, "units": 32, "layers": 1, "epochs": 2, "sample_length": 60},
+    )
+    if args.bidirectional:
+        parser.error("--bidirectional cannot be used: a language model must not see the characters it predicts")
+    return args
+
+
+def load_text(args):
+    """(vocabulary, train ids, validation ids); a clear error for a text too short to train on."""
+    text, path = load_corpus(args.corpus, args.text_file, args.data_dir)
+    if args.quick and args.text_file is None:
+        text = text[:100_000]  # a smoke test needs the real format, not the whole corpus
+    # One window is sequence_length + 1 characters (inputs and shifted targets); validation, 10%, needs one too.
+    needed = 10 * (args.sequence_length + 1)
+    if len(text) < needed:
+        raise SystemExit(
+            f"error: {path} has {len(text):,} characters, too short to train on: one --sequence-length "
+            f"{args.sequence_length} window in the validation tail (10%) needs {needed:,}. "
+            f"Use a longer text or a shorter --sequence-length."
+        )
+    vocabulary = CharVocabulary.from_text(text)
+    train_ids, val_ids = split_for_validation(vocabulary.encode(text))
+    print(f"{path}: {len(text):,} characters, vocabulary {len(vocabulary)}; train {len(train_ids):,}, "
+          f"validation {len(val_ids):,}")
+    return vocabulary, train_ids, val_ids
+
+
+def windows(ids, sequence_length, batch_size, shuffle, seed):
+    """tf.data of (batch, sequence_length) inputs -> the same windows shifted by one character.
+
+    Consecutive non-overlapping windows of sequence_length + 1 characters
+    (the TensorFlow tutorial's recipe); shuffled each epoch with the seed.
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(ids).batch(sequence_length + 1, drop_remainder=True)
+    dataset = dataset.map(lambda window: (window[:-1], window[1:]))
+    if shuffle:
+        dataset = dataset.shuffle(len(ids) // (sequence_length + 1), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def build_language_model(args, vocab_size):
+    """Embedding -> stacked recurrent layers (all steps) -> Dense(vocab) logits at every step."""
+    model = build_rnn_model(
+        head="per_step",
+        num_outputs=vocab_size,
+        vocab_size=vocab_size,
+        embedding_dim=args.embedding_dim,
+        mask_zero=False,  # every id is a character; nothing is padding
+        **cli.model_options(args),
+        name=f"char_{args.cell}",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=args.clipnorm),
+        # from_logits: the softmax is folded into the loss, which is more stable than softmax then log.
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
+class PrintSamples(keras.callbacks.Callback):
+    """Every few epochs, write a sample at a few temperatures (as the Keras example does) to screen and file."""
+
+    def __init__(self, generator, prompt, path, every, length, seed):
+        super().__init__()
+        self.generator, self.prompt, self.path = generator, prompt, path
+        self.every, self.length, self.seed = every, length, seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            write_samples(self.generator, self.prompt, self.path, f"after epoch {epoch + 1}", self.length, self.seed)
+
+
+def write_samples(generator, prompt, path, heading, length, seed):
+    with open(path, "a", encoding="utf-8") as handle:
+        for temperature in SAMPLE_TEMPERATURES:
+            text = generator.generate(prompt, length, temperature=temperature, seed=seed)
+            block = f"--- {heading}, temperature {temperature} ---\n{text}\n"
+            print(block)
+            handle.write(block + "\n")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, args, argv)
+
+    # --- 5.1.1 Data preprocessing: characters -> ids -> shifted windows ---
+    vocabulary, train_ids, val_ids = load_text(args)
+    vocabulary.save(run.output_dir / VOCABULARY_FILE)  # generate.py maps characters with the same table
+    train_ds = windows(train_ids, args.sequence_length, args.batch_size, shuffle=True, seed=args.seed)
+    val_ds = windows(val_ids, args.sequence_length, args.batch_size, shuffle=False, seed=args.seed)
+
+    # --- 5.1.2 The model ---
+    with run.scope():
+        model = build_language_model(args, len(vocabulary))
+    model.summary()
+
+    # --- 5.1.3 Training, with samples every few epochs ---
+    generator = CharGenerator(model, vocabulary)
+    prompt = vocabulary.decode(val_ids[:20])  # the start of the validation text
+    samples_path = run.output_dir / SAMPLES_FILE
+    samples_path.unlink(missing_ok=True)
+    sampler = PrintSamples(generator, prompt, samples_path, args.sample_every, args.sample_length, args.seed)
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=args.epochs,
+        shuffle=False,  # the dataset reshuffles its windows every epoch
+        callbacks=[*run.callbacks(patience=args.patience, reduce_lr_patience=1), sampler],
+    )
+
+    # --- Evaluation: validation loss (best weights) beside the baselines ---
+    val_loss = float(model.evaluate(val_ds, verbose=0))
+    baselines = {
+        "uniform": uniform_loss(len(vocabulary)),
+        "unigram": unigram_loss(train_ids, val_ids, len(vocabulary)),
+    }
+    print(f"\n{'validation text':<22}{'nats/char':>10}{'bits/char':>10}")
+    for name, loss in {f"{args.cell} model": val_loss, **baselines}.items():
+        print(f"{name:<22}{loss:>10.4f}{nats_to_bits(loss):>10.4f}")
+
+    # --- 5.1.4 Generating text, carrying the state ---
+    write_samples(generator, prompt, samples_path, "final model", args.sample_length, args.seed)
+
+    results = [
+        {
+            "metric": "validation loss, nats/char (lower is better)",
+            "model": val_loss,
+            "baseline": baselines["unigram"],
+            "baseline_name": "unigram",
+        },
+        {
+            "metric": "validation loss, bits/char",
+            "model": nats_to_bits(val_loss),
+            "baseline": nats_to_bits(baselines["uniform"]),
+            "baseline_name": "uniform",
+        },
+    ]
+    metrics = {
+        "val_loss_nats": val_loss,
+        "val_loss_bits": nats_to_bits(val_loss),
+        "uniform_loss_nats": baselines["uniform"],
+        "unigram_loss_nats": baselines["unigram"],
+        "vocab_size": len(vocabulary),
+    }
+    return run.finish(metrics, results)
+
+
+if __name__ == "__main__":
+    cli.run(main)
