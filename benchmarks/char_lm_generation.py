@@ -64,10 +64,17 @@ def main(argv=None):
     rate_2000, seconds_2000 = characters_per_second(generator, 2000)
     gap = abs(rate_200 - rate_2000) / max(rate_200, rate_2000)
     print(f"200 chars: {rate_200:,.0f} chars/s; 2,000 chars: {rate_2000:,.0f} chars/s ({seconds_2000:.2f} s)")
-    print(f"rate gap {gap:.1%} (target <= {MAX_RATE_GAP:.0%}); 2,000 chars in {seconds_2000:.2f} s "
-          f"(target < {MAX_SECONDS_FOR_2000:.0f} s); {hardware_description()}")
-    record = {"rate_200": rate_200, "rate_2000": rate_2000, "seconds_2000": seconds_2000, "rate_gap": gap,
-              "hardware": hardware_description()}
+    print(
+        f"rate gap {gap:.1%} (target <= {MAX_RATE_GAP:.0%}); 2,000 chars in {seconds_2000:.2f} s "
+        f"(target < {MAX_SECONDS_FOR_2000:.0f} s); {hardware_description()}"
+    )
+    record = {
+        "rate_200": rate_200,
+        "rate_2000": rate_2000,
+        "seconds_2000": seconds_2000,
+        "rate_gap": gap,
+        "hardware": hardware_description(),
+    }
     out = ROOT / "outputs" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "char_lm_generation.json").write_text(json.dumps(record, indent=2))

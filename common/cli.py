@@ -141,6 +141,12 @@ def add_training_args(parser, *, epochs, batch_size, learning_rate=1e-3, patienc
     return group
 
 
+def peek(parser, argv, option):
+    """The value of one option before the full parse, e.g. to name the output folder after --task."""
+    known, _ = parser.parse_known_args(argv)
+    return getattr(known, option)
+
+
 def finish_parsing(parser, argv, example, quick_defaults=None):
     """Parse; with --quick, parse again on the smaller `quick_defaults`.
 

@@ -216,6 +216,58 @@ class MaskedGlobalMaxPooling1D(layers.Layer):
         return None
 
 
+@keras.saving.register_keras_serializable(package="rnn_examples")
+class CharacterWordEncoder(layers.Layer):
+    """Each word from its characters: (batch, words, chars) ids -> (batch, words, 2 * units).
+
+    Chapter 004 §5.2.2 (word representations). A bidirectional `cell` reads
+    the characters of every word (0 is padding) and its two final states are
+    the word's vector, so a word never seen in training still gets one from
+    its spelling, capitals, digits and suffix ("-ly", "-ed").
+
+    Every word is one row of a (batch * words, chars) batch. The first
+    character step is never masked: padding words would otherwise be empty
+    sequences, which the cuDNN kernel refuses; their vectors are masked
+    later by the word mask.
+    """
+
+    def __init__(self, num_chars, embedding_dim=25, units=25, cell="lstm", **kwargs):
+        super().__init__(**kwargs)
+        _check_choice("cell", cell, tuple(CELLS))
+        self.num_chars, self.embedding_dim, self.units, self.cell = num_chars, embedding_dim, units, cell
+        self.embedding = layers.Embedding(num_chars, embedding_dim, name="char_embedding")
+        self.rnn = layers.Bidirectional(CELLS[cell](units), name=f"char_{cell}")
+
+    def build(self, input_shape):
+        self.embedding.build((None, input_shape[-1]))
+        self.rnn.build((None, input_shape[-1], self.embedding_dim))
+
+    def call(self, char_ids):
+        shape = keras.ops.shape(char_ids)
+        rows = keras.ops.reshape(char_ids, (-1, shape[2]))  # (batch * words, chars)
+        first_step = keras.ops.expand_dims(keras.ops.arange(shape[2]) == 0, 0)
+        mask = keras.ops.logical_or(keras.ops.not_equal(rows, 0), first_step)
+        vectors = self.rnn(self.embedding(rows), mask=mask)  # (batch * words, 2 * units)
+        return keras.ops.reshape(vectors, (shape[0], shape[1], 2 * self.units))
+
+    def compute_mask(self, char_ids, mask=None):
+        # A word is real when it has a character. Without a mask here, Concatenate would
+        # treat these vectors as all-real and erase the word mask of the word embedding.
+        return keras.ops.any(keras.ops.not_equal(char_ids, 0), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:2], 2 * self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_chars": self.num_chars,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "cell": self.cell,
+        }
+
+
 def cudnn_eligible(layer):
     """Whether a recurrent layer meets Keras' conditions for the fused cuDNN kernel.
 

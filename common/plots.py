@@ -82,7 +82,9 @@ def plot_length_histograms(lengths_by_class, path, title, xlabel="length (words)
     return _save(figure, path)
 
 
-def plot_score_by_frequency(frequencies, scores, labels, path, title, ylabel="F1", annotate=12):
+def plot_score_by_frequency(
+    frequencies, scores, labels, path, title, ylabel="F1", annotate=12, xlabel="training documents (log scale)"
+):
     """Per-class score against training frequency (log x): where rare classes fall behind.
 
     The `annotate` most frequent classes are labelled.
@@ -94,7 +96,7 @@ def plot_score_by_frequency(frequencies, scores, labels, path, title, ylabel="F1
         axis.annotate(
             labels[index], (frequencies[index], scores[index]), fontsize=7, xytext=(3, 3), textcoords="offset points"
         )
-    axis.set_xlabel("training documents (log scale)")
+    axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
     axis.set_title(title)
     axis.grid(alpha=0.3)

@@ -166,8 +166,10 @@ class _ResumeTrackers(keras.callbacks.Callback):
 class Run:
     """Everything around `model.fit` for one example run (see module docstring)."""
 
-    def __init__(self, example, args, argv=None, resumable=True):
-        self.example = example
+    def __init__(self, example, args, argv=None, resumable=True, name=None):
+        self.example = example  # the folder under examples/
+        # One example can make several result rows' runs (tagging: pos and chunk); `name` tells them apart.
+        self.name = name or example
         self.args = args
         self.argv = list(sys.argv[1:] if argv is None else argv)
         self.started = time.perf_counter()
@@ -280,7 +282,7 @@ class Run:
         if history:
             plot_history(history, self.output_dir / "history.png", title=self.example)
         record = {
-            "example": self.example,
+            "example": self.name,
             "command": " ".join(["python", f"examples/{self.example}/train.py", *self.argv]),
             "argv": self.argv,
             "config": self.config,

@@ -38,7 +38,17 @@ def trained(tmp_path_factory):
     text_file = folder / "sonnet.txt"
     text_file.write_text(VERSE * 120, encoding="utf-8")  # ~20,000 characters
     record = train.main(
-        ["--quick", "--text-file", str(text_file), "--units", "64", "--epochs", "4", "--output-dir", str(folder / "out")]
+        [
+            "--quick",
+            "--text-file",
+            str(text_file),
+            "--units",
+            "64",
+            "--epochs",
+            "4",
+            "--output-dir",
+            str(folder / "out"),
+        ]
     )
     return record, folder / "out"
 

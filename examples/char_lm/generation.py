@@ -68,7 +68,7 @@ class CharGenerator:
         """(1,) id and per-layer states -> ((vocab,) logits, new states). Dropout is off (training=False)."""
         x = self.embedding(char_id)
         new_states = []
-        for cell, state in zip(self.cells, states):
+        for cell, state in zip(self.cells, states, strict=True):
             x, state = cell(x, state, training=False)
             new_states.append(state)
         return self.output(x)[0], new_states

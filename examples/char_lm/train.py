@@ -83,8 +83,10 @@ def load_text(args):
         )
     vocabulary = CharVocabulary.from_text(text)
     train_ids, val_ids = split_for_validation(vocabulary.encode(text))
-    print(f"{path}: {len(text):,} characters, vocabulary {len(vocabulary)}; train {len(train_ids):,}, "
-          f"validation {len(val_ids):,}")
+    print(
+        f"{path}: {len(text):,} characters, vocabulary {len(vocabulary)}; train {len(train_ids):,}, "
+        f"validation {len(val_ids):,}"
+    )
     return vocabulary, train_ids, val_ids
 
 

@@ -1,0 +1,114 @@
+"""CoNLL-2000 (NLTK's `conll2000` corpus): sentences of (word, part of speech, IOB chunk tag), and their ids.
+
+Chapter 004 §5.2.1 prepares tagged sentences for a sequence labeller. NLTK's
+`nltk.corpus.conll2000` is a `ConllChunkCorpusReader` over `train.txt`
+(8,936 sentences) and `test.txt` (2,012), one "word POS chunk" line per token
+and a blank line between sentences. We build the same reader from the folder
+NLTK finds in the project's data directory, so tests can point it at a small
+corpus of their own.
+"""
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from nltk.corpus.reader import ConllChunkCorpusReader
+
+from common.data import DamagedDataError, nltk_corpus
+
+FILES = ("train.txt", "test.txt")
+TASK_COLUMN = {"pos": 1, "chunk": 2}  # which column of (word, pos, chunk) is the label
+PAD, UNKNOWN = "<pad>", "<unk>"  # id 0 is padding (masked), id 1 any word/character not in the vocabulary
+MAX_WORD_CHARS = 20  # longer words keep their first 20 characters: 99.9% of CoNLL-2000 words are shorter
+VOCABULARIES_FILE = "vocabularies.json"
+_DIGIT = re.compile(r"\d")
+
+
+def open_reader(data_dir):
+    """The reader `nltk.corpus.conll2000` would give, rooted in our data directory."""
+    return ConllChunkCorpusReader(nltk_corpus("conll2000", data_dir), list(FILES), ("NP", "VP", "PP"))
+
+
+def load_split(reader, fileid):
+    """[(words, pos tags, chunk tags)] of one file, each a tuple of strings."""
+    try:
+        sentences = [tuple(zip(*sentence, strict=True)) for sentence in reader.iob_sents(fileid) if sentence]
+    except (OSError, ValueError) as error:  # a missing file, or a line without three columns
+        raise DamagedDataError(f"cannot read {fileid} of the conll2000 corpus at {reader.root}: {error}") from None
+    if not sentences:
+        raise DamagedDataError(f"{fileid} of the conll2000 corpus holds no sentences")
+    return sentences
+
+
+def normalise(word):
+    """Word-vocabulary key: lower case, every digit 0 ("1987" and "1986" share a vector).
+
+    Case and exact spelling are not lost: the character encoder sees the word as written.
+    """
+    return _DIGIT.sub("0", word.lower())
+
+
+class Vocabularies:
+    """Words (normalised), characters and tags <-> ids; saved beside the model as JSON."""
+
+    def __init__(self, words, chars, tags):
+        self.words, self.chars, self.tags = list(words), list(chars), list(tags)
+        self.word_index = {word: i for i, word in enumerate(self.words)}
+        self.char_index = {char: i for i, char in enumerate(self.chars)}
+        self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
+
+    @classmethod
+    def from_sentences(cls, sentences, column, min_count=2, tagged=None):
+        """Words seen `min_count` times in `sentences`, most frequent first (ties alphabetical); every
+        character; every tag of `tagged` (default: `sentences`), sorted.
+
+        Rarer words share the unknown vector, which therefore gets trained.
+        Pass the whole training file as `tagged` so that a tag too rare to
+        reach the training part still has an output.
+        """
+        word_counts = Counter(normalise(word) for words, *_ in sentences for word in words)
+        words = sorted((w for w, n in word_counts.items() if n >= min_count), key=lambda w: (-word_counts[w], w))
+        chars = sorted({char for words, *_ in sentences for word in words for char in word})
+        tags = sorted({tag for sentence in (tagged or sentences) for tag in sentence[column]})
+        return cls([PAD, UNKNOWN, *words], [PAD, UNKNOWN, *chars], tags)
+
+    def encode_words(self, words):
+        """(n,) word ids and (n, min(longest word, MAX_WORD_CHARS)) character ids, 0-padded on the right."""
+        word_ids = np.array([self.word_index.get(normalise(word), 1) for word in words], dtype=np.int32)
+        width = min(max(len(word) for word in words), MAX_WORD_CHARS)
+        char_ids = np.zeros((len(words), width), dtype=np.int32)
+        for row, word in enumerate(words):
+            char_ids[row, : len(word[:width])] = [self.char_index.get(char, 1) for char in word[:width]]
+        return word_ids, char_ids
+
+    def encode_tags(self, tags):
+        return np.array([self.tag_index[tag] for tag in tags], dtype=np.int32)
+
+    def save(self, path):
+        Path(path).write_text(json.dumps({"words": self.words, "chars": self.chars, "tags": self.tags}))
+
+    @classmethod
+    def load(cls, path):
+        try:
+            saved = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(saved["words"], saved["chars"], saved["tags"])
+        except (OSError, ValueError, KeyError) as error:
+            raise DamagedDataError(f"cannot read the vocabularies {path}: {error}") from None
+
+
+class MostFrequentTagger:
+    """The baseline: each word's most frequent training tag; words never seen get the most frequent tag overall."""
+
+    def __init__(self, sentences, column):
+        counts = {}
+        for sentence in sentences:
+            for word, tag in zip(sentence[0], sentence[column], strict=True):
+                counts.setdefault(word, Counter())[tag] += 1
+        self.best = {word: tag_counts.most_common(1)[0][0] for word, tag_counts in counts.items()}
+        overall = Counter(tag for sentence in sentences for tag in sentence[column])
+        self.default = overall.most_common(1)[0][0]
+
+    def tag(self, words):
+        return [self.best.get(word, self.default) for word in words]

@@ -1,0 +1,66 @@
+"""Tag sentences with a trained CoNLL-2000 tagger: prints word/TAG pairs, one sentence per line.
+
+Chapter: 004 §5.2.4 (using the trained labeller).
+Run:     python examples/tagging/predict.py "The pound fell sharply against the dollar ."
+         python examples/tagging/predict.py --task chunk --file sentences.txt
+         echo "Stocks rose ." | python examples/tagging/predict.py
+
+Sentences come from the arguments, else --file, else standard input (one per
+line), and are split into words with NLTK's Treebank-style word tokenizer,
+the tokenisation of the Wall Street Journal text CoNLL-2000 comes from.
+"""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
+
+from nltk.tokenize import NLTKWordTokenizer
+
+from common import cli
+from common.text import read_texts
+from common.training import default_output_dir
+
+from conll import VOCABULARIES_FILE, Vocabularies
+from train import EXAMPLE, TASKS, tag_sentences
+
+
+def parse_args(argv=None):
+    parser = cli.make_parser(__doc__.split("\n")[0])
+    parser.add_argument("sentences", nargs="*", help="sentences to tag (default: --file, else standard input)")
+    parser.add_argument("--file", type=Path, help="a UTF-8 text file, one sentence per line")
+    parser.add_argument("--task", choices=TASKS, default="pos", help="which trained tagger to use")
+    parser.add_argument("--model-dir", type=Path, help="a training run's outputs (default: outputs/tagging-TASK)")
+    args = parser.parse_args(argv)
+    args.model_dir = args.model_dir or default_output_dir(f"{EXAMPLE}-{args.task}", quick=False)
+    return args
+
+
+def load_tagger(model_dir):
+    """(model, vocabularies) from a training run's folder; a clear error when it holds no trained model."""
+    import keras
+
+    model_path, vocabularies_path = Path(model_dir) / "model.keras", Path(model_dir) / VOCABULARIES_FILE
+    for path in (model_path, vocabularies_path):
+        if not path.exists():
+            raise SystemExit(f"error: {path} not found; train first (make example-tagging) or give --model-dir")
+    return keras.saving.load_model(model_path), Vocabularies.load(vocabularies_path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    tokenizer = NLTKWordTokenizer()  # rules only: no tokenizer model to download
+    sentences = [tokenizer.tokenize(text) for text in read_texts(args.sentences, args.file)]
+    sentences = [words for words in sentences if words]
+    if not sentences:
+        raise SystemExit("error: no sentence to tag; give one as an argument, with --file, or on standard input")
+    model, vocabularies = load_tagger(args.model_dir)
+    tagged = tag_sentences(model, vocabularies, sentences)
+    for words, tags in zip(sentences, tagged, strict=True):
+        print(" ".join(f"{word}/{tag}" for word, tag in zip(words, tags, strict=True)))
+    return tagged
+
+
+if __name__ == "__main__":
+    cli.run(main)

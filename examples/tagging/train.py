@@ -1,0 +1,267 @@
+"""Sequence labelling on CoNLL-2000: part-of-speech tags or IOB chunks, one label per word, with a bidirectional RNN.
+
+Chapter: 004 §5.2 (sequence labelling: 5.2.1 data, 5.2.2 word embeddings,
+         5.2.3 the model, 5.2.4 training and evaluation), sketched there in
+         PyTorch; here in Keras, many-to-many beside the examples' many-to-one.
+Run:     make example-tagging                       (--task pos, the default)
+         python examples/tagging/train.py --task chunk
+         (quick check: make smoke-tagging)
+Results: see README.md (measured, with hardware and wall time)
+
+Each word is its (lower-cased) word vector joined with a vector read from its
+characters; a bidirectional stack reads the sentence both ways, so every
+word's label sees its left and right context; a softmax per word gives the
+label. Padding is masked out of the loss and the metrics. Part of speech is
+scored by token accuracy, chunks as the CoNLL evaluation does (a chunk
+counts only when its span and type are both right), each beside the
+most-frequent-tag baseline on the same test sentences.
+"""
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from common import cli
+from common.data import resolve_data_dir
+from common.metrics import chunk_scores, iob_chunks
+from common.models import CharacterWordEncoder, output_head, recurrent_stack
+from common.plots import plot_score_by_frequency
+from common.training import Run
+
+from conll import TASK_COLUMN, VOCABULARIES_FILE, MostFrequentTagger, Vocabularies, load_split, open_reader
+
+EXAMPLE = "tagging"
+TASKS = tuple(TASK_COLUMN)
+
+
+def parse_args(argv=None):
+    parser = cli.make_parser(__doc__.split("\n")[0])
+    data = parser.add_argument_group("data")
+    data.add_argument("--task", choices=TASKS, default="pos", help="label each word with its part of speech or chunk")
+    data.add_argument("--val-fraction", type=cli.fraction, default=0.1, help="training sentences held out")
+    data.add_argument("--min-count", type=cli.positive_int, default=2, help="rarer words share the unknown vector")
+    cli.add_model_args(parser, cell="lstm", units=128, layers=1, dropout=0.3, bidirectional=True)
+    words = parser.add_argument_group("word representation")
+    words.add_argument("--embedding-dim", type=cli.positive_int, default=100, help="word vector size")
+    words.add_argument("--char-embedding-dim", type=cli.positive_int, default=25, help="character vector size")
+    words.add_argument(
+        "--char-units", type=cli.positive_int, default=25, help="units of the character encoder, each direction"
+    )
+    cli.add_training_args(parser, epochs=20, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0)
+    task = cli.peek(parser, argv, "task")
+    args = cli.finish_parsing(
+        parser,
+        argv,
+        f"{EXAMPLE}-{task}",
+        quick_defaults={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1},
+    )
+    if not args.quick and args.val_fraction == 0:
+        parser.error("--val-fraction must be above 0: early stopping needs validation sentences")
+    return args
+
+
+def split_validation(sentences, fraction, seed):
+    """(train, validation): a seeded random `fraction` of the training sentences is held out."""
+    order = np.random.default_rng(seed).permutation(len(sentences))
+    held_out = max(1, int(len(sentences) * fraction))
+    return [sentences[i] for i in order[held_out:]], [sentences[i] for i in order[:held_out]]
+
+
+def encode(sentences, vocabularies, column):
+    """[((word ids, char ids), tag ids)] for tf.data."""
+    return [
+        (vocabularies.encode_words(sentence[0]), vocabularies.encode_tags(sentence[column])) for sentence in sentences
+    ]
+
+
+def training_dataset(examples, batch_size, shuffle, seed):
+    """Batches of sentences of similar length, words and characters 0-padded on the right.
+
+    Bucketing by length keeps a batch of 10-word sentences from being padded
+    to 78 words; right padding with masking keeps cuDNN usable on GPU.
+    """
+    signature = (
+        (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32)),
+        tf.TensorSpec([None], tf.int32),
+    )
+    dataset = tf.data.Dataset.from_generator(lambda: iter(examples), output_signature=signature).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    boundaries = [10, 20, 30, 40, 60]
+    dataset = dataset.bucket_by_sequence_length(
+        element_length_func=lambda inputs, tags: tf.shape(tags)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def tag_sentences(model, vocabularies, sentences, batch_size=64):
+    """The predicted tags (strings) of each sentence (a list of words), in the order given."""
+    predictions = []
+    for start in range(0, len(sentences), batch_size):
+        batch = [vocabularies.encode_words(words) for words in sentences[start : start + batch_size]]
+        word_ids = np.zeros((len(batch), max(len(w) for w, _ in batch)), dtype=np.int32)
+        char_ids = np.zeros((*word_ids.shape, max(c.shape[1] for _, c in batch)), dtype=np.int32)
+        for row, (words, chars) in enumerate(batch):
+            word_ids[row, : len(words)] = words
+            char_ids[row, : len(words), : chars.shape[1]] = chars
+        best = model.predict_on_batch((word_ids, char_ids)).argmax(-1)
+        predictions.extend(
+            [vocabularies.tags[i] for i in best[row, : len(words)]] for row, (words, _) in enumerate(batch)
+        )
+    return predictions
+
+
+def build_tagger(args, vocabularies):
+    """word ids (batch, words) + char ids (batch, words, chars) -> (batch, words, tags) logits."""
+    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
+    char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
+    # mask_zero: padding words are skipped by the RNN and carry no weight in the loss and metrics.
+    word_vectors = layers.Embedding(len(vocabularies.words), args.embedding_dim, mask_zero=True, name="word_embedding")(
+        word_ids
+    )
+    spelling = CharacterWordEncoder(
+        len(vocabularies.chars), args.char_embedding_dim, args.char_units, cell=args.cell, name="spelling"
+    )(char_ids)
+    x = layers.Concatenate(name="word_and_spelling")([word_vectors, spelling])  # the word mask passes through
+    # (dropout applies to each recurrent layer's inputs, this concatenation included)
+    x = recurrent_stack(x, return_sequences=True, **cli.model_options(args))
+    x = layers.Dropout(args.dropout, name="output_dropout")(x)
+    logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
+    model = keras.Model([word_ids, char_ids], logits, name=f"tagger_{args.task}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=args.clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],  # Keras weights it by the mask: padding is not counted
+    )
+    return model
+
+
+def score(task, true_tags, predicted_tags):
+    """Token accuracy, and for chunks conlleval's precision, recall and F1 with a per-type report."""
+    true_flat, predicted_flat = np.concatenate(true_tags), np.concatenate(predicted_tags)
+    scores = {"token_accuracy": float((true_flat == predicted_flat).mean())}
+    per_label = {}
+    if task == "chunk":
+        overall, per_label = chunk_scores(true_tags, predicted_tags)
+        scores.update({f"chunk_{key}": value for key, value in overall.items() if key != "support"})
+    else:
+        for tag in sorted(set(true_flat)):
+            true_positive = np.sum((true_flat == tag) & (predicted_flat == tag))
+            precision = true_positive / max(1, np.sum(predicted_flat == tag))
+            recall = true_positive / np.sum(true_flat == tag)
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            per_label[tag] = {
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "support": int(np.sum(true_flat == tag)),
+            }
+    return scores, per_label
+
+
+def label_counts(task, sentences, column):
+    """Training frequency of each scored label: words per POS tag, chunks per chunk type."""
+    if task == "chunk":
+        return Counter(kind for sentence in sentences for *_, kind in iob_chunks(sentence[column]))
+    return Counter(tag for sentence in sentences for tag in sentence[column])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, args, argv, name=f"{EXAMPLE}-{args.task}")
+    column = TASK_COLUMN[args.task]
+
+    # --- 5.2.1 Data: CoNLL-2000 sentences, validation held out of training ---
+    reader = open_reader(resolve_data_dir(args.data_dir))
+    train_sentences, test_sentences = load_split(reader, "train.txt"), load_split(reader, "test.txt")
+    training_file = train_sentences
+    if args.quick:
+        train_sentences, test_sentences = train_sentences[:600], test_sentences[:200]
+    train_sentences, val_sentences = split_validation(train_sentences, args.val_fraction, args.seed)
+    print(f"sentences: train {len(train_sentences):,}, validation {len(val_sentences):,}, test {len(test_sentences):,}")
+
+    # --- 5.2.2 Word representations: word ids + character ids ---
+    vocabularies = Vocabularies.from_sentences(train_sentences, column, args.min_count, tagged=training_file)
+    vocabularies.save(run.output_dir / VOCABULARIES_FILE)  # predict.py maps words and tags with the same tables
+    print(
+        f"vocabularies: {len(vocabularies.words):,} words, {len(vocabularies.chars)} characters, "
+        f"{len(vocabularies.tags)} {args.task} tags"
+    )
+    train_ds = training_dataset(encode(train_sentences, vocabularies, column), args.batch_size, True, args.seed)
+    val_ds = training_dataset(encode(val_sentences, vocabularies, column), args.batch_size, False, args.seed)
+
+    # --- 5.2.3 The model ---
+    with run.scope():
+        model = build_tagger(args, vocabularies)
+    model.summary()
+
+    # --- 5.2.4 Training and evaluation ---
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=args.epochs,
+        shuffle=False,  # the dataset reshuffles itself every epoch
+        callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=1),
+    )
+    true_tags = [np.array(sentence[column]) for sentence in test_sentences]
+    predicted = tag_sentences(model, vocabularies, [sentence[0] for sentence in test_sentences])
+    rnn_seconds = time.perf_counter() - run.started
+    model_scores, per_label = score(args.task, true_tags, [np.array(tags) for tags in predicted])
+
+    baseline_started = time.perf_counter()
+    baseline = MostFrequentTagger(train_sentences, column)
+    baseline_scores, _ = score(
+        args.task, true_tags, [np.array(baseline.tag(sentence[0])) for sentence in test_sentences]
+    )
+    baseline_seconds = time.perf_counter() - baseline_started
+
+    headline = "token_accuracy" if args.task == "pos" else "chunk_f1"
+    print(f"\n{'test sentences':<22}" + "".join(f"{key:>18}" for key in model_scores))
+    for name, scores in {f"bi-{args.cell}": model_scores, "most frequent tag": baseline_scores}.items():
+        print(f"{name:<22}" + "".join(f"{value:>18.4f}" for value in scores.values()))
+    print(f"\nper {'chunk type' if args.task == 'chunk' else 'tag'} (test): label  precision  recall  f1  support")
+    for label, row in sorted(per_label.items(), key=lambda item: -item[1]["support"]):
+        print(f"  {label:<8}{row['precision']:>9.3f}{row['recall']:>8.3f}{row['f1']:>8.3f}{row['support']:>9}")
+    unit = "chunk type" if args.task == "chunk" else "tag"
+    training_counts = label_counts(args.task, train_sentences, column)
+    plot_score_by_frequency(
+        [training_counts.get(label, 1) for label in per_label],
+        [row["f1"] for row in per_label.values()],
+        list(per_label),
+        run.output_dir / "f1_by_label.png",
+        title=f"CoNLL-2000 {args.task}: test F1 per {unit}",
+        xlabel=f"training {'chunks' if args.task == 'chunk' else 'words'} (log scale)",
+    )
+
+    metric = {"pos": "POS token accuracy (test)", "chunk": "chunk F1, conlleval (test)"}[args.task]
+    results = [
+        {
+            "metric": metric,
+            "model": model_scores[headline],
+            "baseline": baseline_scores[headline],
+            "baseline_name": "most frequent tag per word",
+            "baseline_wall_time_s": round(baseline_seconds, 1),
+        }
+    ]
+    metrics = {
+        **model_scores,
+        **{f"baseline_{key}": value for key, value in baseline_scores.items()},
+        "per_label": per_label,
+        "rnn_wall_time_s": round(rnn_seconds, 1),
+    }
+    return run.finish(metrics, results)
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,218 @@
+"""Sequence labelling on CoNLL-2000: chunk F1 by hand, masking, the baseline, end-to-end runs, prediction."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from conftest import load_example
+
+from common.data import DamagedDataError
+from common.metrics import chunk_scores, iob_chunks
+from common.models import CharacterWordEncoder
+
+conll = load_example("tagging", "conll")
+train = load_example("tagging", "train")
+predict = load_example("tagging", "predict")
+
+# (words, POS, chunk) patterns; the test corpus is made of these, with varied nouns.
+NOUNS = ["pound", "dollar", "market", "stock", "bank", "price", "rate", "share"]
+ADJECTIVES = ["strong", "weak", "big", "new"]
+
+
+def sentence(rng):
+    n1, n2 = rng.choice(NOUNS, 2)
+    adjective = rng.choice(ADJECTIVES)
+    rows = [
+        ("The", "DT", "B-NP"),
+        (adjective, "JJ", "I-NP"),
+        (n1, "NN", "I-NP"),
+        ("rose", "VBD", "B-VP"),
+        ("against", "IN", "B-PP"),
+        ("the", "DT", "B-NP"),
+        (n2, "NN", "I-NP"),
+        (".", ".", "O"),
+    ]
+    if rng.random() < 0.5:  # a second, shorter shape so lengths vary
+        rows = [(n1.capitalize(), "NN", "B-NP"), ("fell", "VBD", "B-VP"), (".", ".", "O")]
+    return rows
+
+
+def write_corpus(folder, train_sentences=300, test_sentences=60, seed=0):
+    """A small corpus in NLTK's conll2000 layout: <folder>/nltk_data/corpora/conll2000/{train,test}.txt."""
+    rng = np.random.default_rng(seed)
+    corpus = folder / "nltk_data" / "corpora" / "conll2000"
+    corpus.mkdir(parents=True)
+    for name, count in (("train.txt", train_sentences), ("test.txt", test_sentences)):
+        blocks = ["\n".join(" ".join(row) for row in sentence(rng)) for _ in range(count)]
+        (corpus / name).write_text("\n\n".join(blocks) + "\n")
+    return folder
+
+
+# --- chunk F1 (common/metrics.py), worked by hand ---
+
+
+def test_iob_chunks_read_as_conlleval_does():
+    tags = ["B-NP", "I-NP", "B-VP", "O", "I-NP", "I-NP", "B-PP", "B-NP", "I-VP"]
+    # I-NP after O starts a chunk; I-VP after B-NP starts a new VP chunk.
+    assert iob_chunks(tags) == {(0, 2, "NP"), (2, 3, "VP"), (4, 6, "NP"), (6, 7, "PP"), (7, 8, "NP"), (8, 9, "VP")}
+    assert iob_chunks(["B-NP", "B-NP"]) == {(0, 1, "NP"), (1, 2, "NP")}
+    assert iob_chunks(["O", "O"]) == set()
+
+
+def test_chunk_scores_count_a_chunk_only_when_span_and_type_match():
+    true = [["B-NP", "I-NP", "B-VP", "B-NP"]]  # NP(0-2) VP(2-3) NP(3-4)
+    predicted = [["B-NP", "B-NP", "B-VP", "B-PP"]]  # NP(0-1) NP(1-2) VP(2-3) PP(3-4): only VP right
+    overall, per_type = chunk_scores(true, predicted)
+    assert overall["precision"] == pytest.approx(1 / 4)
+    assert overall["recall"] == pytest.approx(1 / 3)
+    assert overall["f1"] == pytest.approx(2 * (1 / 4) * (1 / 3) / (1 / 4 + 1 / 3))
+    assert per_type["VP"]["f1"] == 1.0 and per_type["NP"]["f1"] == 0.0 and per_type["PP"]["support"] == 0
+    perfect, _ = chunk_scores(true, true)
+    assert perfect["f1"] == 1.0
+
+
+def test_chunks_in_different_sentences_are_different_chunks():
+    overall, _ = chunk_scores([["B-NP"], ["O"]], [["O"], ["B-NP"]])
+    assert overall["f1"] == 0.0
+
+
+def test_chunk_scores_refuse_misaligned_input():
+    with pytest.raises(ValueError, match="2 true tags but 1 predicted"):
+        chunk_scores([["B-NP", "O"]], [["B-NP"]])
+
+
+# --- the character word encoder (common/models.py) ---
+
+
+def test_character_encoder_shapes_and_padding_words(tmp_path):
+    encoder = CharacterWordEncoder(num_chars=10, embedding_dim=4, units=3)
+    chars = np.array([[[2, 3, 0], [4, 0, 0], [0, 0, 0]]])  # two words and a padding word
+    vectors = encoder(chars)
+    assert vectors.shape == (1, 3, 6)
+    # Padding characters change nothing: the same word padded wider gets the same vector.
+    wider = encoder(np.array([[[2, 3, 0, 0, 0]]]))
+    np.testing.assert_allclose(wider[0, 0], vectors[0, 0], atol=1e-6)
+    inputs = keras.Input((None, None), dtype="int32")
+    model = keras.Model(inputs, CharacterWordEncoder(10, 4, 3, name="spelling")(inputs))
+    model.save(tmp_path / "encoder.keras")
+    reloaded = keras.saving.load_model(tmp_path / "encoder.keras")
+    np.testing.assert_allclose(reloaded(chars), model(chars), atol=1e-6)
+
+
+# --- vocabularies and the baseline ---
+
+
+def test_vocabularies_normalise_words_and_keep_spelling(tmp_path):
+    sentences = [(("The", "1987", "rate"), ("DT", "CD", "NN"), ("B-NP", "I-NP", "I-NP"))] * 2
+    vocabularies = conll.Vocabularies.from_sentences(sentences, column=1)
+    assert vocabularies.words[:2] == ["<pad>", "<unk>"] and "0000" in vocabularies.words and "the" in vocabularies.words
+    word_ids, char_ids = vocabularies.encode_words(["THE", "1999", "unseen"])
+    assert word_ids.tolist()[:2] == [vocabularies.word_index["the"], vocabularies.word_index["0000"]]
+    assert word_ids[2] == 1  # unknown
+    assert char_ids.shape == (3, 6) and char_ids[0, 3] == 0  # "THE" padded to the longest word
+    vocabularies.save(tmp_path / "v.json")
+    assert conll.Vocabularies.load(tmp_path / "v.json").tags == ["CD", "DT", "NN"]
+
+
+def test_most_frequent_tag_baseline():
+    sentences = [(("run", "fast"), ("VB", "RB"), ("B-VP", "O")), (("run",), ("NN",), ("B-NP",))] * 2
+    sentences += [(("run",), ("VB",), ("B-VP",))]
+    tagger = conll.MostFrequentTagger(sentences, column=1)
+    assert tagger.tag(["run", "fast", "never-seen"]) == ["VB", "RB", "VB"]  # unknown -> most frequent overall
+
+
+# --- masking ---
+
+
+def test_padding_is_kept_out_of_loss_and_accuracy(tmp_path):
+    """Padded positions carry wrong labels on purpose: they must not move the accuracy."""
+    sentences = [
+        (("The", "pound", "rose"), ("DT", "NN", "VBD"), ("B-NP", "I-NP", "B-VP")),
+        (("It",), ("PRP",), ("B-NP",)),
+    ]
+    vocabularies = conll.Vocabularies.from_sentences(sentences, column=1, min_count=1)
+    args = train.parse_args(["--quick", "--output-dir", str(tmp_path)])
+    model = train.build_tagger(args, vocabularies)
+    word_ids = np.array([[2, 3, 4], [5, 0, 0]], dtype=np.int32)
+    char_ids = np.repeat((word_ids != 0)[..., None], 4, axis=-1).astype(np.int32)  # padding words have no characters
+    logits = model.predict_on_batch((word_ids, char_ids))
+    predicted = logits.argmax(-1)
+    labels = predicted.copy()
+    labels[1, 1:] = (predicted[1, 1:] + 1) % len(vocabularies.tags)  # wrong only where padded
+    _, accuracy = model.evaluate((word_ids, char_ids), labels, verbose=0)
+    assert accuracy == pytest.approx(1.0)
+    labels[0, 0] = (predicted[0, 0] + 1) % len(vocabularies.tags)  # one real mistake out of 4 real words
+    _, accuracy = model.evaluate((word_ids, char_ids), labels, verbose=0)
+    assert accuracy == pytest.approx(0.75)
+
+
+def test_predictions_do_not_depend_on_batch_padding(tmp_path):
+    sentences = [(("The", "pound", "rose"), ("DT", "NN", "VBD"), ("B-NP", "I-NP", "B-VP"))]
+    vocabularies = conll.Vocabularies.from_sentences(sentences, column=1, min_count=1)
+    model = train.build_tagger(train.parse_args(["--quick", "--output-dir", str(tmp_path)]), vocabularies)
+    alone = train.tag_sentences(model, vocabularies, [["The", "pound"]])
+    beside_a_long_one = train.tag_sentences(model, vocabularies, [["The", "pound"], ["The", "pound", "rose"] * 5])
+    assert alone[0] == beside_a_long_one[0]
+
+
+# --- end to end ---
+
+
+@pytest.mark.parametrize("task", ["pos", "chunk"])
+def test_quick_run_learns_and_predicts(tmp_path, task):
+    data = write_corpus(tmp_path / "data")
+    out = tmp_path / task
+    record = train.main(["--quick", "--task", task, "--epochs", "8", "--data-dir", str(data), "--output-dir", str(out)])
+    metrics = record["metrics"]
+    assert record["example"] == f"tagging-{task}"
+    assert metrics["token_accuracy"] > 0.9  # the made-up language is nearly deterministic
+    if task == "chunk":
+        assert metrics["chunk_f1"] > 0.8 and 0 <= metrics["baseline_chunk_f1"] <= 1
+    history = (out / "history.csv").read_text().splitlines()
+    losses = [float(line.split(",")[2]) for line in history[1:]]  # epoch,accuracy,loss,...
+    assert losses[-1] < losses[0]
+    for name in ("model.keras", "vocabularies.json", "f1_by_label.png", "history.png", "run.json"):
+        assert (out / name).exists(), name
+    tagged = predict.main(["--task", task, "--model-dir", str(out), "The strong pound rose against the dollar ."])
+    expected = {"pos": ["DT", "JJ", "NN", "VBD", "IN", "DT", "NN", "."]}
+    expected["chunk"] = ["B-NP", "I-NP", "I-NP", "B-VP", "B-PP", "B-NP", "I-NP", "O"]
+    assert tagged == [expected[task]]
+
+
+def test_predict_refuses_empty_input_and_missing_model(tmp_path, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n   \n"))
+    with pytest.raises(SystemExit, match="no sentence to tag"):
+        predict.main(["--model-dir", str(tmp_path)])
+    with pytest.raises(SystemExit, match="train first"):
+        predict.main(["--model-dir", str(tmp_path), "Stocks rose ."])
+
+
+def test_corpus_without_a_test_file_is_a_clear_error(tmp_path):
+    data = write_corpus(tmp_path / "data")
+    (data / "nltk_data" / "corpora" / "conll2000" / "test.txt").unlink()
+    with pytest.raises(DamagedDataError, match="test.txt"):
+        train.main(["--quick", "--data-dir", str(data), "--output-dir", str(tmp_path / "out")])
+
+
+def test_output_folder_is_named_after_the_task():
+    assert train.parse_args(["--task", "chunk"]).output_dir.endswith("tagging-chunk")
+    assert train.parse_args(["--quick"]).output_dir.endswith("tagging-pos-quick")
+
+
+# --- real data ---
+
+
+def test_real_conll2000_counts(shared_data, tmp_path):
+    reader = conll.open_reader(shared_data)
+    train_sentences, test_sentences = conll.load_split(reader, "train.txt"), conll.load_split(reader, "test.txt")
+    assert (len(train_sentences), len(test_sentences)) == (8936, 2012)
+    words, pos, chunks = train_sentences[0]
+    assert words[:3] == ("Confidence", "in", "the") and pos[0] == "NN" and chunks[:2] == ("B-NP", "B-PP")
+    baseline = conll.MostFrequentTagger(train_sentences, column=1)
+    true = np.concatenate([s[1] for s in test_sentences])
+    guessed = np.concatenate([baseline.tag(s[0]) for s in test_sentences])
+    assert 0.85 < (true == guessed).mean() < 0.95  # the classic most-frequent-tag figure, ~0.9
+    json.dumps(train_sentences[:2])  # plain tuples of strings
