@@ -96,6 +96,16 @@ def length_buckets(max_length):
     return boundaries
 
 
+def bucketed_batch_count(lengths, boundaries, batch_size):
+    """How many batches `bucket_by_sequence_length` makes: each bucket's full batches and its remainder.
+
+    tf.data cannot know it in advance, so Keras would show no total in the
+    first epoch's progress bar and warn that the input "ran out of data".
+    """
+    buckets = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
+    return int(np.sum(-(-buckets // batch_size)))
+
+
 def bucketed_dataset(sequences, labels, batch_size, shuffle, seed):
     """Batches of sequences of similar length, padded with 0 on the right.
 
@@ -121,6 +131,9 @@ def bucketed_dataset(sequences, labels, batch_size, shuffle, seed):
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         padded_shapes=([None], list(labels.shape[1:])),  # a list: a tuple would read as a nested structure
+    )
+    dataset = dataset.apply(
+        tf.data.experimental.assert_cardinality(bucketed_batch_count(lengths, boundaries, batch_size))
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
 

@@ -216,3 +216,12 @@ def test_real_imdb_copy_is_complete(shared_data, tmp_path):
     assert [len(data[split][0]) for split in ("train", "test")] == [25_000, 25_000]
     assert sum(data["test"][1]) == 12_500 and len(data["unlabelled"]) == 50_000
     assert len(set(data["train"][2])) > 3000  # reviews grouped by movie: 3,456 movies
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
+def test_bucketed_batch_count_is_what_tf_data_yields(batch_size):
+    """The asserted cardinality must be exact: too high and Keras waits for batches that never come."""
+    rng = np.random.default_rng(0)
+    sequences = [np.ones(n, dtype=np.int32) for n in rng.integers(1, 300, 101)]
+    dataset = bucketed_dataset(sequences, np.zeros(len(sequences)), batch_size=batch_size, shuffle=True, seed=1)
+    assert int(dataset.cardinality()) == sum(1 for _ in dataset)

@@ -56,7 +56,7 @@ def parse_args(argv=None):
         "--sample-every", type=cli.positive_int, default=3, help="print samples every N epochs (and at the end)"
     )
     sampling.add_argument("--sample-length", type=cli.positive_int, default=300, help="characters per sample")
-    cli.add_training_args(parser, epochs=14, batch_size=64, learning_rate=2e-3, patience=3, clipnorm=5.0)
+    cli.add_training_args(parser, epochs=10, batch_size=64, learning_rate=2e-3, patience=3, clipnorm=5.0)
     args = cli.finish_parsing(
         parser,
         argv,

@@ -35,6 +35,7 @@ from common.data import resolve_data_dir
 from common.metrics import chunk_scores, iob_chunks
 from common.models import CharacterWordEncoder, output_head, recurrent_stack
 from common.plots import plot_score_by_frequency
+from common.text import bucketed_batch_count
 from common.training import Run
 
 from conll import TASK_COLUMN, VOCABULARIES_FILE, MostFrequentTagger, Vocabularies, load_split, open_reader
@@ -56,7 +57,7 @@ def parse_args(argv=None):
     words.add_argument(
         "--char-units", type=cli.positive_int, default=25, help="units of the character encoder, each direction"
     )
-    cli.add_training_args(parser, epochs=20, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0)
+    cli.add_training_args(parser, epochs=10, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0)
     task = cli.peek(parser, argv, "task")
     args = cli.finish_parsing(
         parser,
@@ -102,7 +103,8 @@ def training_dataset(examples, batch_size, shuffle, seed):
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
     )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    batches = bucketed_batch_count([len(tags) for _, tags in examples], boundaries, batch_size)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 
 
 def tag_sentences(model, vocabularies, sentences, batch_size=64):
