@@ -159,25 +159,69 @@ def test_predictions_do_not_depend_on_batch_padding(tmp_path):
 # --- end to end ---
 
 
-@pytest.mark.parametrize("task", ["pos", "chunk"])
-def test_quick_run_learns_and_predicts(tmp_path, task):
-    data = write_corpus(tmp_path / "data")
-    out = tmp_path / task
-    record = train.main(["--quick", "--task", task, "--epochs", "8", "--data-dir", str(data), "--output-dir", str(out)])
+def check_run(record, out, task):
     metrics = record["metrics"]
     assert record["example"] == f"tagging-{task}"
     assert metrics["token_accuracy"] > 0.9  # the made-up language is nearly deterministic
-    if task == "chunk":
-        assert metrics["chunk_f1"] > 0.8 and 0 <= metrics["baseline_chunk_f1"] <= 1
     history = (out / "history.csv").read_text().splitlines()
     losses = [float(line.split(",")[2]) for line in history[1:]]  # epoch,accuracy,loss,...
     assert losses[-1] < losses[0]
     for name in ("model.keras", "vocabularies.json", "f1_by_label.png", "history.png", "run.json"):
         assert (out / name).exists(), name
-    tagged = predict.main(["--task", task, "--model-dir", str(out), "The strong pound rose against the dollar ."])
-    expected = {"pos": ["DT", "JJ", "NN", "VBD", "IN", "DT", "NN", "."]}
-    expected["chunk"] = ["B-NP", "I-NP", "I-NP", "B-VP", "B-PP", "B-NP", "I-NP", "O"]
-    assert tagged == [expected[task]]
+
+
+SENTENCE = "The strong pound rose against the dollar ."
+EXPECTED = {
+    "pos": ["DT", "JJ", "NN", "VBD", "IN", "DT", "NN", "."],
+    "chunk": ["B-NP", "I-NP", "I-NP", "B-VP", "B-PP", "B-NP", "I-NP", "O"],
+}
+
+
+def test_quick_runs_learn_and_predict_pos_then_chunks_from_predicted_pos(tmp_path, capsys):
+    data = write_corpus(tmp_path / "data")
+    runs = {}
+    for task in ("pos", "chunk"):
+        out = tmp_path / task
+        runs[task] = train.main(
+            ["--quick", "--task", task, "--epochs", "8", "--data-dir", str(data), "--output-dir", str(out)]
+        )
+        check_run(runs[task], out, task)
+        assert runs[task]["config"]["pos_input"] == (task == "chunk")
+    assert runs["chunk"]["metrics"]["chunk_f1"] > 0.8 and 0 <= runs["chunk"]["metrics"]["baseline_chunk_f1"] <= 1
+    assert predict.main(["--model-dir", str(tmp_path / "pos"), SENTENCE]) == [EXPECTED["pos"]]
+    capsys.readouterr()
+    chunked = predict.main(
+        ["--task", "chunk", "--model-dir", str(tmp_path / "chunk"), "--pos-model-dir", str(tmp_path / "pos"), SENTENCE]
+    )
+    assert chunked == [EXPECTED["chunk"]]
+    assert capsys.readouterr().out.split()[:2] == ["The/DT/B-NP", "strong/JJ/I-NP"]  # word/POS/CHUNK
+
+
+def test_chunker_without_pos_input(tmp_path):
+    data = write_corpus(tmp_path / "data")
+    out = tmp_path / "chunk"
+    record = train.main(
+        [
+            "--quick",
+            "--task",
+            "chunk",
+            "--no-pos-input",
+            "--epochs",
+            "8",
+            "--data-dir",
+            str(data),
+            "--output-dir",
+            str(out),
+        ]
+    )
+    check_run(record, out, "chunk")
+    assert predict.main(["--task", "chunk", "--model-dir", str(out), SENTENCE]) == [EXPECTED["chunk"]]
+
+
+def test_pos_input_is_refused_for_the_pos_task(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--task", "pos", "--pos-input"])
+    assert "what --task pos predicts" in capsys.readouterr().err
 
 
 def test_predict_refuses_empty_input_and_missing_model(tmp_path, monkeypatch):

@@ -53,16 +53,18 @@ def normalise(word):
 class Vocabularies:
     """Words (normalised), characters and tags <-> ids; saved beside the model as JSON."""
 
-    def __init__(self, words, chars, tags):
-        self.words, self.chars, self.tags = list(words), list(chars), list(tags)
+    def __init__(self, words, chars, tags, pos_tags):
+        self.words, self.chars, self.tags, self.pos_tags = list(words), list(chars), list(tags), list(pos_tags)
         self.word_index = {word: i for i, word in enumerate(self.words)}
         self.char_index = {char: i for i, char in enumerate(self.chars)}
         self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
+        self.pos_index = {tag: i for i, tag in enumerate(self.pos_tags)}
 
     @classmethod
     def from_sentences(cls, sentences, column, min_count=2, tagged=None):
         """Words seen `min_count` times in `sentences`, most frequent first (ties alphabetical); every
-        character; every tag of `tagged` (default: `sentences`), sorted.
+        character; every tag of `tagged` (default: `sentences`), sorted; and the POS tags as an input
+        vocabulary (for chunking with POS input).
 
         Rarer words share the unknown vector, which therefore gets trained.
         Pass the whole training file as `tagged` so that a tag too rare to
@@ -72,7 +74,8 @@ class Vocabularies:
         words = sorted((w for w, n in word_counts.items() if n >= min_count), key=lambda w: (-word_counts[w], w))
         chars = sorted({char for words, *_ in sentences for word in words for char in word})
         tags = sorted({tag for sentence in (tagged or sentences) for tag in sentence[column]})
-        return cls([PAD, UNKNOWN, *words], [PAD, UNKNOWN, *chars], tags)
+        pos_tags = sorted({tag for sentence in sentences for tag in sentence[1]})
+        return cls([PAD, UNKNOWN, *words], [PAD, UNKNOWN, *chars], tags, [PAD, UNKNOWN, *pos_tags])
 
     def encode_words(self, words):
         """(n,) word ids and (n, min(longest word, MAX_WORD_CHARS)) character ids, 0-padded on the right."""
@@ -83,17 +86,25 @@ class Vocabularies:
             char_ids[row, : len(word[:width])] = [self.char_index.get(char, 1) for char in word[:width]]
         return word_ids, char_ids
 
+    def encode_inputs(self, words, pos_tags=None):
+        """The model's inputs for one sentence: (word ids, char ids), plus POS ids when `pos_tags` is given."""
+        word_ids, char_ids = self.encode_words(words)
+        if pos_tags is None:
+            return word_ids, char_ids
+        return word_ids, char_ids, np.array([self.pos_index.get(tag, 1) for tag in pos_tags], dtype=np.int32)
+
     def encode_tags(self, tags):
         return np.array([self.tag_index[tag] for tag in tags], dtype=np.int32)
 
     def save(self, path):
-        Path(path).write_text(json.dumps({"words": self.words, "chars": self.chars, "tags": self.tags}))
+        saved = {"words": self.words, "chars": self.chars, "tags": self.tags, "pos_tags": self.pos_tags}
+        Path(path).write_text(json.dumps(saved))
 
     @classmethod
     def load(cls, path):
         try:
             saved = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(saved["words"], saved["chars"], saved["tags"])
+            return cls(saved["words"], saved["chars"], saved["tags"], saved["pos_tags"])
         except (OSError, ValueError, KeyError) as error:
             raise DamagedDataError(f"cannot read the vocabularies {path}: {error}") from None
 

@@ -5,6 +5,9 @@ Run:     python examples/tagging/predict.py "The pound fell sharply against the 
          python examples/tagging/predict.py --task chunk --file sentences.txt
          echo "Stocks rose ." | python examples/tagging/predict.py
 
+A chunker trained with POS input (the default for --task chunk) gets its POS
+tags from the trained POS tagger (--pos-model-dir) and prints word/POS/CHUNK.
+
 Sentences come from the arguments, else --file, else standard input (one per
 line), and are split into words with NLTK's Treebank-style word tokenizer,
 the tokenisation of the Wall Street Journal text CoNLL-2000 comes from.
@@ -32,6 +35,12 @@ def parse_args(argv=None):
     parser.add_argument("--file", type=Path, help="a UTF-8 text file, one sentence per line")
     parser.add_argument("--task", choices=TASKS, default="pos", help="which trained tagger to use")
     parser.add_argument("--model-dir", type=Path, help="a training run's outputs (default: outputs/tagging-TASK)")
+    parser.add_argument(
+        "--pos-model-dir",
+        type=Path,
+        default=default_output_dir(f"{EXAMPLE}-pos", quick=False),
+        help="the POS tagger that feeds a chunker trained with --pos-input",
+    )
     args = parser.parse_args(argv)
     args.model_dir = args.model_dir or default_output_dir(f"{EXAMPLE}-{args.task}", quick=False)
     return args
@@ -56,9 +65,12 @@ def main(argv=None):
     if not sentences:
         raise SystemExit("error: no sentence to tag; give one as an argument, with --file, or on standard input")
     model, vocabularies = load_tagger(args.model_dir)
-    tagged = tag_sentences(model, vocabularies, sentences)
-    for words, tags in zip(sentences, tagged, strict=True):
-        print(" ".join(f"{word}/{tag}" for word, tag in zip(words, tags, strict=True)))
+    columns = [sentences]
+    if len(model.inputs) == 3:  # a chunker that reads POS tags: tag them first with the POS tagger
+        columns.append(tag_sentences(*load_tagger(args.pos_model_dir), sentences))
+    tagged = tag_sentences(model, vocabularies, *columns)
+    for row in zip(*columns, tagged, strict=True):
+        print(" ".join("/".join(parts) for parts in zip(*row, strict=True)))
     return tagged
 
 

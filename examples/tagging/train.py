@@ -17,6 +17,7 @@ counts only when its span and type are both right), each beside the
 most-frequent-tag baseline on the same test sentences.
 """
 
+import argparse
 import sys
 import time
 from collections import Counter
@@ -52,6 +53,12 @@ def parse_args(argv=None):
     data.add_argument("--min-count", type=cli.positive_int, default=2, help="rarer words share the unknown vector")
     cli.add_model_args(parser, cell="lstm", units=128, layers=1, dropout=0.3, bidirectional=True)
     words = parser.add_argument_group("word representation")
+    words.add_argument(
+        "--pos-input",
+        action=argparse.BooleanOptionalAction,
+        help="chunking also reads each word's POS tag, the CoNLL-2000 input column (default: on for --task chunk)",
+    )
+    words.add_argument("--pos-embedding-dim", type=cli.positive_int, default=16, help="POS tag vector size")
     words.add_argument("--embedding-dim", type=cli.positive_int, default=100, help="word vector size")
     words.add_argument("--char-embedding-dim", type=cli.positive_int, default=25, help="character vector size")
     words.add_argument(
@@ -65,6 +72,10 @@ def parse_args(argv=None):
         f"{EXAMPLE}-{task}",
         quick_defaults={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1},
     )
+    if args.pos_input is None:
+        args.pos_input = args.task == "chunk"
+    if args.pos_input and args.task == "pos":
+        parser.error("--pos-input reads POS tags, which are what --task pos predicts; use it with --task chunk")
     if not args.quick and args.val_fraction == 0:
         parser.error("--val-fraction must be above 0: early stopping needs validation sentences")
     return args
@@ -77,10 +88,11 @@ def split_validation(sentences, fraction, seed):
     return [sentences[i] for i in order[held_out:]], [sentences[i] for i in order[:held_out]]
 
 
-def encode(sentences, vocabularies, column):
-    """[((word ids, char ids), tag ids)] for tf.data."""
+def encode(sentences, vocabularies, column, pos_input):
+    """[(inputs, tag ids)] for tf.data; inputs are (word ids, char ids[, POS ids])."""
     return [
-        (vocabularies.encode_words(sentence[0]), vocabularies.encode_tags(sentence[column])) for sentence in sentences
+        (vocabularies.encode_inputs(s[0], s[1] if pos_input else None), vocabularies.encode_tags(s[column]))
+        for s in sentences
     ]
 
 
@@ -90,10 +102,9 @@ def training_dataset(examples, batch_size, shuffle, seed):
     Bucketing by length keeps a batch of 10-word sentences from being padded
     to 78 words; right padding with masking keeps cuDNN usable on GPU.
     """
-    signature = (
-        (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32)),
-        tf.TensorSpec([None], tf.int32),
-    )
+    inputs = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32)]
+    inputs += [tf.TensorSpec([None], tf.int32)] * (len(examples[0][0]) - 2)  # POS ids, when given
+    signature = (tuple(inputs), tf.TensorSpec([None], tf.int32))
     dataset = tf.data.Dataset.from_generator(lambda: iter(examples), output_signature=signature).cache()
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
@@ -107,25 +118,34 @@ def training_dataset(examples, batch_size, shuffle, seed):
     return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 
 
-def tag_sentences(model, vocabularies, sentences, batch_size=64):
-    """The predicted tags (strings) of each sentence (a list of words), in the order given."""
+def pad_batch(arrays):
+    """Same-rank int arrays of different shapes -> one 0-padded (right) array with a leading batch axis."""
+    batch = np.zeros((len(arrays), *np.max([a.shape for a in arrays], axis=0)), dtype=np.int32)
+    for row, array in enumerate(arrays):
+        batch[(row, *(slice(0, n) for n in array.shape))] = array
+    return batch
+
+
+def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size=64):
+    """The predicted tags (strings) of each sentence (a list of words), in the order given.
+
+    A model that reads POS tags (chunking) needs `pos_sentences`, one tag per word.
+    """
+    if len(model.inputs) == 3 and pos_sentences is None:
+        raise ValueError("this model reads POS tags: give pos_sentences (e.g. from the POS tagger)")
+    pos_sentences = pos_sentences if len(model.inputs) == 3 else [None] * len(sentences)
     predictions = []
     for start in range(0, len(sentences), batch_size):
-        batch = [vocabularies.encode_words(words) for words in sentences[start : start + batch_size]]
-        word_ids = np.zeros((len(batch), max(len(w) for w, _ in batch)), dtype=np.int32)
-        char_ids = np.zeros((*word_ids.shape, max(c.shape[1] for _, c in batch)), dtype=np.int32)
-        for row, (words, chars) in enumerate(batch):
-            word_ids[row, : len(words)] = words
-            char_ids[row, : len(words), : chars.shape[1]] = chars
-        best = model.predict_on_batch((word_ids, char_ids)).argmax(-1)
-        predictions.extend(
-            [vocabularies.tags[i] for i in best[row, : len(words)]] for row, (words, _) in enumerate(batch)
-        )
+        words = sentences[start : start + batch_size]
+        encoded = [vocabularies.encode_inputs(w, p) for w, p in zip(words, pos_sentences[start:], strict=False)]
+        inputs = tuple(pad_batch(list(parts)) for parts in zip(*encoded, strict=True))
+        best = model.predict_on_batch(inputs).argmax(-1)
+        predictions.extend([vocabularies.tags[i] for i in best[row, : len(w)]] for row, w in enumerate(words))
     return predictions
 
 
 def build_tagger(args, vocabularies):
-    """word ids (batch, words) + char ids (batch, words, chars) -> (batch, words, tags) logits."""
+    """word ids (batch, words) + char ids (batch, words, chars) [+ POS ids] -> (batch, words, tags) logits."""
     word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
     char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
     # mask_zero: padding words are skipped by the RNN and carry no weight in the loss and metrics.
@@ -135,12 +155,21 @@ def build_tagger(args, vocabularies):
     spelling = CharacterWordEncoder(
         len(vocabularies.chars), args.char_embedding_dim, args.char_units, cell=args.cell, name="spelling"
     )(char_ids)
-    x = layers.Concatenate(name="word_and_spelling")([word_vectors, spelling])  # the word mask passes through
+    inputs, features = [word_ids, char_ids], [word_vectors, spelling]
+    if args.pos_input:
+        pos_ids = keras.Input(shape=(None,), dtype="int32", name="pos_ids")
+        inputs.append(pos_ids)
+        features.append(
+            layers.Embedding(len(vocabularies.pos_tags), args.pos_embedding_dim, mask_zero=True, name="pos_embedding")(
+                pos_ids
+            )
+        )
+    x = layers.Concatenate(name="word_features")(features)  # the word mask passes through
     # (dropout applies to each recurrent layer's inputs, this concatenation included)
     x = recurrent_stack(x, return_sequences=True, **cli.model_options(args))
     x = layers.Dropout(args.dropout, name="output_dropout")(x)
     logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
-    model = keras.Model([word_ids, char_ids], logits, name=f"tagger_{args.task}")
+    model = keras.Model(inputs, logits, name=f"tagger_{args.task}")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=args.clipnorm),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -200,8 +229,10 @@ def main(argv=None):
         f"vocabularies: {len(vocabularies.words):,} words, {len(vocabularies.chars)} characters, "
         f"{len(vocabularies.tags)} {args.task} tags"
     )
-    train_ds = training_dataset(encode(train_sentences, vocabularies, column), args.batch_size, True, args.seed)
-    val_ds = training_dataset(encode(val_sentences, vocabularies, column), args.batch_size, False, args.seed)
+    train_ds, val_ds = (
+        training_dataset(encode(part, vocabularies, column, args.pos_input), args.batch_size, shuffle, args.seed)
+        for part, shuffle in ((train_sentences, True), (val_sentences, False))
+    )
 
     # --- 5.2.3 The model ---
     with run.scope():
@@ -217,7 +248,8 @@ def main(argv=None):
         callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=1),
     )
     true_tags = [np.array(sentence[column]) for sentence in test_sentences]
-    predicted = tag_sentences(model, vocabularies, [sentence[0] for sentence in test_sentences])
+    # POS input on test is the file's POS column, as in the CoNLL-2000 shared task (tags from a tagger, not gold).
+    predicted = tag_sentences(model, vocabularies, *zip(*[sentence[:2] for sentence in test_sentences], strict=True))
     rnn_seconds = time.perf_counter() - run.started
     model_scores, per_label = score(args.task, true_tags, [np.array(tags) for tags in predicted])
 
