@@ -162,3 +162,48 @@ def test_real_corpus_modapte_split(shared_data):
     test = [f for f in reader.fileids() if f.startswith("test/")]
     assert (len(training), len(test), len(reader.categories())) == (7770, 3019, 90)
     assert set(reader.categories("training/1")) == {"cocoa"}
+
+
+def write_sgml_archive(root, stories):
+    """reuters21578.tar.gz with one reut2-000.sgm holding {newid: (title, body)} in the distribution's markup."""
+    import io
+    import tarfile
+
+    blocks = [
+        f'<REUTERS TOPICS="NO" LEWISSPLIT="NOT-USED" CGISPLIT="TRAINING-SET" OLDID="1" NEWID="{newid}">\n'
+        f"<DATE>26-FEB-1987</DATE>\n<TEXT>&#2;\n<TITLE>{title}</TITLE>\n<BODY>{body}</BODY></TEXT>\n</REUTERS>"
+        for newid, (title, body) in stories.items()
+    ]
+    payload = ('<!DOCTYPE lewis SYSTEM "lewis.dtd">\n' + "\n".join(blocks)).encode("latin-1")
+    with tarfile.open(root / corpus.SGML_ARCHIVE, "w:gz") as tar:
+        info = tarfile.TarInfo("./reut2-000.sgm")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+
+
+def test_unlabelled_stories_leave_out_every_modapte_story(tmp_path):
+    write_sgml_archive(
+        tmp_path,
+        {
+            1: ("COCOA REVIEW", "Showers continued in the Bahia cocoa zone."),  # a ModApte story: left out
+            2: ("OIL &amp; GAS", "Crude prices rose 5.5 pct &lt;XON&gt; said."),
+            3: ("", ""),  # no text at all: dropped
+        },
+    )
+    texts = corpus.unlabelled_stories(tmp_path, exclude_ids={1})
+    assert texts == ["oil gas crude prices rose <num> pct xon said"]
+
+
+def test_damaged_sgml_archive_is_a_clear_error(tmp_path):
+    from common.data import DamagedDataError
+
+    (tmp_path / corpus.SGML_ARCHIVE).write_bytes(b"not a tar file")
+    with pytest.raises(DamagedDataError, match="not a readable Reuters-21578 archive"):
+        corpus.unlabelled_stories(tmp_path, exclude_ids=set())
+
+
+def test_real_unlabelled_stories_are_the_ones_outside_modapte(shared_data, tmp_path):
+    (tmp_path / corpus.SGML_ARCHIVE).symlink_to(shared_data / corpus.SGML_ARCHIVE)
+    modapte = {int(fileid.split("/")[1]) for fileid in corpus.open_reader(shared_data).fileids()}
+    texts = corpus.unlabelled_stories(tmp_path, modapte)
+    assert 9_500 < len(texts) < 21_578 - len(modapte)  # the rest, less the stories with no text

@@ -64,3 +64,49 @@ def most_frequent_topics(topic_lists, limit=None):
     counts = Counter(topic for topics in topic_lists for topic in topics)
     ranked = sorted(counts, key=lambda topic: (-counts[topic], topic))
     return ranked[:limit] if limit else ranked
+
+
+# The 22 SGML files of Reuters-21578 Distribution 1.0, the source of NLTK's ApteMod copy.
+SGML_ARCHIVE = "reuters21578.tar.gz"
+SGML_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/reuters21578-mld/reuters21578.tar.gz"
+_STORY = re.compile(r'<REUTERS[^>]*NEWID="(\d+)"[^>]*>(.*?)</REUTERS>', re.S)
+_TITLE_AND_BODY = re.compile(r"<TITLE>(.*?)</TITLE>|<BODY>(.*?)</BODY>", re.S)
+
+
+def unlabelled_stories(data_dir, exclude_ids, stopwords=frozenset()):
+    """Token strings of the Reuters-21578 stories outside ModApte, for word vectors only (no topics).
+
+    ModApte keeps 10,789 of the 21,578 stories; the rest (no topics, or
+    outside the split's dates) are unlabelled news of the same wire and the
+    same months: more text to learn word vectors from, as IMDB's unlabelled
+    reviews are. `exclude_ids` are the NEWIDs of every ModApte story (its
+    NLTK file ids, `training/NNN` and `test/NNN`), so no test story, and no
+    training story a second time, enters. Downloaded like the other data sets.
+    """
+    import html
+    import tarfile
+
+    from common.data import DamagedDataError, fetch
+
+    archive = fetch(SGML_ARCHIVE, SGML_URL, data_dir)  # repacked copies exist: no single checksum to check
+    texts = []
+    try:
+        with tarfile.open(archive) as tar:
+            members = sorted(
+                (m for m in tar.getmembers() if re.search(r"reut2-\d{3}\.sgm$", m.name)), key=lambda m: m.name
+            )
+            for member in members:
+                sgml = tar.extractfile(member).read().decode("latin-1")
+                for newid, story in _STORY.findall(sgml):
+                    if int(newid) in exclude_ids:
+                        continue
+                    parts = [title or body for title, body in _TITLE_AND_BODY.findall(story)]
+                    if parts:
+                        texts.append(tokenize(html.unescape("\n".join(parts)), stopwords))
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise DamagedDataError(
+            f"{archive} is not a readable Reuters-21578 archive ({error}); delete it to fetch again"
+        ) from None
+    if not members:
+        raise DamagedDataError(f"{archive} holds no reut2-NNN.sgm files: it is not the Reuters-21578 distribution")
+    return [text for text in texts if text]

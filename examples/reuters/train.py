@@ -12,6 +12,7 @@ story here can have several topics (grain + corn + wheat), so the output has
 one sigmoid per topic and is scored with micro/macro F1 as in the literature.
 """
 
+import argparse
 import json
 import sys
 import time
@@ -36,7 +37,7 @@ from common.plots import plot_score_by_frequency
 from common.text import build_text_classifier, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
 from common.training import Run
 
-from corpus import english_stopwords, load_split, most_frequent_topics, open_reader
+from corpus import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
 
 EXAMPLE = "reuters"
 
@@ -48,6 +49,12 @@ def parse_args(argv=None):
         "--topics", type=cli.positive_int, help="keep only the N most frequent topics (e.g. 10); default all 90"
     )
     data.add_argument("--remove-stopwords", action="store_true", help="drop NLTK's English stop words")
+    data.add_argument(
+        "--unlabelled-stories",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also learn word vectors from the ~10,000 Reuters-21578 stories outside ModApte (reuters21578.tar.gz)",
+    )
     data.add_argument(
         "--validation-fraction", type=cli.fraction, default=0.1, help="share of training stories held out"
     )
@@ -98,6 +105,19 @@ def load_data(args):
         f"stories: train {len(train_texts)}, validation {len(val_texts)}, test {len(test_texts)}; topics {len(topics)}"
     )
     return topics, (train_texts, train_labels), (val_texts, val_labels), (test_texts, test_labels)
+
+
+def texts_for_word_vectors(args, train_texts):
+    """The training stories, plus (by default, not in --quick runs) the unlabelled Reuters-21578 stories."""
+    texts = list(train_texts)
+    if args.unlabelled_stories and not args.quick:
+        data_dir = resolve_data_dir(args.data_dir)
+        modapte = {int(fileid.split("/")[1]) for fileid in open_reader(data_dir).fileids()}  # every train/test story
+        stopwords = english_stopwords(data_dir) if args.remove_stopwords else frozenset()
+        unlabelled = unlabelled_stories(data_dir, modapte, stopwords)
+        print(f"word vectors from {len(texts):,} training + {len(unlabelled):,} unlabelled stories")
+        texts += unlabelled
+    return texts
 
 
 def _with_topics(texts, topic_lists, keep):
@@ -160,9 +180,11 @@ def main(argv=None):
     )
 
     # --- Model, its embedding started from word vectors of the training stories (004 §7.3) ---
-    word_vectors = (
-        learn_word_vectors(vectorizer, train[0], args.embedding_dim, args.seed) if args.pretrained_embeddings else None
-    )
+    word_vectors = None
+    if args.pretrained_embeddings:
+        word_vectors = learn_word_vectors(
+            vectorizer, texts_for_word_vectors(args, train[0]), args.embedding_dim, args.seed
+        )
     with run.scope():
         model = build_classifier(args, vectorizer.vocabulary_size(), len(topics), word_vectors)
     model.summary()
