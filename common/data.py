@@ -80,15 +80,20 @@ def fetch(filename, url, data_dir, checksum=None):
     return Path(downloaded)
 
 
-def _find_corpus(name):
-    """NLTK's own look-up order (LazyCorpusLoader): the zipped corpus, then a plain folder."""
+def _find_corpus(name, first_dir):
+    """NLTK's own look-up (the zipped corpus, then a plain folder), in `first_dir` before NLTK's other folders.
+
+    Per folder, not per form: a zipped copy in $NLTK_DATA must not win over a
+    plain folder in the project's data directory.
+    """
     import nltk
 
-    for resource in (f"corpora/{name}.zip/{name}/", f"corpora/{name}"):
-        try:
-            return nltk.data.find(resource)
-        except LookupError:
-            continue
+    for paths in ([str(first_dir)], None):  # None: every folder of nltk.data.path
+        for resource in (f"corpora/{name}.zip/{name}/", f"corpora/{name}"):
+            try:
+                return nltk.data.find(resource, paths=paths)
+            except LookupError:
+                continue
     return None
 
 
@@ -105,12 +110,12 @@ def nltk_corpus(name, data_dir, download=None):
     nltk_dir = Path(data_dir) / "nltk_data"
     if str(nltk_dir) not in nltk.data.path:
         nltk.data.path.insert(0, str(nltk_dir))
-    root = _find_corpus(name)
+    root = _find_corpus(name, nltk_dir)
     if root is None:
         nltk_dir.mkdir(parents=True, exist_ok=True)
         download = download or nltk.download
         if download(name, download_dir=str(nltk_dir), quiet=True, raise_on_error=False):
-            root = _find_corpus(name)
+            root = _find_corpus(name, nltk_dir)
     if root is None:
         raise DataNotFoundError(
             f"the NLTK corpus {name!r} is missing and could not be downloaded.\n"

@@ -51,3 +51,27 @@ def test_hash_algorithm_by_length():
     assert data.hash_algorithm("0" * 32) == "md5" and data.hash_algorithm("0" * 64) == "sha256"
     with pytest.raises(ValueError, match="neither md5"):
         data.hash_algorithm("abc")
+
+
+def test_project_corpus_folder_wins_over_a_zipped_copy_elsewhere(tmp_path, monkeypatch):
+    """A zip in another NLTK folder must not shadow the plain folder in the project's data directory."""
+    import zipfile
+
+    import nltk
+
+    from common.data import nltk_corpus
+
+    elsewhere = tmp_path / "elsewhere" / "corpora"
+    elsewhere.mkdir(parents=True)
+    with zipfile.ZipFile(elsewhere / "toycorpus.zip", "w") as archive:
+        archive.writestr("toycorpus/README", "the other copy")
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "elsewhere")])
+    ours = tmp_path / "data" / "nltk_data" / "corpora" / "toycorpus"
+    ours.mkdir(parents=True)
+    (ours / "README").write_text("our copy")
+    root = nltk_corpus("toycorpus", tmp_path / "data")
+    assert root.join("README").open().read() == b"our copy"
+    # Without a copy of ours, NLTK's other folders are searched.
+    (ours / "README").unlink()
+    ours.rmdir()
+    assert b"the other copy" in nltk_corpus("toycorpus", tmp_path / "data").join("README").open().read()
