@@ -280,7 +280,7 @@ class Run:
         history = self.history()
         index, _ = best_epoch(history, getattr(self, "monitor", "val_loss"), getattr(self, "mode", "min"))
         if history:
-            plot_history(history, self.output_dir / "history.png", title=self.example)
+            plot_history(history, self.output_dir / "history.png", title=self.name)
         record = {
             "example": self.name,
             "command": " ".join(["python", f"examples/{self.example}/train.py", *self.argv]),

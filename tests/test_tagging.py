@@ -260,3 +260,15 @@ def test_real_conll2000_counts(shared_data, tmp_path):
     guessed = np.concatenate([baseline.tag(s[0]) for s in test_sentences])
     assert 0.85 < (true == guessed).mean() < 0.95  # the classic most-frequent-tag figure, ~0.9
     json.dumps(train_sentences[:2])  # plain tuples of strings
+
+
+def test_scores_per_pos_tag_and_per_chunk_type():
+    true = [np.array(["DT", "NN", "VB"]), np.array(["NN"])]
+    predicted = [np.array(["DT", "VB", "VB"]), np.array(["NN"])]
+    scores, per_tag = train.score("pos", true, predicted)
+    assert scores == {"token_accuracy": 0.75}
+    assert per_tag["NN"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
+    assert per_tag["VB"]["precision"] == 0.5
+    scores, per_type = train.score("chunk", [np.array(["B-NP", "I-NP", "B-VP"])], [np.array(["B-NP", "B-NP", "B-VP"])])
+    assert scores["chunk_recall"] == 0.5 and scores["chunk_precision"] == pytest.approx(1 / 3)
+    assert per_type["VP"]["f1"] == 1.0

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+from sklearn.metrics import precision_recall_fscore_support
 
 from common import cli
 from common.data import resolve_data_dir
@@ -179,25 +180,26 @@ def build_tagger(args, vocabularies):
 
 
 def score(task, true_tags, predicted_tags):
-    """Token accuracy, and for chunks conlleval's precision, recall and F1 with a per-type report."""
+    """Token accuracy, and a per-label report: per POS tag (scikit-learn), or per chunk type (conlleval's way)."""
     true_flat, predicted_flat = np.concatenate(true_tags), np.concatenate(predicted_tags)
     scores = {"token_accuracy": float((true_flat == predicted_flat).mean())}
-    per_label = {}
     if task == "chunk":
         overall, per_label = chunk_scores(true_tags, predicted_tags)
         scores.update({f"chunk_{key}": value for key, value in overall.items() if key != "support"})
-    else:
-        for tag in sorted(set(true_flat)):
-            true_positive = np.sum((true_flat == tag) & (predicted_flat == tag))
-            precision = true_positive / max(1, np.sum(predicted_flat == tag))
-            recall = true_positive / np.sum(true_flat == tag)
-            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-            per_label[tag] = {
-                "precision": precision,
-                "recall": recall,
-                "f1": f1,
-                "support": int(np.sum(true_flat == tag)),
-            }
+        return scores, per_label
+    tags = sorted(set(true_flat))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true_flat, predicted_flat, labels=tags, zero_division=0
+    )
+    per_label = {
+        tag: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, tag in enumerate(tags)
+    }
     return scores, per_label
 
 
