@@ -266,10 +266,10 @@ def main(argv=None):
     print(f"\n{'test sentences':<22}" + "".join(f"{key:>18}" for key in model_scores))
     for name, scores in {f"bi-{args.cell}": model_scores, "most frequent tag": baseline_scores}.items():
         print(f"{name:<22}" + "".join(f"{value:>18.4f}" for value in scores.values()))
-    print(f"\nper {'chunk type' if args.task == 'chunk' else 'tag'} (test): label  precision  recall  f1  support")
+    unit = "chunk type" if args.task == "chunk" else "tag"
+    print(f"\nper {unit} (test): label  precision  recall  f1  support")
     for label, row in sorted(per_label.items(), key=lambda item: -item[1]["support"]):
         print(f"  {label:<8}{row['precision']:>9.3f}{row['recall']:>8.3f}{row['f1']:>8.3f}{row['support']:>9}")
-    unit = "chunk type" if args.task == "chunk" else "tag"
     training_counts = label_counts(args.task, train_sentences, column)
     plot_score_by_frequency(
         [training_counts.get(label, 1) for label in per_label],
