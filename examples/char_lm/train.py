@@ -165,7 +165,8 @@ def main(argv=None):
     generator = CharGenerator(model, vocabulary)
     prompt = vocabulary.decode(val_ids[:20])  # the start of the validation text
     samples_path = run.output_dir / SAMPLES_FILE
-    samples_path.unlink(missing_ok=True)
+    if not run.resumed:  # a resumed run keeps the samples written before the interruption
+        samples_path.unlink(missing_ok=True)
     sampler = PrintSamples(generator, prompt, samples_path, args.sample_every, args.sample_length, args.seed)
     model.fit(
         train_ds,
