@@ -59,6 +59,13 @@ def parse_args(argv=None):
     data.add_argument(
         "--validation-fraction", type=cli.fraction, default=0.1, help="share of training stories held out"
     )
+    data.add_argument(
+        "--validation-split",
+        choices=("random", "latest"),
+        default="random",
+        help="hold out a random share of the training stories, or the latest ones (file ids follow the wire's "
+        "order; the test stories come after all of them)",
+    )
     cli.add_text_args(
         parser,
         max_tokens=20_000,
@@ -100,7 +107,11 @@ def load_data(args):
     train_labels = binarizer.fit_transform(train_topics).astype("float32")
     test_labels = binarizer.transform(test_topics).astype("float32")
     train_texts, val_texts, train_labels, val_labels = train_test_split(
-        train_texts, train_labels, test_size=args.validation_fraction, random_state=args.seed
+        train_texts,
+        train_labels,
+        test_size=args.validation_fraction,
+        random_state=args.seed,
+        shuffle=args.validation_split == "random",  # "latest": the last stories, in file-id order
     )
     print(
         f"stories: train {len(train_texts)}, validation {len(val_texts)}, test {len(test_texts)}; topics {len(topics)}"
