@@ -97,13 +97,27 @@ def length_buckets(max_length):
 
 
 def bucketed_batch_count(lengths, boundaries, batch_size):
-    """How many batches `bucket_by_sequence_length` makes: each bucket's full batches and its remainder.
-
-    tf.data cannot know it in advance, so Keras would show no total in the
-    first epoch's progress bar and warn that the input "ran out of data".
-    """
+    """How many batches `bucket_by_sequence_length` makes: each bucket's full batches and its remainder."""
     buckets = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
     return int(np.sum(-(-buckets // batch_size)))
+
+
+def batch_by_length(dataset, lengths, boundaries, batch_size, element_length, padded_shapes=None):
+    """`dataset` (one element per entry of `lengths`) in batches of similar length, 0-padded on the right.
+
+    `element_length(*element)` gives an element's length as a tensor. The
+    batch count is asserted because tf.data cannot know it in advance: Keras
+    would show no total in the first epoch's progress bar and warn that the
+    input "ran out of data".
+    """
+    dataset = dataset.bucket_by_sequence_length(
+        element_length_func=element_length,
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padded_shapes=padded_shapes,
+    )
+    batches = bucketed_batch_count(lengths, boundaries, batch_size)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 
 
 def bucketed_dataset(sequences, labels, batch_size, shuffle, seed):
@@ -125,17 +139,14 @@ def bucketed_dataset(sequences, labels, batch_size, shuffle, seed):
     if shuffle:
         dataset = dataset.shuffle(len(sequences), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.map(lambda start, length, label: (tokens[start : start + length], label))
-    boundaries = length_buckets(int(lengths.max()))
-    dataset = dataset.bucket_by_sequence_length(
-        element_length_func=lambda x, _: tf.shape(x)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    return batch_by_length(
+        dataset,
+        lengths,
+        length_buckets(int(lengths.max())),
+        batch_size,
+        element_length=lambda x, _: tf.shape(x)[0],
         padded_shapes=([None], list(labels.shape[1:])),  # a list: a tuple would read as a nested structure
     )
-    dataset = dataset.apply(
-        tf.data.experimental.assert_cardinality(bucketed_batch_count(lengths, boundaries, batch_size))
-    )
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def text_datasets(vectorizer, splits, max_length, batch_size, seed):

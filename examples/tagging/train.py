@@ -37,7 +37,7 @@ from common.data import resolve_data_dir
 from common.metrics import chunk_scores, iob_chunks
 from common.models import CharacterWordEncoder, output_head, recurrent_stack
 from common.plots import plot_score_by_frequency
-from common.text import bucketed_batch_count
+from common.text import batch_by_length
 from common.training import Run
 
 from conll import TASK_COLUMN, VOCABULARIES_FILE, MostFrequentTagger, Vocabularies, load_split, open_reader
@@ -109,14 +109,8 @@ def training_dataset(examples, batch_size, shuffle, seed):
     dataset = tf.data.Dataset.from_generator(lambda: iter(examples), output_signature=signature).cache()
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
-    boundaries = [10, 20, 30, 40, 60]
-    dataset = dataset.bucket_by_sequence_length(
-        element_length_func=lambda inputs, tags: tf.shape(tags)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    )
-    batches = bucketed_batch_count([len(tags) for _, tags in examples], boundaries, batch_size)
-    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+    lengths = [len(tags) for _, tags in examples]
+    return batch_by_length(dataset, lengths, [10, 20, 30, 40, 60], batch_size, lambda inputs, tags: tf.shape(tags)[0])
 
 
 def pad_batch(arrays):
