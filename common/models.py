@@ -9,6 +9,7 @@ for the fused cuDNN kernel on GPU (see `cudnn_eligible`).
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 CELLS = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
@@ -124,6 +125,25 @@ def output_head(x, head, num_outputs=1):
     return layers.Dense(units, activation=activation, dtype="float32", name="output")(x)
 
 
+def base_rate_biases(labels):
+    """Output biases under which an untrained sigmoid head predicts each label's training frequency.
+
+    `labels` is the (examples, outputs) 0/1 training matrix. The default bias
+    0 says "50%" for every output; for a topic that one story in a thousand
+    has, the first epochs then go on unlearning that, and the topic's few
+    positive stories are drowned before the model has learned anything else.
+    Starting from the log-odds of each base rate ("init well", Karpathy's
+    recipe) removes that phase. A label with no (or only) positives gets the
+    log-odds of half an example, a finite value.
+    """
+    labels = np.asarray(labels, dtype="float64")
+    if labels.ndim != 2 or len(labels) == 0:
+        raise ValueError(f"labels must be a non-empty (examples, outputs) matrix, got shape {labels.shape}")
+    half_example = 0.5 / len(labels)
+    rates = np.clip(labels.mean(axis=0), half_example, 1 - half_example)
+    return np.log(rates / (1 - rates)).astype("float32")
+
+
 def build_rnn_model(
     *,
     head,
@@ -191,6 +211,23 @@ def build_rnn_model(
     elif pooling == "max":
         x = MaskedGlobalMaxPooling1D(name="max_over_time")(x)
     outputs = output_head(x, head, num_outputs)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def average_models(models, name="ensemble"):
+    """One model whose output is the mean of `models`' outputs on the same input (an ensemble).
+
+    The members keep their own layers (and masks); the result saves and
+    loads as one `.keras` file and predicts like a single model. One member
+    is returned as it is.
+    """
+    if not models:
+        raise ValueError("average_models needs at least one model")
+    if len(models) == 1:
+        return models[0]
+    first = models[0].inputs[0]
+    inputs = keras.Input(shape=first.shape[1:], dtype=first.dtype, name=first.name)
+    outputs = layers.Average(name="average")([model(inputs) for model in models])
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -180,12 +180,15 @@ def learn_word_vectors(vectorizer, texts, dimensions, seed):
     return vectors
 
 
-def build_text_classifier(args, vocab_size, head, num_outputs=1, word_vectors=None, name="text_rnn"):
+def build_text_classifier(
+    args, vocab_size, head, num_outputs=1, word_vectors=None, output_biases=None, name="text_rnn"
+):
     """Token ids -> the example's head, from the shared text and model options; not compiled.
 
     The embedding starts from `word_vectors` when given and stays fixed with
     --freeze-embeddings; freezing must happen before `compile`, which fixes
-    the list of weights that train.
+    the list of weights that train. The output layer starts from
+    `output_biases` when given (see `common.models.base_rate_biases`).
     """
     model = build_rnn_model(
         head=head,
@@ -202,6 +205,10 @@ def build_text_classifier(args, vocab_size, head, num_outputs=1, word_vectors=No
         embedding = model.get_layer("embedding")
         embedding.set_weights([word_vectors])
         embedding.trainable = not args.freeze_embeddings
+    if output_biases is not None:
+        output = model.get_layer("output")
+        kernel, _ = output.get_weights()
+        output.set_weights([kernel, output_biases])
     return model
 
 

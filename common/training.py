@@ -28,6 +28,7 @@ from common.data import REPO_ROOT
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
 BACKUP_DIR = "backup"
 HISTORY_FILE = "history.csv"
+MEMBER_DIR = "member-{}"  # one folder per ensemble member (see train_ensemble)
 RUN_RECORD = "run.json"
 
 
@@ -217,8 +218,10 @@ class Run:
                 )
             print(f"Resuming the interrupted run in {output_dir} (add --restart to start over).")
             return output_dir, True
-        # A new run: forget the history of the previous one.
+        # A new run: forget the history (and the ensemble members) of the previous one.
         (output_dir / HISTORY_FILE).unlink(missing_ok=True)
+        for folder in output_dir.glob(MEMBER_DIR.format("*")):
+            shutil.rmtree(folder)
         backup.mkdir()
         saved_config.write_text(json.dumps(self.config, indent=2))
         return output_dir, False
@@ -228,7 +231,14 @@ class Run:
         return self.strategy.scope()
 
     def callbacks(
-        self, monitor="val_loss", mode="min", patience=5, reduce_lr_patience=None, checkpoint_name="model.keras"
+        self,
+        monitor="val_loss",
+        mode="min",
+        patience=5,
+        reduce_lr_patience=None,
+        checkpoint_name="model.keras",
+        folder=None,
+        averaged_weights=False,
     ):
         """The standard callbacks, in the order Keras must call them.
 
@@ -237,17 +247,30 @@ class Run:
         ModelCheckpoint (best model on disk), TerminateOnNaN, optionally
         ReduceLROnPlateau (halve the learning rate after `reduce_lr_patience`
         epochs without progress) and TensorBoard, and the resume fix-up for
-        the trackers.
+        the trackers. With `folder` (an ensemble member's), the history, the
+        checkpoint and the backup go into that subfolder.
+
+        `averaged_weights=True` (for an optimizer made with `use_ema=True`)
+        validates, early-stops and checkpoints the moving average of the
+        weights instead of the last step's weights (Polyak averaging): the
+        average smooths out the noise of the last updates. The backup keeps
+        the raw weights, so a resumed run goes on training them.
         """
         self.monitor, self.mode = monitor, mode
-        checkpoint_path = self.output_dir / checkpoint_name
+        output_dir, backup_dir = self.output_dir, self.output_dir / BACKUP_DIR
+        if folder:
+            output_dir, backup_dir = output_dir / folder, backup_dir / folder
+            output_dir.mkdir(exist_ok=True)
+        checkpoint_path = output_dir / checkpoint_name
         early_stopping = keras.callbacks.EarlyStopping(
             monitor=monitor, mode=mode, patience=patience, restore_best_weights=True, verbose=1
         )
         checkpoint = keras.callbacks.ModelCheckpoint(checkpoint_path, monitor=monitor, mode=mode, save_best_only=True)
         callbacks = [
-            keras.callbacks.BackupAndRestore(str(self.output_dir / BACKUP_DIR)),
-            keras.callbacks.CSVLogger(str(self.output_dir / HISTORY_FILE), append=True),
+            keras.callbacks.BackupAndRestore(str(backup_dir)),
+            keras.callbacks.CSVLogger(str(output_dir / HISTORY_FILE), append=True),
+            # After the backup, before early stopping and the checkpoint: they see the averaged weights.
+            *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if averaged_weights else []),
             early_stopping,
             checkpoint,
             keras.callbacks.TerminateOnNaN(),
@@ -261,7 +284,7 @@ class Run:
         if getattr(self.args, "tensorboard", False):
             callbacks.append(keras.callbacks.TensorBoard(str(self.output_dir / "tensorboard")))
         callbacks.append(
-            _ResumeTrackers(self.output_dir / HISTORY_FILE, checkpoint_path, early_stopping, checkpoint, monitor, mode)
+            _ResumeTrackers(output_dir / HISTORY_FILE, checkpoint_path, early_stopping, checkpoint, monitor, mode)
         )
         return callbacks
 
@@ -275,12 +298,12 @@ class Run:
         `results` are the rows for the README's results table: dicts with
         metric, model, baseline, baseline_name (see common/results.py).
         """
-        from common.plots import plot_history
-
-        history = self.history()
-        index, _ = best_epoch(history, getattr(self, "monitor", "val_loss"), getattr(self, "mode", "min"))
-        if history:
-            plot_history(history, self.output_dir / "history.png", title=self.name)
+        history, epochs = self._plot_history(self.output_dir, self.name)
+        members = [
+            self._plot_history(folder, f"{self.name} {folder.name}")[1]
+            for folder in sorted(self.output_dir.glob(MEMBER_DIR.format("*")), key=lambda f: int(f.name.split("-")[1]))
+        ]
+        shutil.rmtree(self.output_dir / BACKUP_DIR, ignore_errors=True)  # finished: nothing left to resume
         record = {
             "example": self.name,
             "command": " ".join(["python", f"examples/{self.example}/train.py", *self.argv]),
@@ -292,8 +315,8 @@ class Run:
             "wall_time_s": round(time.perf_counter() - self.started, 1),
             "device": self.device,
             "versions": library_versions(),
-            "epochs_run": len(next(iter(history.values()), [])),
-            "best_epoch": None if index is None else index + 1,
+            **epochs,
+            **({"members": members} if members else {}),
             "metrics": metrics,
             "results": list(results),
             **(extra or {}),
@@ -301,6 +324,59 @@ class Run:
         (self.output_dir / RUN_RECORD).write_text(json.dumps(record, indent=2, default=float))
         print(f"[{self.example}] wrote {self.output_dir / RUN_RECORD} ({record['wall_time_s']} s)")
         return record
+
+    def _plot_history(self, folder, title):
+        """Plot `folder`'s history.csv; return it and its epochs_run / best_epoch."""
+        from common.plots import plot_history
+
+        history = read_history(folder / HISTORY_FILE)
+        index, _ = best_epoch(history, getattr(self, "monitor", "val_loss"), getattr(self, "mode", "min"))
+        if history:
+            plot_history(history, folder / "history.png", title=title)
+        return history, {
+            "epochs_run": len(next(iter(history.values()), [])),
+            "best_epoch": None if index is None else index + 1,
+        }
+
+    def trained_member(self, folder):
+        """The model of an ensemble member that finished before this resumed run was interrupted, or None.
+
+        A member has finished when its backup is gone (BackupAndRestore deletes
+        it at the end of training) and its best checkpoint is there.
+        """
+        checkpoint = self.output_dir / folder / "model.keras"
+        if self.resumed and checkpoint.exists() and not (self.output_dir / BACKUP_DIR / folder).exists():
+            return checkpoint
+        return None
+
+
+def train_ensemble(run, count, build, fit):
+    """`count` models trained one after another, from seeds seed, seed + 1, ...; returns them.
+
+    `build(index)` returns a compiled model (index 1..count), `fit(model,
+    folder)` trains it with `run.callbacks(..., folder=folder)`. Each member
+    has its own folder (member-1/, ...) for history, best checkpoint and
+    backup, so an interrupted run resumes inside the member it was training
+    and loads the members it had finished instead of training them again.
+    Different seeds give different initial weights and dropout masks: the
+    members' errors differ, so the average of their probabilities is better
+    than the typical member.
+    """
+    models = []
+    for index in range(1, count + 1):
+        folder = MEMBER_DIR.format(index)
+        finished = run.trained_member(folder)
+        if finished:
+            print(f"{folder}: trained before the interruption, loading {finished}")
+            models.append(keras.models.load_model(finished))
+            continue
+        print(f"--- ensemble {folder} of {count} ---")
+        set_seed(run.args.seed + index - 1, getattr(run.args, "deterministic", False))
+        with run.scope():
+            model = build(index)
+        fit(model, folder)
+        models.append(model)
+    return models
 
 
 def default_output_dir(example, quick):

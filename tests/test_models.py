@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 from keras import layers
 
-from common.models import CELLS, HEADS, build_rnn_model, cudnn_eligible, output_head, recurrent_layer
+from common.models import (
+    CELLS,
+    HEADS,
+    average_models,
+    base_rate_biases,
+    build_rnn_model,
+    cudnn_eligible,
+    output_head,
+    recurrent_layer,
+)
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
@@ -142,3 +151,35 @@ def test_max_pooling_model_saves_and_loads(tmp_path):
     tokens = np.array([[5, 6, 7, 0, 0]])
     model.save(tmp_path / "m.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(tokens), model(tokens), rtol=1e-6)
+
+
+def test_base_rate_biases_make_the_untrained_head_predict_label_frequencies():
+    labels = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 0], [0, 0, 0]])
+    biases = base_rate_biases(labels)
+    sigmoid = 1 / (1 + np.exp(-biases))
+    np.testing.assert_allclose(sigmoid[1], 0.25, rtol=1e-6)
+    np.testing.assert_allclose(sigmoid[0], 0.75, rtol=1e-6)
+    np.testing.assert_allclose(sigmoid[2], 0.5 / 4, rtol=1e-6)  # never positive: half an example, finite
+    model = build_rnn_model(head="multilabel", num_outputs=3, vocab_size=20, embedding_dim=4, units=3)
+    kernel, _ = model.get_layer("output").get_weights()
+    model.get_layer("output").set_weights([np.zeros_like(kernel), biases])
+    np.testing.assert_allclose(model(np.array([[3, 4, 0]]))[0], sigmoid, rtol=1e-5)
+    with pytest.raises(ValueError, match="non-empty"):
+        base_rate_biases(np.zeros((0, 3)))
+
+
+def test_average_models_is_the_mean_of_its_members_and_reloads(tmp_path):
+    keras.utils.set_random_seed(0)
+    members = [
+        build_rnn_model(head="multilabel", num_outputs=4, vocab_size=30, embedding_dim=4, units=3, name=f"m{index}")
+        for index in range(3)
+    ]
+    ensemble = average_models(members)
+    tokens = np.array([[5, 6, 7, 0, 0], [9, 0, 0, 0, 0]])
+    expected = np.mean([member(tokens) for member in members], axis=0)
+    np.testing.assert_allclose(ensemble(tokens), expected, rtol=1e-6)
+    ensemble.save(tmp_path / "e.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "e.keras")(tokens), expected, rtol=1e-6)
+    assert average_models(members[:1]) is members[0]
+    with pytest.raises(ValueError, match="at least one"):
+        average_models([])

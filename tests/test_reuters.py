@@ -88,10 +88,13 @@ def test_missing_corpus_without_network_says_how_to_get_it(tmp_path, monkeypatch
     assert exit_info.value.code == 1
 
 
-def quick_run(data_dir, output_dir, *extra):
+def quick_run(data_dir, output_dir, *extra, members=1):
+    """A --quick run that learns the small corpus; one member unless asked (each member is a full training)."""
     return train.main(
         [
             "--quick",
+            "--members",
+            str(members),
             "--data-dir",
             str(data_dir),
             "--output-dir",
@@ -116,13 +119,16 @@ def test_quick_run_learns_with_thresholds_from_validation_only(small_reuters, tm
         return real_choose(probabilities, labels, *args, **kwargs)
 
     monkeypatch.setattr(train, "choose_threshold", spy)
-    record = quick_run(small_reuters, tmp_path / "out")
+    record = quick_run(small_reuters, tmp_path / "out", members=2)
     metrics = record["metrics"]
     assert metrics["f1_micro"] > 0.8 and metrics["baseline_f1_micro"] > 0.8
     # Thresholds (RNN and baseline) were chosen on the validation stories: 10% of 240 training stories.
     assert len(seen) == 2 and all(labels.shape == (24, 6) for labels in seen)
-    for name in ("model.keras", "end_to_end.keras", "topics.json", "per_topic.csv", "f1_by_topic.png", "history.png"):
+    assert len(record["members"]) == 2
+    for name in ("model.keras", "end_to_end.keras", "topics.json", "per_topic.csv", "f1_by_topic.png"):
         assert (tmp_path / "out" / name).exists(), name
+    for name in ("model.keras", "history.csv", "history.png"):
+        assert (tmp_path / "out" / "member-2" / name).exists(), name
 
 
 def test_topics_option_keeps_the_most_frequent(small_reuters, tmp_path):

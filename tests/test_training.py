@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from common import training
-from common.training import Run, best_epoch, make_strategy, read_history, set_seed
+from common.training import Run, best_epoch, make_strategy, read_history, set_seed, train_ensemble
 
 
 def tiny_args(output_dir, **overrides):
@@ -156,6 +156,45 @@ def test_run_record_contents(tmp_path):
     assert record["versions"]["tensorflow"] == tf.__version__
     assert record["device"]["replicas"] == 1
     assert (tmp_path / "history.png").stat().st_size > 1000
+
+
+def test_ensemble_resumes_inside_the_member_it_was_training(tmp_path, capsys):
+    """Ctrl-C in member 2 of 3: member 1 is loaded, member 2 goes on, member 3 starts; one run.json."""
+    x, y = tiny_data()
+    trained = {}
+
+    def fit_member(run, interrupt_in=None):
+        def fit_one(model, folder):
+            recorder = RecordEpochs()
+            extra = [InterruptAt(2)] if folder == interrupt_in else []
+            callbacks = [*run.callbacks(patience=50, folder=folder), recorder, *extra]
+            model.fit(x, y, validation_split=0.25, epochs=4, verbose=0, callbacks=callbacks)
+            trained[folder] = recorder.epochs
+
+        return fit_one
+
+    run = Run("tiny", tiny_args(tmp_path), argv=[])
+    with pytest.raises(KeyboardInterrupt):
+        train_ensemble(run, 3, lambda index: tiny_model(), fit_member(run, interrupt_in="member-2"))
+    assert (tmp_path / "member-1" / "model.keras").exists() and (tmp_path / "backup" / "member-2").exists()
+    first_weights = keras.models.load_model(tmp_path / "member-1" / "model.keras").get_weights()
+
+    trained.clear()
+    resumed = Run("tiny", tiny_args(tmp_path), argv=[])
+    models = train_ensemble(resumed, 3, lambda index: tiny_model(), fit_member(resumed))
+    assert trained == {"member-2": [2, 3], "member-3": [0, 1, 2, 3]}  # member 1 was not trained again
+    assert "member-1: trained before the interruption" in capsys.readouterr().out
+    for loaded, saved in zip(models[0].get_weights(), first_weights, strict=True):
+        np.testing.assert_array_equal(loaded, saved)
+    assert not np.allclose(models[1].get_weights()[0], models[2].get_weights()[0])  # seeds differ
+
+    record = resumed.finish({"mse": 0.5})
+    assert [member["epochs_run"] for member in record["members"]] == [4, 4, 4]
+    assert not (tmp_path / "backup").exists()
+    assert (tmp_path / "member-3" / "history.png").exists()
+
+    Run("tiny", tiny_args(tmp_path), argv=[])  # a new run starts without the old members
+    assert not list(tmp_path.glob("member-*"))
 
 
 def test_default_output_dir_separates_quick_runs():

@@ -33,9 +33,10 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from common import cli
 from common.data import resolve_data_dir
 from common.metrics import choose_threshold, multilabel_decisions, multilabel_scores
+from common.models import average_models, base_rate_biases
 from common.plots import plot_score_by_frequency
 from common.text import build_text_classifier, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
-from common.training import Run
+from common.training import Run, train_ensemble
 
 from corpus import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
 
@@ -76,12 +77,34 @@ def parse_args(argv=None):
         freeze_embeddings=False,
     )
     cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.2, bidirectional=True)
-    cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=4e-3, patience=4)
+    training = cli.add_training_args(parser, epochs=15, batch_size=32, learning_rate=4e-3, patience=4)
+    training.add_argument(
+        "--weight-averaging",
+        type=cli.fraction,
+        default=0.995,
+        metavar="MOMENTUM",
+        help="validate and keep an exponential moving average of the weights with this momentum "
+        "(0.995: about the last 200 batches, one epoch); 0 turns it off",
+    )
+    training.add_argument(
+        "--members",
+        type=cli.positive_int,
+        default=2,
+        help="train N models from seeds SEED, SEED+1, ... one after another and average their probabilities "
+        "(an ensemble; 1 = a single model)",
+    )
     return cli.finish_parsing(
         parser,
         argv,
         EXAMPLE,
-        quick_defaults={"max_tokens": 2000, "max_length": 80, "embedding_dim": 16, "units": 16, "epochs": 2},
+        quick_defaults={
+            "max_tokens": 2000,
+            "max_length": 80,
+            "embedding_dim": 16,
+            "units": 16,
+            "epochs": 2,
+            "members": 2,
+        },
     )
 
 
@@ -150,10 +173,15 @@ def evaluate(name, val_probabilities, val_labels, test_probabilities, test_label
 
 
 def tfidf_baseline(train, val, test, topics):
-    """TF-IDF of word 1-2-grams + one-vs-rest logistic regression, thresholded the same way."""
+    """TF-IDF of words + one-vs-rest logistic regression, thresholded the same way.
+
+    Settings chosen on the validation stories (micro-F1): words alone 0.899
+    against 0.884 with word pairs added; C (inverse regularisation) 10, 20,
+    50, 100 gave 0.893, 0.899, 0.903, 0.904.
+    """
     started = time.perf_counter()
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    classifier = OneVsRestClassifier(LogisticRegression(C=20.0, max_iter=1000, solver="liblinear"))
+    vectorizer = TfidfVectorizer(min_df=2, sublinear_tf=True)
+    classifier = OneVsRestClassifier(LogisticRegression(C=100.0, max_iter=1000, solver="liblinear"))
     with warnings.catch_warnings():
         # A topic with no training story (only in --quick slices) gets a constant "no"; that is the right answer.
         warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
@@ -166,12 +194,20 @@ def tfidf_baseline(train, val, test, topics):
     return scores, time.perf_counter() - started
 
 
-def build_classifier(args, vocab_size, num_topics, word_vectors):
+def build_classifier(args, vocab_size, num_topics, word_vectors, output_biases, name):
+    """One member: token ids -> 90 topic probabilities, each output starting at its topic's base rate."""
     model = build_text_classifier(
-        args, vocab_size, "multilabel", num_topics, word_vectors=word_vectors, name=f"reuters_{args.cell}"
+        args,
+        vocab_size,
+        "multilabel",
+        num_topics,
+        word_vectors=word_vectors,
+        output_biases=output_biases,
+        name=name,
     )
+    averaging = {"use_ema": True, "ema_momentum": args.weight_averaging} if args.weight_averaging else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=args.clipnorm),
+        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=args.clipnorm, **averaging),
         loss="binary_crossentropy",  # one independent yes/no per topic
         metrics=[keras.metrics.F1Score(average="micro", threshold=0.5, name="micro_f1")],
     )
@@ -197,25 +233,40 @@ def main(argv=None):
         word_vectors = learn_word_vectors(
             vectorizer, texts_for_word_vectors(args, train[0]), args.embedding_dim, args.seed
         )
-    with run.scope():
-        model = build_classifier(args, vectorizer.vocabulary_size(), len(topics), word_vectors)
-    model.summary()
+    # Each output starts at its topic's share of training stories instead of 50% (see base_rate_biases).
+    output_biases = base_rate_biases(train[1])
 
-    # --- Training ---
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=args.epochs,
-        shuffle=False,  # the dataset shuffles itself
-        callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=2),
-    )
+    def build(index):
+        model = build_classifier(
+            args, vectorizer.vocabulary_size(), len(topics), word_vectors, output_biases, f"reuters_{args.cell}_{index}"
+        )
+        if index == 1:
+            model.summary()
+        return model
+
+    def fit(model, folder):
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=args.epochs,
+            shuffle=False,  # the dataset shuffles itself
+            callbacks=run.callbacks(
+                patience=args.patience,
+                reduce_lr_patience=2,
+                folder=folder,
+                averaged_weights=bool(args.weight_averaging),
+            ),
+        )
+
+    # --- Training: an ensemble of members from different seeds, averaged ---
+    model = average_models(train_ensemble(run, args.members, build, fit), name=f"reuters_{args.cell}_ensemble")
 
     # --- Evaluation: threshold on validation, scores on test ---
     export = raw_text_model(vectorizer, model, args.max_length, name="reuters_end_to_end")
     val_probabilities = export.predict(np.array(val[0], dtype=object), batch_size=256, verbose=0)
     test_probabilities = export.predict(np.array(test[0], dtype=object), batch_size=256, verbose=0)
     threshold, scores, per_topic = evaluate(
-        f"bidirectional {args.cell} (RNN)" if args.bidirectional else args.cell,
+        f"{'bidirectional ' if args.bidirectional else ''}{args.cell} (RNN), {args.members} member(s)",
         val_probabilities,
         val[1],
         test_probabilities,
@@ -252,6 +303,7 @@ def main(argv=None):
             )
 
     # --- Save the model that reads token strings, with its topics and threshold ---
+    model.save(run.output_dir / "model.keras")  # token ids in (the members' own checkpoints are in member-N/)
     export.save(run.output_dir / "end_to_end.keras")
     (run.output_dir / "topics.json").write_text(
         json.dumps({"topics": topics, "threshold": threshold, "remove_stopwords": args.remove_stopwords}, indent=2)
@@ -270,7 +322,7 @@ def main(argv=None):
             "metric": f"test micro-F1 ({len(topics)} topics, ModApte)",
             "model": scores["f1_micro"],
             "baseline": baseline_scores["f1_micro"],
-            "baseline_name": "TF-IDF 1-2-grams + one-vs-rest logistic regression",
+            "baseline_name": "TF-IDF words + one-vs-rest logistic regression",
             "baseline_wall_time_s": baseline_seconds,
         },
         {
