@@ -1,8 +1,12 @@
-"""Multi-label topic classification of Reuters newswires (ModApte, 90 topics) with a bidirectional LSTM.
+"""Multi-label topic classification of Reuters newswires (ModApte, 90 topics) with bidirectional LSTMs.
 
 Chapter: 001 §4 (NLTK Reuters + Keras Tokenizer/pad_sequences + Embedding +
          SimpleRNN), done as the multi-label task it is: one sigmoid per
          topic, binary cross-entropy, thresholds chosen on validation data.
+         Three measured additions (README.md) take it past micro-F1 0.85
+         in under 15 minutes on two CPU cores: outputs that start at their
+         topic's base rate, validation and checkpoints on a moving average
+         of the weights, and two such models averaged.
 Run:     make example-reuters        (quick check: make smoke-reuters)
 Results: see README.md (measured, with hardware and wall time)
 
@@ -259,12 +263,22 @@ def main(argv=None):
         )
 
     # --- Training: an ensemble of members from different seeds, averaged ---
-    model = average_models(train_ensemble(run, args.members, build, fit), name=f"reuters_{args.cell}_ensemble")
+    members = train_ensemble(run, args.members, build, fit)
+    model = average_models(members, name=f"reuters_{args.cell}_ensemble")
 
-    # --- Evaluation: threshold on validation, scores on test ---
-    export = raw_text_model(vectorizer, model, args.max_length, name="reuters_end_to_end")
-    val_probabilities = export.predict(np.array(val[0], dtype=object), batch_size=256, verbose=0)
-    test_probabilities = export.predict(np.array(test[0], dtype=object), batch_size=256, verbose=0)
+    # --- Evaluation: threshold on validation, scores on test; each member alone, then the ensemble ---
+    def probabilities(network, name):
+        export = raw_text_model(vectorizer, network, args.max_length, name=name)
+        return export, [
+            export.predict(np.array(texts, dtype=object), batch_size=256, verbose=0) for texts in (val[0], test[0])
+        ]
+
+    member_scores = []
+    if len(members) > 1:
+        for index, member in enumerate(members, start=1):
+            _, (member_val, member_test) = probabilities(member, f"member_{index}_end_to_end")
+            member_scores.append(evaluate(f"member {index} alone", member_val, val[1], member_test, test[1], topics)[1])
+    export, (val_probabilities, test_probabilities) = probabilities(model, "reuters_end_to_end")
     threshold, scores, per_topic = evaluate(
         f"{'bidirectional ' if args.bidirectional else ''}{args.cell} (RNN), {args.members} member(s)",
         val_probabilities,
@@ -312,6 +326,7 @@ def main(argv=None):
     metrics = {
         **scores,
         "threshold": threshold,
+        **({"member_f1_micro": [member["f1_micro"] for member in member_scores]} if member_scores else {}),
         "rnn_wall_time_s": rnn_seconds,
         **{f"baseline_{key}": value for key, value in baseline_scores.items()},
         "baseline_wall_time_s": baseline_seconds,
