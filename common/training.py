@@ -288,19 +288,15 @@ class Run:
         )
         return callbacks
 
-    def history(self):
-        """The full training history (all resumed parts), from the CSV log."""
-        return read_history(self.output_dir / HISTORY_FILE)
-
     def finish(self, metrics, results=(), extra=None):
         """Write run.json and the training-curve plot; return the record.
 
         `results` are the rows for the README's results table: dicts with
         metric, model, baseline, baseline_name (see common/results.py).
         """
-        history, epochs = self._plot_history(self.output_dir, self.name)
+        epochs = self._plot_history(self.output_dir, self.name)
         members = [
-            self._plot_history(folder, f"{self.name} {folder.name}")[1]
+            self._plot_history(folder, f"{self.name} {folder.name}")
             for folder in sorted(self.output_dir.glob(MEMBER_DIR.format("*")), key=lambda f: int(f.name.split("-")[1]))
         ]
         shutil.rmtree(self.output_dir / BACKUP_DIR, ignore_errors=True)  # finished: nothing left to resume
@@ -326,17 +322,14 @@ class Run:
         return record
 
     def _plot_history(self, folder, title):
-        """Plot `folder`'s history.csv; return it and its epochs_run / best_epoch."""
+        """Plot `folder`'s history.csv (all resumed parts of one training); return its epochs_run and best_epoch."""
         from common.plots import plot_history
 
         history = read_history(folder / HISTORY_FILE)
         index, _ = best_epoch(history, getattr(self, "monitor", "val_loss"), getattr(self, "mode", "min"))
         if history:
             plot_history(history, folder / "history.png", title=title)
-        return history, {
-            "epochs_run": len(next(iter(history.values()), [])),
-            "best_epoch": None if index is None else index + 1,
-        }
+        return {"epochs_run": len(next(iter(history.values()), [])), "best_epoch": None if index is None else index + 1}
 
     def trained_member(self, folder):
         """The model of an ensemble member that finished before this resumed run was interrupted, or None.
