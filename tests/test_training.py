@@ -158,6 +158,65 @@ def test_run_record_contents(tmp_path):
     assert (tmp_path / "history.png").stat().st_size > 1000
 
 
+def test_averaged_weights_are_validated_checkpointed_and_resumed(tmp_path):
+    """With an EMA optimizer, early stopping and the checkpoint see the averaged weights; resume still works."""
+    x, y = tiny_data()
+
+    def ema_model():
+        model = keras.Sequential([keras.Input((5, 1)), keras.layers.GRU(4), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9), loss="mse")
+        return model
+
+    run = Run("tiny", tiny_args(tmp_path), argv=[])
+    names = [type(callback).__name__ for callback in run.callbacks(averaged_weights=True)]
+    assert names.index("BackupAndRestore") < names.index("SwapEMAWeights") < names.index("EarlyStopping")
+    assert names.index("SwapEMAWeights") < names.index("ModelCheckpoint")
+    with pytest.raises(KeyboardInterrupt):
+        ema_model().fit(
+            x,
+            y,
+            validation_split=0.25,
+            epochs=4,
+            verbose=0,
+            callbacks=[*run.callbacks(patience=50, averaged_weights=True), InterruptAt(2)],
+        )
+    resumed = Run("tiny", tiny_args(tmp_path), argv=[])
+    recorder = RecordEpochs()
+    model = ema_model()
+    model.fit(
+        x,
+        y,
+        validation_split=0.25,
+        epochs=4,
+        verbose=0,
+        callbacks=[*resumed.callbacks(patience=50, averaged_weights=True), recorder],
+    )
+    assert recorder.epochs == [2, 3]
+    # The model ends with the best epoch's averaged weights, the ones the checkpoint holds.
+    saved = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(saved.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_validation_sees_the_averaged_weights(tmp_path):
+    """An average that barely moves (momentum ~1) stays at the first step's weights: validation must show it."""
+    x, y = tiny_data()
+    val_x, val_y = x[48:], y[48:]
+
+    def val_losses(averaged):
+        set_seed(5)
+        model = keras.Sequential([keras.Input((5, 1)), keras.layers.GRU(4), keras.layers.Dense(1)])
+        optimizer = keras.optimizers.Adam(0.05, use_ema=averaged, ema_momentum=0.999999)
+        model.compile(optimizer=optimizer, loss="mse")
+        run = Run("tiny", tiny_args(tmp_path / str(averaged)), argv=[])
+        callbacks = run.callbacks(patience=50, averaged_weights=averaged)
+        history = model.fit(x[:48], y[:48], validation_data=(val_x, val_y), epochs=3, verbose=0, callbacks=callbacks)
+        return history.history["val_loss"]
+
+    averaged, raw = val_losses(True), val_losses(False)
+    np.testing.assert_allclose(averaged, averaged[0], rtol=1e-4)  # Keras starts the average after step one
+    assert raw[-1] < 0.9 * raw[0]  # the raw weights, meanwhile, learned
+
+
 def test_ensemble_resumes_inside_the_member_it_was_training(tmp_path, capsys):
     """Ctrl-C in member 2 of 3: member 1 is loaded, member 2 goes on, member 3 starts; one run.json."""
     x, y = tiny_data()
