@@ -33,10 +33,11 @@ data:
 	  done; \
 	fi
 
-example-%: setup data
+# Static pattern rules: make never applies a plain pattern rule to a .PHONY target (it would do nothing).
+$(addprefix example-,$(EXAMPLES)): example-%: setup data
 	$(PYTHON) examples/$*/train.py $(ARGS)
 
-smoke-%: setup data
+$(addprefix smoke-,$(EXAMPLES)): smoke-%: setup data
 	$(PYTHON) examples/$*/train.py --quick $(ARGS)
 
 # Runs every quick example, then reports all failures (not only the first).
