@@ -112,7 +112,10 @@ def add_text_args(parser, *, max_tokens, max_length, embedding_dim, embedding_dr
     return group
 
 
-def add_training_args(parser, *, epochs, batch_size, learning_rate=1e-3, patience=5, clipnorm=None, seed=42):
+def add_training_args(
+    parser, *, epochs, batch_size, learning_rate=1e-3, patience=5, clipnorm=None, seed=42, weight_averaging=None
+):
+    """The training options; `weight_averaging` (a momentum) also offers --weight-averaging with that default."""
     group = parser.add_argument_group("training")
     group.add_argument(
         "--epochs", type=positive_int, default=epochs, help="maximum epochs (early stopping may end sooner)"
@@ -121,6 +124,15 @@ def add_training_args(parser, *, epochs, batch_size, learning_rate=1e-3, patienc
     group.add_argument("--learning-rate", type=positive_float, default=learning_rate, help="Adam learning rate")
     group.add_argument("--patience", type=positive_int, default=patience, help="early-stopping patience in epochs")
     group.add_argument("--clipnorm", type=positive_float, default=clipnorm, help="clip each gradient to this norm")
+    if weight_averaging is not None:
+        group.add_argument(
+            "--weight-averaging",
+            type=fraction,
+            default=weight_averaging,
+            metavar="MOMENTUM",
+            help="validate and keep an exponential moving average of the weights with this momentum "
+            "(0.995: about the last 200 batches); 0 turns it off",
+        )
     group.add_argument("--seed", type=int, default=seed, help="random seed for data order, splits and weights")
     group.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower)")
     group.add_argument("--quick", action="store_true", help="tiny data, model and epochs: a smoke test, not a result")

@@ -238,7 +238,7 @@ class Run:
         reduce_lr_patience=None,
         checkpoint_name="model.keras",
         folder=None,
-        averaged_weights=False,
+        averaged_weights=None,
     ):
         """The standard callbacks, in the order Keras must call them.
 
@@ -250,13 +250,16 @@ class Run:
         the trackers. With `folder` (an ensemble member's), the history, the
         checkpoint and the backup go into that subfolder.
 
-        `averaged_weights=True` (for an optimizer made with `use_ema=True`)
-        validates, early-stops and checkpoints the moving average of the
-        weights instead of the last step's weights (Polyak averaging): the
-        average smooths out the noise of the last updates. The backup keeps
-        the raw weights, so a resumed run goes on training them.
+        `averaged_weights=True` (for an optimizer made with `use_ema=True`,
+        see `adam`) validates, early-stops and checkpoints the moving average
+        of the weights instead of the last step's weights (Polyak averaging):
+        the average smooths out the noise of the last updates. The backup
+        keeps the raw weights, so a resumed run goes on training them. By
+        default it follows the run's --weight-averaging option.
         """
         self.monitor, self.mode = monitor, mode
+        if averaged_weights is None:
+            averaged_weights = bool(getattr(self.args, "weight_averaging", 0))
         output_dir, backup_dir = self.output_dir, self.output_dir / BACKUP_DIR
         if folder:
             output_dir, backup_dir = output_dir / folder, backup_dir / folder
@@ -341,6 +344,14 @@ class Run:
         if self.resumed and checkpoint.exists() and not (self.output_dir / BACKUP_DIR / folder).exists():
             return checkpoint
         return None
+
+
+def adam(args):
+    """Adam with the run's --learning-rate and --clipnorm, keeping a moving average of the weights
+    when --weight-averaging gives a momentum (then `Run.callbacks` validates and saves that average)."""
+    momentum = getattr(args, "weight_averaging", 0)
+    averaging = {"use_ema": True, "ema_momentum": momentum} if momentum else {}
+    return keras.optimizers.Adam(args.learning_rate, clipnorm=args.clipnorm, **averaging)
 
 
 def train_ensemble(run, count, build, fit):

@@ -40,7 +40,7 @@ from common.metrics import choose_threshold, multilabel_decisions, multilabel_sc
 from common.models import average_models, base_rate_biases
 from common.plots import plot_score_by_frequency
 from common.text import build_text_classifier, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
-from common.training import Run, train_ensemble
+from common.training import Run, adam, train_ensemble
 
 from corpus import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
 
@@ -81,14 +81,8 @@ def parse_args(argv=None):
         freeze_embeddings=False,
     )
     cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.2, bidirectional=True)
-    training = cli.add_training_args(parser, epochs=15, batch_size=32, learning_rate=4e-3, patience=4)
-    training.add_argument(
-        "--weight-averaging",
-        type=cli.fraction,
-        default=0.995,
-        metavar="MOMENTUM",
-        help="validate and keep an exponential moving average of the weights with this momentum "
-        "(0.995: about the last 200 batches, one epoch); 0 turns it off",
+    training = cli.add_training_args(
+        parser, epochs=15, batch_size=32, learning_rate=4e-3, patience=4, weight_averaging=0.995
     )
     training.add_argument(
         "--members",
@@ -108,6 +102,7 @@ def parse_args(argv=None):
             "units": 16,
             "epochs": 2,
             "members": 2,
+            "weight_averaging": 0.9,  # a quick run has a few dozen steps: average over about ten
         },
     )
 
@@ -209,9 +204,8 @@ def build_classifier(args, vocab_size, num_topics, word_vectors, output_biases, 
         output_biases=output_biases,
         name=name,
     )
-    averaging = {"use_ema": True, "ema_momentum": args.weight_averaging} if args.weight_averaging else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=args.clipnorm, **averaging),
+        optimizer=adam(args),  # with --weight-averaging, a moving average of the weights is kept
         loss="binary_crossentropy",  # one independent yes/no per topic
         metrics=[keras.metrics.F1Score(average="micro", threshold=0.5, name="micro_f1")],
     )
@@ -254,12 +248,7 @@ def main(argv=None):
             validation_data=val_ds,
             epochs=args.epochs,
             shuffle=False,  # the dataset shuffles itself
-            callbacks=run.callbacks(
-                patience=args.patience,
-                reduce_lr_patience=2,
-                folder=folder,
-                averaged_weights=bool(args.weight_averaging),
-            ),
+            callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=2, folder=folder),
         )
 
     # --- Training: an ensemble of members from different seeds, averaged ---
