@@ -256,18 +256,18 @@ def main(argv=None):
     model = average_models(members, name=f"reuters_{args.cell}_ensemble")
 
     # --- Evaluation: threshold on validation, scores on test; each member alone, then the ensemble ---
-    def probabilities(network, name):
-        export = raw_text_model(vectorizer, network, args.max_length, name=name)
-        return export, [
-            export.predict(np.array(texts, dtype=object), batch_size=256, verbose=0) for texts in (val[0], test[0])
-        ]
+    def member_probabilities(member):
+        reader = raw_text_model(vectorizer, member, args.max_length, name=f"{member.name}_end_to_end")
+        return [reader.predict(np.array(texts, dtype=object), batch_size=256, verbose=0) for texts in (val[0], test[0])]
 
+    predictions = [member_probabilities(member) for member in members]  # each member reads the stories once
     member_scores = []
     if len(members) > 1:
-        for index, member in enumerate(members, start=1):
-            _, (member_val, member_test) = probabilities(member, f"member_{index}_end_to_end")
+        for index, (member_val, member_test) in enumerate(predictions, start=1):
             member_scores.append(evaluate(f"member {index} alone", member_val, val[1], member_test, test[1], topics)[1])
-    export, (val_probabilities, test_probabilities) = probabilities(model, "reuters_end_to_end")
+    # The ensemble's probabilities: the members' mean, what the saved model's Average layer computes.
+    val_probabilities, test_probabilities = (np.mean(split, axis=0) for split in zip(*predictions, strict=True))
+    export = raw_text_model(vectorizer, model, args.max_length, name="reuters_end_to_end")
     threshold, scores, per_topic = evaluate(
         f"{'bidirectional ' if args.bidirectional else ''}{args.cell} (RNN), {args.members} member(s)",
         val_probabilities,
