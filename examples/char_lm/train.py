@@ -32,7 +32,7 @@ from common.chars import (
     unigram_loss,
 )
 from common.models import build_rnn_model
-from common.training import Run
+from common.training import Run, adam
 
 from generation import CharGenerator
 
@@ -117,7 +117,7 @@ def build_language_model(args, vocab_size):
         name=f"char_{args.cell}",
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=args.clipnorm),
+        optimizer=adam(args),
         # from_logits: the softmax is folded into the loss, which is more stable than softmax then log.
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )

@@ -38,7 +38,7 @@ from common.metrics import chunk_scores, iob_chunks
 from common.models import CharacterWordEncoder, output_head, recurrent_stack
 from common.plots import plot_score_by_frequency
 from common.text import batch_by_length
-from common.training import Run
+from common.training import Run, adam
 
 from conll import TASK_COLUMN, VOCABULARIES_FILE, MostFrequentTagger, Vocabularies, load_split, open_reader
 
@@ -166,7 +166,7 @@ def build_tagger(args, vocabularies):
     logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
     model = keras.Model(inputs, logits, name=f"tagger_{args.task}")
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=args.clipnorm),
+        optimizer=adam(args),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],  # Keras weights it by the mask: padding is not counted
     )
