@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.data import DamagedDataError, fetch, resolve_data_dir
+from common.data import DamagedDataError, fetch, read_utf8, resolve_data_dir
 
 # name -> (file, canonical URL, published checksum or None)
 CORPORA = {
@@ -28,18 +28,6 @@ CORPORA = {
     "nietzsche": ("nietzsche.txt", "https://s3.amazonaws.com/text-datasets/nietzsche.txt", None),
 }
 VOCABULARY_FILE = "vocabulary.json"
-
-
-def read_utf8(path):
-    """The whole text of `path`; a clear `DamagedDataError` if it is missing, unreadable or not UTF-8."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise DamagedDataError(
-            f"{path} is not UTF-8 text (byte {error.start}: {error.reason}); convert it, e.g. with iconv"
-        ) from None
-    except OSError as error:
-        raise DamagedDataError(f"cannot read {path}: {error.strerror}") from None
 
 
 def load_corpus(name="shakespeare", text_file=None, data_dir=None):

@@ -178,17 +178,51 @@ def finish_parsing(parser, argv, example, quick_defaults=None):
     return args
 
 
+def read_inputs(arguments, file_path=None, lines=True):
+    """What a predict / generate / forecast script works on: the command-line arguments, else the UTF-8 text
+    of `file_path`, else standard input; with `lines`, one input per line of that text.
+
+    Lines end at "\n" (or "\r\n") only: str.splitlines() would also cut a review at U+0085 or U+2028,
+    which real reviews contain. Text that is not UTF-8 is refused with a clear error naming where it came
+    from, never read as replacement characters that a model would then score.
+    """
+    from common.data import DamagedDataError, decode_utf8, read_utf8
+
+    try:
+        if arguments:
+            texts = list(arguments)
+        else:
+            raw = read_utf8(file_path) if file_path else _read_standard_input()
+            texts = [line.removesuffix("\r") for line in raw.split("\n")] if lines else [raw]
+            if lines and texts[-1] == "":
+                texts.pop()  # the newline that ends the last line starts no new one
+        for number, text in enumerate(texts, start=1):
+            decode_utf8(text.encode("utf-8", errors="surrogateescape"), f"input {number}")
+    except DamagedDataError as error:
+        raise SystemExit(f"error: {error}") from None
+    return texts
+
+
+def _read_standard_input():
+    from common.data import decode_utf8
+
+    stream = getattr(sys.stdin, "buffer", None)  # bytes, so that invalid UTF-8 is seen, not replaced
+    return decode_utf8(stream.read(), "standard input") if stream else sys.stdin.read()
+
+
 def run(main):
     """Call an example's `main()` as a command: known failures become one clear line, not a traceback.
 
-    A missing or damaged data set (the loaders' errors) prints what to do and
-    exits with status 1; Ctrl-C says how to resume and exits with 130.
+    A missing or damaged data set (the loaders' errors), or a saved model that
+    does not load again (common.saving), prints what to do and exits with
+    status 1; Ctrl-C says how to resume and exits with 130.
     """
     from common.data import DamagedDataError, DataNotFoundError
+    from common.saving import SavedModelError
 
     try:
         return main()
-    except (DataNotFoundError, DamagedDataError) as error:
+    except (DataNotFoundError, DamagedDataError, SavedModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -80,6 +80,25 @@ def fetch(filename, url, data_dir, checksum=None):
     return Path(downloaded)
 
 
+def decode_utf8(raw, source):
+    """`raw` bytes as text; a clear `DamagedDataError` naming `source` (a file, standard input) if not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DamagedDataError(
+            f"{source} is not UTF-8 text (byte {error.start}: {error.reason}); convert it, e.g. with iconv"
+        ) from None
+
+
+def read_utf8(path):
+    """The whole text of `path`; a clear `DamagedDataError` if it is missing, unreadable or not UTF-8."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise DamagedDataError(f"cannot read {path}: {error.strerror}") from None
+    return decode_utf8(raw, path)
+
+
 def _find_corpus(name, first_dir):
     """NLTK's own look-up (the zipped corpus, then a plain folder), in `first_dir` before NLTK's other folders.
 

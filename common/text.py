@@ -6,7 +6,6 @@ The pieces here are Keras layers and `tf.data` steps, so the same cleaning
 runs in training and inside the saved end-to-end model that reads raw text.
 """
 
-import sys
 import time
 from pathlib import Path
 
@@ -16,19 +15,42 @@ import tensorflow as tf
 
 from common.cli import model_options
 from common.models import build_rnn_model
+from common.saving import check_round_trip
 
 # Punctuation becomes spaces, except the apostrophe inside words ("don't").
 _PUNCTUATION = r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~]"""
+# Control characters (Cc: \t \n \r \x0b \x0c \x1c-\x1e \x85 ...) and Unicode separators (Z: \xa0 and the other
+# spaces, \u2028 line, \u2029 paragraph) become spaces. TextVectorization splits on ASCII whitespace only, so
+# without this "good\x85film" would be one token; Keras saves the vocabulary one token per line and reads it
+# back with str.splitlines(), which also breaks at \x85, \u2028, \x0b ...: the saved model would not load.
+SEPARATORS = r"[\p{Cc}\p{Z}]"
+# Invisible format characters (Cf: soft hyphen, zero-width space and joiner, direction marks) are dropped, so
+# "won\xadderful" is the word "wonderful". (Core TensorFlow has no NFKC normalisation op, and the cleaning must
+# run inside the saved model, so full-width and compatibility forms stay as they are written.)
+INVISIBLE = r"\p{Cf}"
+
+
+def check_vocabulary(vocabulary):
+    """ValueError if a token would not survive Keras' one-token-per-line vocabulary file (`str.splitlines`)."""
+    broken = [token for token in vocabulary if token and len(token.splitlines()) != 1]
+    if broken:
+        raise ValueError(
+            f"{len(broken)} vocabulary token(s) contain a line break and would not load again, e.g. {broken[0]!r}: "
+            "the standardisation must turn line and paragraph separators into spaces (see common.text.clean_text)"
+        )
 
 
 @keras.saving.register_keras_serializable(package="rnn_examples")
 def clean_text(text):
-    """Lower-case, turn HTML line breaks (`<br />`, common in IMDB) and punctuation into spaces.
+    """Lower-case (Unicode-aware), turn separators, HTML line breaks (`<br />`, common in IMDB) and punctuation
+    into spaces, and drop invisible format characters.
 
     Registered as serializable so a saved `TextVectorization` that uses it
     loads again in another process (after this module is imported).
     """
-    text = tf.strings.lower(text)
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf.strings.regex_replace(text, SEPARATORS, " ")
+    text = tf.strings.regex_replace(text, INVISIBLE, "")
     text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
     text = tf.strings.regex_replace(text, r"<[^>]*>", " ")  # any other tag
     text = tf.strings.regex_replace(text, r"'(\s|$)|(^|\s)'", " ")  # quotes, not apostrophes
@@ -64,6 +86,7 @@ def make_vectorizer(texts, max_tokens, standardize=clean_text, split="whitespace
         max_tokens=max_tokens, standardize=standardize, split=split, name="vectorize"
     )
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
+    check_vocabulary(vectorizer.get_vocabulary())  # fail now, not when the saved model is loaded
     return vectorizer
 
 
@@ -212,9 +235,22 @@ def build_text_classifier(
     return model
 
 
-def read_texts(arguments, file_path):
-    """Texts to classify, from command-line arguments, else a file, else standard input (one text per line)."""
-    if arguments:
-        return list(arguments)
-    raw = Path(file_path).read_text(encoding="utf-8", errors="replace") if file_path else sys.stdin.read()
-    return raw.splitlines()
+def check_saved_text_models(output_dir, end_to_end, model, vectorizer, texts, max_length):
+    """`end_to_end.keras` (raw text in) and `model.keras` (token ids in) in `output_dir` load again and answer
+    as `end_to_end` and `model` in memory do on a few test `texts` (see common.saving)."""
+    texts = np.array(list(texts), dtype=object)
+    check_round_trip(Path(output_dir) / "end_to_end.keras", end_to_end.predict(texts, verbose=0), inputs=texts)
+    token_ids = keras.utils.pad_sequences(encode(vectorizer, texts, max_length), padding="post")
+    check_round_trip(Path(output_dir) / "model.keras", model.predict(token_ids, verbose=0), inputs=token_ids)
+
+
+def readable_word_counts(end_to_end_model, texts):
+    """How many words of each text a saved raw-text model reads and knows (in its vocabulary, within its
+    first max_length tokens).
+
+    0 means the model would see only padding and out-of-vocabulary ids: empty text, markup, a language it was
+    not trained on. Its score would be made up, so the scripts report such a text as unreadable instead.
+    """
+    ids = end_to_end_model.get_layer("vectorize")(np.array(list(texts), dtype=object)).numpy()
+    ids = ids[:, : end_to_end_model.get_layer("truncate").max_length]
+    return np.count_nonzero(ids > 1, axis=1)  # 0 is padding, 1 is [UNK]

@@ -30,6 +30,7 @@ BACKUP_DIR = "backup"
 HISTORY_FILE = "history.csv"
 MEMBER_DIR = "member-{}"  # one folder per ensemble member (see train_ensemble)
 RUN_RECORD = "run.json"
+PAUSE_AFTER_EPOCH = "RNN_EXAMPLES_PAUSE_AFTER_EPOCH"  # tests only, see PauseForSignal
 
 
 def set_seed(seed, deterministic=False):
@@ -164,6 +165,31 @@ class _ResumeTrackers(keras.callbacks.Callback):
         self.early_stopping.best_weights = best_weights
 
 
+class PauseForSignal(keras.callbacks.Callback):
+    """For tests of Ctrl-C: after epoch `epoch` (1-based) is on disk, write `marker` and wait for a signal.
+
+    A test that interrupts a real training run from outside must not race it:
+    with $RNN_EXAMPLES_PAUSE_AFTER_EPOCH=N the run stops after its Nth epoch
+    (history, backup and checkpoint written), says so in OUTPUT_DIR/paused,
+    and waits; the test sends SIGINT when the file appears, and Python turns
+    it into the KeyboardInterrupt that Ctrl-C gives, wherever the run is.
+    After `timeout` seconds with no signal it gives up with an error.
+    """
+
+    def __init__(self, epoch, marker, timeout=600):
+        super().__init__()
+        self.epoch, self.marker, self.timeout = epoch, Path(marker), timeout
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 != self.epoch:
+            return
+        self.marker.write_text(f"{self.epoch}\n")
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.05)  # a signal's KeyboardInterrupt is raised here
+        raise RuntimeError(f"{PAUSE_AFTER_EPOCH}: no signal came within {self.timeout} s of pausing")
+
+
 class Run:
     """Everything around `model.fit` for one example run (see module docstring)."""
 
@@ -289,6 +315,8 @@ class Run:
         callbacks.append(
             _ResumeTrackers(output_dir / HISTORY_FILE, checkpoint_path, early_stopping, checkpoint, monitor, mode)
         )
+        if os.environ.get(PAUSE_AFTER_EPOCH):  # last: the epoch's files are written before it pauses
+            callbacks.append(PauseForSignal(int(os.environ[PAUSE_AFTER_EPOCH]), self.output_dir / "paused"))
         return callbacks
 
     def finish(self, metrics, results=(), extra=None):

@@ -65,6 +65,16 @@ def test_vocabulary_is_sorted_and_round_trips(tmp_path):
     assert CharVocabulary.load(tmp_path / "vocabulary.json").chars == vocabulary.chars
 
 
+def test_vocabulary_file_keeps_every_line_break_and_control_character(tmp_path):
+    """JSON escapes or keeps each character in one string: none can split the vocabulary (issue 12)."""
+    odd = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\t\x00\xa0\xad😀\ue000a"
+    vocabulary = CharVocabulary.from_text(odd)
+    vocabulary.save(tmp_path / "vocabulary.json")
+    reloaded = CharVocabulary.load(tmp_path / "vocabulary.json")
+    assert reloaded.chars == vocabulary.chars and len(reloaded) == len(odd)
+    assert reloaded.decode(reloaded.encode(odd)) == odd
+
+
 def test_unknown_characters_are_named():
     vocabulary = CharVocabulary.from_text("abc")
     assert vocabulary.unknown("abz€") == ["z", "€"]

@@ -34,6 +34,40 @@ def test_quick_defaults_yield_to_explicit_options():
     assert cli.finish_parsing(parser, [], "demo", {"epochs": 2}).epochs == 30
 
 
+def test_read_inputs_from_arguments_file_and_standard_input(tmp_path, monkeypatch):
+    import io
+
+    assert cli.read_inputs(["one", "two"], tmp_path / "ignored") == ["one", "two"]
+    text = tmp_path / "reviews.txt"
+    text.write_bytes("first\x85still first\u2028still first\r\nsecond\n\nfourth\n".encode())
+    # Lines end at \n only: U+0085 and U+2028 occur inside real reviews.
+    assert cli.read_inputs([], text) == ["first\x85still first\u2028still first", "second", "", "fourth"]
+    assert cli.read_inputs([], text, lines=False) == [text.read_bytes().decode("utf-8")]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a\nb\n"), encoding="utf-8"))
+    assert cli.read_inputs([]) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ("file", r"data.bin is not UTF-8 text \(byte 2: invalid start byte\)"),
+        ("stdin", r"standard input is not UTF-8 text \(byte 2"),
+        ("argument", r"input 2 is not UTF-8 text"),
+        ("missing", r"cannot read .*absent.txt: No such file"),
+    ],
+)
+def test_read_inputs_refuses_what_is_not_utf8_text(tmp_path, monkeypatch, source, message):
+    import io
+
+    binary = b"ok\xff\xfe"
+    (tmp_path / "data.bin").write_bytes(binary)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(binary), encoding="utf-8"))
+    arguments = {"argument": ["fine", binary.decode("utf-8", errors="surrogateescape")]}.get(source, [])
+    path = {"file": tmp_path / "data.bin", "missing": tmp_path / "absent.txt"}.get(source)
+    with pytest.raises(SystemExit, match=message):
+        cli.read_inputs(arguments, path)
+
+
 def test_plots_are_written(tmp_path):
     history = {"epoch": [0, 1], "loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "mae": [0.9, 0.6], "val_mae": [1, 0.8]}
     assert plot_history(history, tmp_path / "h.png").stat().st_size > 1000

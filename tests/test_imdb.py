@@ -172,21 +172,32 @@ def test_predict_reads_raw_and_odd_reviews(trained, capsys):
         "A wonderful, brilliant film. I loved it!<br /><br />Superb.",
         "",
         "   ",
-        "Très bien 映画 ¡olé!",
+        "这部电影太好看了 😀",  # only words the model never saw: no made-up score (issue 12)
         "<br /><br />",
         "!!!",
         "awful boring dull " * 3000,
+        "Très bien, a superb\x85film\u2028indeed",  # odd separators, and known words
     ]
     answers = predict.main(["--model", str(output_dir / "end_to_end.keras"), *odd])
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == len(odd)
-    assert answers[0][0] == "positive" and answers[-1][0] == "negative"
-    assert [answer[0] for answer in answers[1:3] + answers[4:6]] == [None] * 4
-    assert 0 <= answers[3][1] <= 1  # unknown words still get a probability
+    assert answers[0][0] == "positive" and answers[-2][0] == "negative" and answers[-1][0] == "positive"
+    assert [answer for answer in answers[1:6]] == [(None, None)] * 5
+    assert printed[3].startswith("-") and "no word the model knows" in printed[3]
     with pytest.raises(SystemExit, match="no review given"):
         predict.main(["--model", str(output_dir / "end_to_end.keras"), " "])
     with pytest.raises(SystemExit, match="no saved model"):
         predict.main(["--model", str(output_dir / "absent.keras"), "good"])
+
+
+def test_predict_refuses_a_file_that_is_not_text(trained, tmp_path):
+    _, output_dir = trained
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(SystemExit, match=r"model.bin is not UTF-8 text \(byte 128"):
+        predict.main(["--model", str(output_dir / "end_to_end.keras"), "--file", str(binary)])
+    with pytest.raises(SystemExit, match="cannot read .*absent.txt"):
+        predict.main(["--model", str(output_dir / "end_to_end.keras"), "--file", str(tmp_path / "absent.txt")])
 
 
 def test_reloaded_model_matches_and_bucketing_matches_single_reviews(trained):

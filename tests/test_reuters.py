@@ -155,13 +155,19 @@ def test_predict_prints_topics_and_rejects_empty_input(small_reuters, tmp_path, 
             "Wheat and corn harvest: farmers sold grain by the bushel.",
             "...",
             "OPEC crude oil",
+            "Les cours du pétrole brut ont chuté",  # no word the model knows: no made-up topics (issue 12)
         ]
     )
-    assert "grain" in [topic for topic, _ in answers[0]] and answers[1] is None
+    assert "grain" in [topic for topic, _ in answers[0]] and answers[1] is None and answers[3] is None
     assert answers[2][0][0] == "crude"
-    assert len(capsys.readouterr().out.splitlines()) == 3
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 4 and "no word the model knows" in printed[3]
     with pytest.raises(SystemExit, match="no story given"):
         predict.main(["--model-dir", str(tmp_path / "out"), "  "])
+    binary = tmp_path / "story.bin"
+    binary.write_bytes(b"OPEC crude \xff\xfe oil")
+    with pytest.raises(SystemExit, match=r"story.bin is not UTF-8 text \(byte 11"):
+        predict.main(["--model-dir", str(tmp_path / "out"), "--file", str(binary)])
 
 
 def test_real_corpus_modapte_split(shared_data):

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT, load_example
 
+from common.training import PAUSE_AFTER_EPOCH
+
 series = load_example("sine", "series")
 train = load_example("sine", "train")
 forecast = load_example("sine", "forecast")
@@ -89,6 +91,9 @@ def test_forecast_command_uses_the_saved_model(tmp_path, capsys):
         forecast.main(["--model", str(tmp_path / "model.keras"), "1", "two"])
     with pytest.raises(SystemExit, match="no saved model"):
         forecast.main(["--model", str(tmp_path / "absent.keras"), "1"])
+    (tmp_path / "values.bin").write_bytes(b"0.1 0.2 \x80\x81")
+    with pytest.raises(SystemExit, match=r"values.bin is not UTF-8 text \(byte 8"):
+        forecast.main(["--model", str(tmp_path / "model.keras"), "--file", str(tmp_path / "values.bin")])
 
 
 def test_parse_values_rejects_empty_and_non_finite():
@@ -117,21 +122,23 @@ def test_bad_command_line_values_exit_with_a_message(argv, capsys):
 
 
 def test_interrupted_command_resumes_when_run_again(tmp_path):
-    """Ctrl-C during training, then the same command: it continues, it does not start over."""
+    """Ctrl-C (a real SIGINT from outside) during training, then the same command: it continues, it does not
+    start over. The run pauses after its second epoch until the signal comes, so nothing here races it."""
     command = [sys.executable, str(TRAIN_SCRIPT), *quick(tmp_path, "--epochs", "12", "--patience", "12")]
-    history = tmp_path / "history.csv"
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None:
-        if history.exists() and len(history.read_text().splitlines()) >= 3:  # header + 2 epochs
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=60)
-    epochs_before = len(history.read_text().splitlines()) - 1
-    assert 2 <= epochs_before < 12 and (tmp_path / "backup").exists()
+    history, paused, log = tmp_path / "history.csv", tmp_path / "paused", tmp_path / "stderr.txt"
+    with open(log, "wb") as stderr:  # a file, not a pipe: a full pipe would block the run
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, PAUSE_AFTER_EPOCH: "2"}
+        )
+        while not paused.exists():
+            assert process.poll() is None, f"the run ended before pausing: {log.read_text()[-2000:]}"
+            time.sleep(0.05)  # polls for an event the run is guaranteed to reach and then wait in
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=600)
+    assert process.returncode == 130 and "interrupted: run the same command again" in log.read_text()
+    assert len(history.read_text().splitlines()) - 1 == 2 and (tmp_path / "backup").exists()
 
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert "Resuming the interrupted run" in finished.stdout
     epochs = [int(line.split(",")[0]) for line in history.read_text().splitlines()[1:]]
@@ -158,7 +165,7 @@ def run_in_subprocess(tmp_path, distribute):
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert done.returncode == 0, done.stderr[-3000:]

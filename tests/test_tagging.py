@@ -115,6 +115,17 @@ def test_vocabularies_normalise_words_and_keep_spelling(tmp_path):
     assert conll.Vocabularies.load(tmp_path / "v.json").tags == ["CD", "DT", "NN"]
 
 
+def test_vocabularies_file_keeps_words_with_line_breaks_and_odd_characters(tmp_path):
+    """JSON keeps each word in one string, whatever it holds (issue 12's hazard for one-word-per-line files)."""
+    words = ("good\x85film", "a\u2028b", "c\rd", "tab\tword", "😀", "\ue000")
+    sentences = [(words, ("NN",) * len(words), ("B-NP",) * len(words))]
+    vocabularies = conll.Vocabularies.from_sentences(sentences, column=1, min_count=1)
+    vocabularies.save(tmp_path / "v.json")
+    reloaded = conll.Vocabularies.load(tmp_path / "v.json")
+    assert reloaded.words == vocabularies.words and reloaded.chars == vocabularies.chars
+    np.testing.assert_array_equal(reloaded.encode_words(words)[0], vocabularies.encode_words(words)[0])
+
+
 def test_most_frequent_tag_baseline():
     sentences = [(("run", "fast"), ("VB", "RB"), ("B-VP", "O")), (("run",), ("NN",), ("B-NP",))] * 2
     sentences += [(("run",), ("VB",), ("B-VP",))]

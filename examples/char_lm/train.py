@@ -32,6 +32,7 @@ from common.chars import (
     unigram_loss,
 )
 from common.models import build_rnn_model
+from common.saving import check_round_trip
 from common.training import Run, adam
 
 from generation import CharGenerator
@@ -146,6 +147,17 @@ def write_samples(generator, prompt, path, heading, length, seed):
             handle.write(block + "\n")
 
 
+def check_saved_model(output_dir, generator, prompt, seed, length=200):
+    """The saved model and vocabulary load again, as generate.py loads them, and write the same text."""
+
+    def write_with(loaded_model):
+        vocabulary = CharVocabulary.load(output_dir / VOCABULARY_FILE)
+        return CharGenerator(loaded_model, vocabulary).generate(prompt, length, temperature=0.8, seed=seed)
+
+    expected = generator.generate(prompt, length, temperature=0.8, seed=seed)
+    check_round_trip(output_dir / "model.keras", expected, answer=write_with)
+
+
 def main(argv=None):
     args = parse_args(argv)
     run = Run(EXAMPLE, args, argv)
@@ -188,6 +200,7 @@ def main(argv=None):
 
     # --- 5.1.4 Generating text, carrying the state ---
     write_samples(generator, prompt, samples_path, "final model", args.sample_length, args.seed)
+    check_saved_model(run.output_dir, generator, prompt, args.seed)
 
     results = [
         {

@@ -5,8 +5,10 @@ Run: python examples/imdb/predict.py "A wonderful film." "Two hours I will never
      cat reviews.txt | python examples/imdb/predict.py
 
 Prints one line per review: label, P(positive), and the start of the review.
-Reviews with no words the model can read (empty, only markup or punctuation)
-are reported as such instead of getting a made-up score.
+Reviews with no word the model knows (empty, only markup or punctuation, or
+only words outside its vocabulary, such as another language) are reported as
+such instead of getting a made-up score. A --file that is not UTF-8 text is
+refused with an error naming it.
 """
 
 import sys
@@ -18,7 +20,7 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 import numpy as np
 
 from common import cli
-from common.text import read_texts  # (also registers the layers the model needs)
+from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
 from common.training import default_output_dir
 
 
@@ -33,12 +35,10 @@ def parse_args(argv=None):
 
 
 def classify(model, reviews):
-    """[(label or None, P(positive) or None)] per review; None where it has no readable word."""
-    vectorizer = model.get_layer("vectorize")
-    token_counts = np.count_nonzero(vectorizer(np.array(reviews, dtype=object)).numpy(), axis=1)
+    """[(label or None, P(positive) or None)] per review; None where it has no word the model knows."""
     answers = [(None, None)] * len(reviews)
     # One review at a time: a batch would pad all reviews to the longest one.
-    for index in np.flatnonzero(token_counts):
+    for index in np.flatnonzero(readable_word_counts(model, reviews)):
         probability = float(model.predict(np.array([reviews[index]], dtype=object), verbose=0)[0, 0])
         answers[index] = (("negative", "positive")[int(probability >= 0.5)], probability)
     return answers
@@ -53,9 +53,7 @@ def main(argv=None):
     args = parse_args(argv)
     if not args.model.exists():
         raise SystemExit(f"error: no saved model at {args.model}; train one first with: make example-imdb")
-    if args.file and not args.file.exists():
-        raise SystemExit(f"error: no such file: {args.file}")
-    reviews = read_texts(args.reviews, args.file)
+    reviews = cli.read_inputs(args.reviews, args.file)
     if not any(review.strip() for review in reviews):
         raise SystemExit("error: no review given: pass reviews as arguments, with --file, or on standard input")
     import keras
@@ -64,11 +62,11 @@ def main(argv=None):
     answers = classify(model, reviews)
     for review, (label, probability) in zip(reviews, answers, strict=True):
         if label is None:
-            print(f"{'-':<9}{'-':>7}  (no words to read) {preview(review)!r}")
+            print(f"{'-':<9}{'-':>7}  (no word the model knows) {preview(review)!r}")
         else:
             print(f"{label:<9}{probability:>7.3f}  {preview(review)}")
     return answers
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

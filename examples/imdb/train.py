@@ -27,7 +27,14 @@ from sklearn.model_selection import GroupShuffleSplit
 from common import cli
 from common.data import resolve_data_dir
 from common.plots import plot_length_histograms
-from common.text import build_text_classifier, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
+from common.text import (
+    build_text_classifier,
+    check_saved_text_models,
+    learn_word_vectors,
+    make_vectorizer,
+    raw_text_model,
+    text_datasets,
+)
 from common.training import Run, adam
 
 from reviews import LABELS, load_reviews
@@ -187,6 +194,7 @@ def main(argv=None):
     export = raw_text_model(vectorizer, model, args.max_length, name="imdb_end_to_end")
     export.save(run.output_dir / "end_to_end.keras")
     print(f"saved {run.output_dir / 'end_to_end.keras'} (reads raw reviews: examples/imdb/predict.py)")
+    check_saved_text_models(run.output_dir, export, model, vectorizer, test_texts[:8], args.max_length)
 
     metrics = {
         "test_accuracy": test_accuracy,

@@ -7,7 +7,8 @@ Run: python examples/reuters/predict.py "Wheat and corn exports rose ..." "Oil p
 
 Prints, for each story, the topics whose score reaches the threshold chosen
 on validation data during training (at least the most likely one), with
-their scores.
+their scores. A story with no word the model knows (empty, only figures and
+punctuation, another language) is reported as such, not given made-up topics.
 """
 
 import json
@@ -22,7 +23,7 @@ import numpy as np
 from common import cli
 from common.data import resolve_data_dir
 from common.metrics import multilabel_decisions
-from common.text import read_texts  # (also registers the layers the model needs)
+from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
 from common.training import default_output_dir
 
 from corpus import english_stopwords, tokenize
@@ -40,10 +41,10 @@ def parse_args(argv=None):
 
 
 def predict_topics(model, settings, stories, data_dir=None, top=5):
-    """[(topic, score), ...] per story, or None for a story with no word to read."""
+    """[(topic, score), ...] per story, or None for a story with no word the model knows."""
     stopwords = english_stopwords(resolve_data_dir(data_dir)) if settings["remove_stopwords"] else frozenset()
     token_strings = [tokenize(story, stopwords) for story in stories]
-    readable = [index for index, tokens in enumerate(token_strings) if tokens]
+    readable = np.flatnonzero(readable_word_counts(model, token_strings)).tolist()
     answers = [None] * len(stories)
     if readable:
         scores = model.predict(np.array([token_strings[i] for i in readable], dtype=object), verbose=0)
@@ -60,13 +61,8 @@ def main(argv=None):
     model_path, settings_path = args.model_dir / "end_to_end.keras", args.model_dir / "topics.json"
     if not model_path.exists() or not settings_path.exists():
         raise SystemExit(f"error: no trained model in {args.model_dir}; train one first with: make example-reuters")
-    if args.file and not args.file.exists():
-        raise SystemExit(f"error: no such file: {args.file}")
-    if args.stories or args.lines:
-        stories = read_texts(args.stories, args.file)
-    else:  # a whole file (or standard input) is one story
-        stories = [args.file.read_text(encoding="utf-8", errors="replace") if args.file else sys.stdin.read()]
-    stories = [story for story in stories if story.strip()]
+    # A whole file (or standard input) is one story, unless --lines.
+    stories = [story for story in cli.read_inputs(args.stories, args.file, lines=args.lines) if story.strip()]
     if not stories:
         raise SystemExit("error: no story given: pass stories as arguments, with --file, or on standard input")
     import keras
@@ -76,11 +72,11 @@ def main(argv=None):
     for number, (story, topics) in enumerate(zip(stories, answers, strict=True), start=1):
         heading = " ".join(story.split())[:70]
         if topics is None:
-            print(f"[{number}] (no words to read) {heading!r}")
+            print(f"[{number}] (no word the model knows) {heading!r}")
         else:
             print(f"[{number}] {', '.join(f'{topic} {score:.2f}' for topic, score in topics)}   | {heading}")
     return answers
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -39,7 +39,14 @@ from common.data import resolve_data_dir
 from common.metrics import choose_threshold, multilabel_decisions, multilabel_scores
 from common.models import average_models, base_rate_biases
 from common.plots import plot_score_by_frequency
-from common.text import build_text_classifier, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
+from common.text import (
+    build_text_classifier,
+    check_saved_text_models,
+    learn_word_vectors,
+    make_vectorizer,
+    raw_text_model,
+    text_datasets,
+)
 from common.training import Run, adam, train_ensemble
 
 from corpus import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
@@ -308,6 +315,7 @@ def main(argv=None):
     # --- Save the model that reads token strings, with its topics and threshold ---
     model.save(run.output_dir / "model.keras")  # token ids in (the members' own checkpoints are in member-N/)
     export.save(run.output_dir / "end_to_end.keras")
+    check_saved_text_models(run.output_dir, export, model, vectorizer, test[0][:8], args.max_length)
     (run.output_dir / "topics.json").write_text(
         json.dumps({"topics": topics, "threshold": threshold, "remove_stopwords": args.remove_stopwords}, indent=2)
     )

@@ -56,12 +56,7 @@ def main(argv=None):
     args = parse_args(argv)
     if not args.model.exists():
         raise SystemExit(f"error: no saved model at {args.model}; train one first with: make example-sine")
-    if args.values:
-        text = " ".join(args.values)
-    elif args.file:
-        text = args.file.read_text()
-    else:
-        text = sys.stdin.read()
+    text = " ".join(cli.read_inputs(args.values, args.file, lines=False))
     import keras
 
     model = keras.models.load_model(args.model)
@@ -75,4 +70,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

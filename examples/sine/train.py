@@ -26,6 +26,7 @@ from keras import layers
 from common import cli
 from common.models import build_rnn_model
 from common.plots import plot_forecast
+from common.saving import check_round_trip
 from common.training import Run
 
 from series import noisy_sine, persistence_forecast, seasonal_naive_forecast, split_in_time, windows
@@ -168,6 +169,8 @@ def main(argv=None):
 
     # --- Evaluation on the test windows, once, beside the baselines ---
     model_forecast = model.predict(x_test[..., None], batch_size=512, verbose=0)
+    # The saved model loads again (as forecast.py loads it) and forecasts as the model in memory does.
+    check_round_trip(run.output_dir / "model.keras", model_forecast[:16], inputs=x_test[:16, :, None])
     forecasts = {
         f"{args.cell} model": model_forecast,
         "persistence": persistence_forecast(x_test, args.horizon),

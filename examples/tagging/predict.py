@@ -22,7 +22,6 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, fro
 from nltk.tokenize import NLTKWordTokenizer
 
 from common import cli
-from common.text import read_texts
 from common.training import default_output_dir
 
 from conll import VOCABULARIES_FILE, Vocabularies
@@ -60,7 +59,7 @@ def load_tagger(model_dir):
 def main(argv=None):
     args = parse_args(argv)
     tokenizer = NLTKWordTokenizer()  # rules only: no tokenizer model to download
-    sentences = [tokenizer.tokenize(text) for text in read_texts(args.sentences, args.file)]
+    sentences = [tokenizer.tokenize(text) for text in cli.read_inputs(args.sentences, args.file)]
     sentences = [words for words in sentences if words]
     if not sentences:
         raise SystemExit("error: no sentence to tag; give one as an argument, with --file, or on standard input")

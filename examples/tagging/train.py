@@ -37,6 +37,7 @@ from common.data import resolve_data_dir
 from common.metrics import chunk_scores, iob_chunks
 from common.models import CharacterWordEncoder, output_head, recurrent_stack
 from common.plots import plot_score_by_frequency
+from common.saving import check_round_trip
 from common.text import batch_by_length
 from common.training import Run, adam
 
@@ -173,6 +174,17 @@ def build_tagger(args, vocabularies):
     return model
 
 
+def check_saved_tagger(output_dir, predicted, sentences):
+    """The saved model and vocabularies load again, as predict.py loads them, and tag `sentences` as the
+    model in memory did (`predicted`)."""
+
+    def tag_with(loaded_model):
+        vocabularies = Vocabularies.load(output_dir / VOCABULARIES_FILE)
+        return tag_sentences(loaded_model, vocabularies, *zip(*[sentence[:2] for sentence in sentences], strict=True))
+
+    check_round_trip(output_dir / "model.keras", predicted, answer=tag_with)
+
+
 def score(task, true_tags, predicted_tags):
     """Token accuracy, and a per-label report: per POS tag (scikit-learn), or per chunk type (conlleval's way)."""
     true_flat, predicted_flat = np.concatenate(true_tags), np.concatenate(predicted_tags)
@@ -248,6 +260,7 @@ def main(argv=None):
     predicted = tag_sentences(model, vocabularies, *zip(*[sentence[:2] for sentence in test_sentences], strict=True))
     rnn_seconds = time.perf_counter() - run.started
     model_scores, per_label = score(args.task, true_tags, [np.array(tags) for tags in predicted])
+    check_saved_tagger(run.output_dir, predicted[:20], test_sentences[:20])
 
     baseline_started = time.perf_counter()
     baseline = MostFrequentTagger(train_sentences, column)

@@ -1,0 +1,55 @@
+"""Saved models: prove, at the end of every full run, that what was saved loads again and answers the same.
+
+Chapter: 004 §5 (each project ends with a model used on new input: predict,
+generate, forecast). A model can train well and still be unusable: a custom
+layer that is not registered, a vocabulary file that does not read back
+(issue 12: one token holding the line separator U+0085). Tests on small data
+do not see what only the real data brings, so each example reloads its saved
+files from disk, as its predict / generate / forecast script will, and
+compares the answers with those of the model in memory before `run.json`
+claims success.
+"""
+
+import keras
+import numpy as np
+
+
+class SavedModelError(RuntimeError):
+    """A model saved by a training run does not load again, or answers differently once loaded."""
+
+
+def _largest_difference(expected, reloaded):
+    """Largest absolute difference of two numeric answers, or None when they are not numbers (text, tags)."""
+    try:
+        expected, reloaded = np.asarray(expected, dtype="float64"), np.asarray(reloaded, dtype="float64")
+    except (TypeError, ValueError):
+        return None
+    if expected.shape != reloaded.shape:
+        return float("inf")
+    return float(np.max(np.abs(expected - reloaded), initial=0.0))
+
+
+def check_round_trip(path, expected, answer=None, inputs=None, tolerance=1e-5):
+    """Load `path` from disk and check that it answers as the model in memory did; return the loaded model.
+
+    `expected` is what the model in memory gave. The loaded model answers
+    through `answer(model)` (e.g. generate text, tag sentences: the script's
+    own use), or else `model.predict(inputs)`. Numbers may differ by
+    `tolerance` (float summation order); text and labels must be equal.
+    Raises SavedModelError, naming the file, when it does not load or differs.
+    """
+    try:
+        model = keras.models.load_model(path)
+    except Exception as error:  # anything: the run must not report success with an unusable model
+        raise SavedModelError(f"{path} was saved but does not load again: {type(error).__name__}: {error}") from error
+    reloaded = answer(model) if answer is not None else model.predict(inputs, verbose=0)
+    difference = _largest_difference(expected, reloaded)
+    same = reloaded == expected if difference is None else difference <= tolerance
+    detail = "text or labels compared" if difference is None else f"largest difference {difference:.1e}"
+    if not same:
+        raise SavedModelError(
+            f"{path} loads, but answers differently from the model in memory ({detail}); "
+            f"in memory: {str(expected)[:200]}, loaded: {str(reloaded)[:200]}"
+        )
+    print(f"checked {path}: loads again and gives the same answers ({detail})")
+    return model

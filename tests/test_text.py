@@ -1,0 +1,125 @@
+"""Unit tests of common/text.py and common/saving.py: odd characters never break a saved vocabulary,
+saved models are checked after loading, unreadable text is recognised."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import REPO_ROOT
+
+from common.models import build_rnn_model
+from common.saving import SavedModelError, check_round_trip
+from common.text import check_vocabulary, clean_text, make_vectorizer, raw_text_model, readable_word_counts
+
+# Every character that Python's str.splitlines() breaks at, which Keras uses to read a saved vocabulary back,
+# plus a tab inside a word, a no-break space, a soft hyphen, an emoji and a private-use code point.
+ODD_TEXTS = [
+    "a good\x85film indeed",  # NEL: the token that broke the saved IMDB model (issue 12)
+    "a bad\u2028movie, a dull\u2029plot",
+    "odd\rtext and\r\nwindows lines",
+    "ta\tb tab inside a word",
+    "vertical\x0btab form\x0cfeed file\x1cgroup\x1drecord\x1eseparators",
+    "no\xa0break space and won\xadderful soft hyphen",
+    "an emoji 😀 and a private \ue000 code point",
+    "good film",
+    "bad movie",
+]
+LOAD_AND_PREDICT = """
+import json, sys
+import numpy as np
+import keras
+sys.path.insert(0, {root!r})
+import common.text  # registers clean_text and TruncateSequence, as predict.py does
+model = keras.models.load_model({path!r})
+texts = json.loads(sys.stdin.read())
+print(json.dumps(model.predict(np.array(texts, dtype=object), verbose=0)[:, 0].tolist()))
+"""
+
+
+def test_clean_text_turns_separators_into_spaces_and_drops_invisible_characters():
+    cleaned = [text.decode() for text in clean_text(tf.constant(ODD_TEXTS)).numpy()]
+    assert cleaned[0] == "a good film indeed"
+    assert cleaned[1].split() == ["a", "bad", "movie", "a", "dull", "plot"]
+    assert cleaned[5].split() == ["no", "break", "space", "and", "wonderful", "soft", "hyphen"]
+    assert "😀" in cleaned[6].split() and "\ue000" in cleaned[6].split()
+    assert clean_text(tf.constant("ÉCOLE Ünïcode")).numpy().decode() == "école ünïcode"  # Unicode lower case
+    for text in cleaned:
+        assert all(len(token.splitlines()) == 1 for token in text.split())
+
+
+def test_vectorizer_on_odd_characters_has_only_single_line_tokens():
+    vocabulary = make_vectorizer(ODD_TEXTS, max_tokens=100).get_vocabulary()
+    assert {"good", "film", "bad", "movie", "ta", "b", "😀", "\ue000", "wonderful"} <= set(vocabulary)
+    check_vocabulary(vocabulary)
+
+
+def test_check_vocabulary_refuses_tokens_with_line_breaks():
+    with pytest.raises(ValueError, match=r"contain a line break .* 'good\\x85film'"):
+        check_vocabulary(["", "[UNK]", "good\x85film"])
+    with pytest.raises(ValueError, match="contain a line break"):
+        make_vectorizer(["good\u2028film"], max_tokens=10, standardize=None)  # split, but no cleaning
+
+
+def test_saved_model_with_odd_characters_gives_the_same_predictions_in_a_new_process(tmp_path):
+    """The regression test of issue 12: on the old cleaning the model saved, then failed to load."""
+    keras.utils.set_random_seed(0)
+    vectorizer = make_vectorizer(ODD_TEXTS, max_tokens=100)
+    classifier = build_rnn_model(head="binary", vocab_size=vectorizer.vocabulary_size(), embedding_dim=4, units=3)
+    model = raw_text_model(vectorizer, classifier, max_length=20, name="odd_end_to_end")
+    path = tmp_path / "end_to_end.keras"
+    model.save(path)
+    expected = model.predict(np.array(ODD_TEXTS, dtype=object), verbose=0)[:, 0]
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_PREDICT.format(root=str(REPO_ROOT), path=str(path))],
+        input=json.dumps(ODD_TEXTS),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    np.testing.assert_allclose(json.loads(done.stdout.splitlines()[-1]), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_readable_word_counts_count_known_words_within_the_kept_length():
+    vectorizer = make_vectorizer(["good film", "bad movie"], max_tokens=10)
+    model = raw_text_model(vectorizer, build_rnn_model(head="binary", vocab_size=6, units=2), 3, name="m")
+    texts = ["good film", "这部电影太好看了 😀", "", "<br />!!!", "unknown unknown unknown good", "Très bien"]
+    assert readable_word_counts(model, texts).tolist() == [2, 0, 0, 0, 0, 0]  # 'good' is past the first 3 tokens
+
+
+# --- common/saving.py ---
+
+
+def saved_model(tmp_path):
+    keras.utils.set_random_seed(1)
+    model = build_rnn_model(head="binary", vocab_size=10, embedding_dim=3, units=2)
+    model.save(tmp_path / "model.keras")
+    return model
+
+
+def test_round_trip_passes_for_the_same_model_and_returns_it(tmp_path, capsys):
+    model = saved_model(tmp_path)
+    inputs = np.array([[1, 2, 3], [4, 5, 0]])
+    loaded = check_round_trip(tmp_path / "model.keras", model.predict(inputs, verbose=0), inputs=inputs)
+    assert loaded.count_params() == model.count_params()
+    assert "loads again and gives the same answers" in capsys.readouterr().out
+    check_round_trip(tmp_path / "model.keras", "same text", answer=lambda loaded: "same text")
+
+
+def test_round_trip_fails_loudly_on_different_answers(tmp_path):
+    model = saved_model(tmp_path)
+    inputs = np.array([[1, 2, 3]])
+    with pytest.raises(SavedModelError, match="answers differently .*largest difference 1.0e-02"):
+        check_round_trip(tmp_path / "model.keras", model.predict(inputs, verbose=0) + 0.01, inputs=inputs)
+    with pytest.raises(SavedModelError, match="text or labels compared"):
+        check_round_trip(tmp_path / "model.keras", ["NN", "VB"], answer=lambda loaded: ["NN", "NN"])
+
+
+def test_round_trip_fails_loudly_on_a_model_that_does_not_load(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(SavedModelError, match="model.keras was saved but does not load again"):
+        check_round_trip(tmp_path / "model.keras", [0.5], inputs=np.zeros((1, 3)))
