@@ -16,10 +16,12 @@ help:
 	@echo "make bench            full runs of every example, benchmarks, then the README results table"
 	@echo "make clean            remove outputs/ and caches (keeps .venv and data/)"
 
-$(STAMP): requirements.txt
+# The project itself is installed too (editable): `import common` then works from any folder.
+$(STAMP): requirements.txt pyproject.toml
 	python3 -m venv .venv
 	.venv/bin/pip install --upgrade pip
 	.venv/bin/pip install -r requirements.txt
+	.venv/bin/pip install --no-deps -e .
 	touch $@
 
 setup: $(STAMP)

@@ -5,40 +5,32 @@ Run: python benchmarks/char_lm_generation.py   (part of `make bench`, after the 
 Issue #5's targets: carrying the recurrent state makes the cost per character
 flat, so the two rates agree within 25%, and 2,000 characters take under
 5 seconds on the 2-core development CPU. Exits 1 when a target is missed.
-Uses the trained model in outputs/char_lm; without one it times the default
-architecture with untrained weights (the cost does not depend on the weights).
+Times the trained model in outputs/char_lm (make example-char_lm trains it).
 """
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
 from pathlib import Path
 
+from common.chars import VOCABULARY_FILE, CharVocabulary
+from common.saving import load_for_use
+from common.training import hardware_description
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "examples" / "char_lm")]
-
-from common.chars import VOCABULARY_FILE, CharVocabulary  # noqa: E402
-from common.training import hardware_description  # noqa: E402
-
-from generation import CharGenerator  # noqa: E402
 
 MAX_RATE_GAP = 0.25
 MAX_SECONDS_FOR_2000 = 5.0
 
 
-def load_or_build(model_dir):
-    import keras
-
-    if (model_dir / "model.keras").exists():
-        print(f"model: {model_dir / 'model.keras'}")
-        return keras.saving.load_model(model_dir / "model.keras"), CharVocabulary.load(model_dir / VOCABULARY_FILE)
-    import train  # the example's own defaults
-
-    args = train.parse_args(["--output-dir", "/tmp/unused"])
-    vocabulary = CharVocabulary.from_text("".join(map(chr, range(32, 97))))  # 65 characters, as tiny Shakespeare
-    print(f"no trained model in {model_dir}: timing the default {args.cell} {args.units}x{args.layers}, untrained")
-    return train.build_language_model(args, len(vocabulary)), vocabulary
+def char_lm_module(name):
+    """examples/char_lm/NAME.py, imported from its file (an example folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"char_lm_{name}", ROOT / "examples" / "char_lm" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def characters_per_second(generator, length, repeats=3):
@@ -55,10 +47,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", type=Path, default=ROOT / "outputs" / "char_lm")
     args = parser.parse_args(argv)
-    model, vocabulary = load_or_build(args.model_dir)
+    model = load_for_use(args.model_dir / "model.keras", "make example-char_lm", args.model_dir / VOCABULARY_FILE)
+    vocabulary = CharVocabulary.load(args.model_dir / VOCABULARY_FILE)
     if "A" not in vocabulary.index:
         raise SystemExit("error: the benchmark's prompt 'A' is not in the model's vocabulary")
-    generator = CharGenerator(model, vocabulary)
+    generator = char_lm_module("generation").CharGenerator(model, vocabulary)
     generator.generate("A", 5, seed=0)  # trace the step function once, outside the timing
     rate_200, _ = characters_per_second(generator, 200)
     rate_2000, seconds_2000 = characters_per_second(generator, 2000)

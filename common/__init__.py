@@ -1,6 +1,24 @@
-"""Shared code for the RNN examples: models, data, training, plots, results.
+"""Shared code for the RNN examples: what two or more examples use, as functions of plain values.
 
-Copy this folder with any one example folder and that example runs on its own.
+Copy this folder with any one example folder and that example runs on its own
+(`pip install -e .` from the repository root, or PYTHONPATH=<folder holding common/>).
+Code that one example alone uses lives in that example's folder; it moves
+here when a second example needs it.
+
+    models.py      recurrent layers and stacks (SimpleRNN / LSTM / GRU, bidirectional,
+                   cuDNN-safe), output heads, pooling over time .......... every Keras example
+    training.py    Run: seed, precision, strategy, output folder, resume, callbacks
+                   (early stopping that survives a resume), run.json; adam .. every example
+    saving.py      load a saved model for use; check after training that it loads
+                   and answers the same ......................... every example's train and predict
+    cli.py         option groups and types, --quick, reading inputs, Ctrl-C and
+                   data errors as one line (the only module that sees argparse) .. every script
+    data.py        data folder, download + checksum, NLTK corpora, UTF-8 reading .. every example
+    text.py        text cleaning, vectorising, bucketing, raw-text models .. imdb, reuters (bucketing: tagging)
+    embeddings.py  word vectors from unlabelled text (PPMI + SVD) ........... imdb, reuters
+    chars.py       character corpora, vocabulary, validation tail, baselines .. char_lm, numpy_rnn
+    plots.py       training curves; score against class frequency ........... every example; reuters, tagging
+    results.py     the README's results table from run records ............... make bench / make results
 """
 
 import os

@@ -42,6 +42,32 @@ def load_corpus(name="shakespeare", text_file=None, data_dir=None):
     return read_utf8(path), path
 
 
+def load_text(corpus="shakespeare", text_file=None, data_dir=None, max_chars=None, sequence_length=100):
+    """(vocabulary, train ids, validation ids) of a character model's text: `text_file`, else `corpus`.
+
+    The first `max_chars` characters are kept when given; the last 10% is
+    validation (see split_for_validation). A text too short for two windows
+    of sequence_length + 1 characters in that tail is a DamagedDataError
+    (also one that is missing, unreadable or not UTF-8).
+    """
+    text, path = load_corpus(corpus, text_file, data_dir)
+    text = text[:max_chars]
+    needed = 20 * (sequence_length + 1)  # two windows (inputs + the shifted last target) in the 10% tail
+    if len(text) < needed:
+        raise DamagedDataError(
+            f"{path} has {len(text):,} characters, too short to train on: two windows of sequence length "
+            f"{sequence_length} + 1 in the validation tail (10%) need at least {needed:,}. "
+            f"Use a longer text or a shorter --sequence-length."
+        )
+    vocabulary = CharVocabulary.from_text(text)
+    train_ids, val_ids = split_for_validation(vocabulary.encode(text))
+    print(
+        f"{path}: {len(text):,} characters, vocabulary {len(vocabulary)}; train {len(train_ids):,}, "
+        f"validation {len(val_ids):,}"
+    )
+    return vocabulary, train_ids, val_ids
+
+
 class CharVocabulary:
     """Sorted characters <-> ids (0 .. size-1)."""
 

@@ -73,18 +73,6 @@ def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0, bidi
     return group
 
 
-def model_options(args):
-    """The `build_rnn_model` arguments that `add_model_args` options set, as a dict."""
-    return {
-        "cell": args.cell,
-        "units": args.units,
-        "num_layers": args.layers,
-        "bidirectional": args.bidirectional,
-        "dropout": args.dropout,
-        "recurrent_dropout": args.recurrent_dropout,
-    }
-
-
 def add_text_args(parser, *, max_tokens, max_length, embedding_dim, embedding_dropout, pooling, freeze_embeddings):
     """Options of the text classifiers: vocabulary, length, embedding and how a text is summarised."""
     from common.models import POOLING
@@ -168,14 +156,25 @@ def finish_parsing(parser, argv, example, quick_defaults=None):
     """
     from common.training import default_output_dir
 
-    args = parser.parse_args(argv)
-    if args.quick and quick_defaults:
+    namespace = parser.parse_args(argv)
+    if namespace.quick and quick_defaults:
         quick_parser = copy.deepcopy(parser)  # leave the caller's parser and its defaults as they were
         quick_parser.set_defaults(**quick_defaults)
-        args = quick_parser.parse_args(argv)
-    if args.output_dir is None:
-        args.output_dir = str(default_output_dir(example, args.quick))
-    return args
+        namespace = quick_parser.parse_args(argv)
+    if namespace.output_dir is None:
+        namespace.output_dir = str(default_output_dir(example, namespace.quick))
+    return namespace
+
+
+def run_settings(namespace):
+    """The `common.training.Run` arguments that `add_training_args` options set, as a dict of plain values.
+
+    The one place where the shared training options meet `Run`, so each
+    example's main() reads `Run(EXAMPLE, vars(args), **cli.run_settings(args), ...)`.
+    """
+    options = vars(namespace)
+    names = ("output_dir", "seed", "quick", "restart", "deterministic", "mixed_precision", "distribute", "tensorboard")
+    return {name: options[name] for name in names}
 
 
 def read_inputs(arguments, file_path=None, lines=True):

@@ -83,20 +83,20 @@ def main(argv=None):
     parser.add_argument("--results", type=Path, default=REPO_ROOT / "results", help="committed copies of run records")
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md", help="README to update")
     parser.add_argument("--check", action="store_true", help="only check that the README table is up to date")
-    args = parser.parse_args(argv)
-    if not args.check:
-        copied = collect(args.outputs, args.results)
+    options = parser.parse_args(argv)
+    if not options.check:
+        copied = collect(options.outputs, options.results)
         print(f"collected full-run records: {', '.join(copied) or 'none'}")
-    table = render_table(load_records(args.results))
-    old = args.readme.read_text()
+    table = render_table(load_records(options.results))
+    old = options.readme.read_text()
     new = replace_between_markers(old, table)
-    if args.check:
+    if options.check:
         if new != old:
             print("README results table is out of date: run python -m common.results", file=sys.stderr)
             return 1
         return 0
-    args.readme.write_text(new)
-    print(f"updated the results table in {args.readme}")
+    options.readme.write_text(new)
+    print(f"updated the results table in {options.readme}")
     return 0
 
 

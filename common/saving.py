@@ -10,8 +10,28 @@ compares the answers with those of the model in memory before `run.json`
 claims success.
 """
 
+from pathlib import Path
+
 import keras
 import numpy as np
+
+
+def load_for_use(path, how_to_train, *companions):
+    """The model saved at `path`, for a predict / generate / forecast script; a clear SystemExit instead of a
+    traceback when it (or a `companions` file saved beside it, e.g. a vocabulary) is missing or unreadable.
+
+    `how_to_train` is the command that makes it, e.g. "make example-imdb".
+    """
+    for needed in (path, *companions):
+        if not Path(needed).exists():
+            raise SystemExit(f"error: {needed} not found; train first with: {how_to_train} (or point to a trained run)")
+    try:
+        return keras.models.load_model(path)
+    except Exception as error:  # a damaged or half-written file, or a model from an incompatible version
+        raise SystemExit(
+            f"error: {path} cannot be loaded ({type(error).__name__}: {str(error)[:300]}); "
+            f"train again with: {how_to_train}"
+        ) from None
 
 
 class SavedModelError(RuntimeError):

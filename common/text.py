@@ -13,8 +13,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common.cli import model_options
-from common.models import build_rnn_model
 from common.saving import check_round_trip
 
 # Punctuation becomes spaces, except the apostrophe inside words ("don't").
@@ -201,38 +199,6 @@ def learn_word_vectors(vectorizer, texts, dimensions, seed):
     vectors = pretrained_embeddings(sequences, vectorizer.vocabulary_size(), dimensions, seed=seed)
     print(f"word vectors learned from {len(sequences):,} texts in {time.perf_counter() - started:.0f} s")
     return vectors
-
-
-def build_text_classifier(
-    args, vocab_size, head, num_outputs=1, word_vectors=None, output_biases=None, name="text_rnn"
-):
-    """Token ids -> the example's head, from the shared text and model options; not compiled.
-
-    The embedding starts from `word_vectors` when given and stays fixed with
-    --freeze-embeddings; freezing must happen before `compile`, which fixes
-    the list of weights that train. The output layer starts from
-    `output_biases` when given (see `common.models.base_rate_biases`).
-    """
-    model = build_rnn_model(
-        head=head,
-        num_outputs=num_outputs,
-        vocab_size=vocab_size,  # the vocabulary found, at most --max-tokens
-        embedding_dim=args.embedding_dim,
-        mask_zero=True,  # id 0 is padding; with right padding the cuDNN kernel stays usable
-        embedding_dropout=args.embedding_dropout,
-        pooling=args.pooling,
-        **model_options(args),
-        name=name,
-    )
-    if word_vectors is not None:
-        embedding = model.get_layer("embedding")
-        embedding.set_weights([word_vectors])
-        embedding.trainable = not args.freeze_embeddings
-    if output_biases is not None:
-        output = model.get_layer("output")
-        kernel, _ = output.get_weights()
-        output.set_weights([kernel, output_biases])
-    return model
 
 
 def check_saved_text_models(output_dir, end_to_end, model, vectorizer, texts, max_length):

@@ -28,7 +28,6 @@ from common.data import REPO_ROOT
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
 BACKUP_DIR = "backup"
 HISTORY_FILE = "history.csv"
-MEMBER_DIR = "member-{}"  # one folder per ensemble member (see train_ensemble)
 RUN_RECORD = "run.json"
 PAUSE_AFTER_EPOCH = "RNN_EXAMPLES_PAUSE_AFTER_EPOCH"  # tests only, see PauseForSignal
 
@@ -128,41 +127,64 @@ def best_epoch(history, monitor, mode):
     return index, values[index]
 
 
-class _ResumeTrackers(keras.callbacks.Callback):
-    """After a resume, give EarlyStopping and ModelCheckpoint back their memory.
+class BestEpochStopping(keras.callbacks.Callback):
+    """Stop when `monitor` has not improved for `patience` epochs, then restore the best epoch's weights.
 
-    BackupAndRestore restores the weights, optimizer and epoch, but the other
-    callbacks start afresh: without this, early stopping would forget the best
-    epoch seen before the interruption and the checkpoint would overwrite a
-    better model. It must come after them in the callback list, because Keras
-    calls `on_train_begin` in list order and they reset themselves there.
+    Keras' EarlyStopping does the same, but starts afresh at every `fit`: a
+    resumed run would forget the best epoch seen before the interruption, and
+    setting its private counters from outside breaks silently when Keras
+    changes them. This small callback is ours and takes what it remembers
+    (`best`, `best_epoch`, `wait`, `best_weights`) when it is made. Its rule
+    is Keras': an epoch improves when it is strictly better; training stops
+    when `wait`, the epochs since the last improvement, reaches `patience`.
     """
 
-    def __init__(self, history_path, checkpoint_path, early_stopping, checkpoint, monitor, mode):
+    def __init__(self, monitor, mode, patience, best=None, best_epoch=None, wait=0, best_weights=None):
         super().__init__()
-        self.history_path, self.checkpoint_path = Path(history_path), Path(checkpoint_path)
-        self.early_stopping, self.checkpoint = early_stopping, checkpoint
-        self.monitor, self.mode = monitor, mode
+        self.monitor, self.patience = monitor, patience
+        self.better = np.less if mode == "min" else np.greater
+        self.best = best if best is not None else (np.inf if mode == "min" else -np.inf)
+        self.best_epoch, self.wait, self.best_weights = best_epoch, wait, best_weights
+        self.stopped_epoch = None
 
-    def on_train_begin(self, logs=None):
-        history = read_history(self.history_path)
-        index, value = best_epoch(history, self.monitor, self.mode)
-        if index is None or not self.checkpoint_path.exists():
-            return
-        try:
-            best_weights = keras.models.load_model(self.checkpoint_path, compile=False).get_weights()
-        except Exception as error:  # e.g. interrupted while the checkpoint was being written
-            print(
-                f"warning: the best model saved before the interruption ({self.checkpoint_path}) is unreadable "
-                f"({type(error).__name__}); best-epoch tracking starts again from the resumed epoch"
-            )
-            return
-        epochs_done = len(history[self.monitor])
-        self.checkpoint.best = value
-        self.early_stopping.best = value
-        self.early_stopping.best_epoch = index
-        self.early_stopping.wait = epochs_done - 1 - index
-        self.early_stopping.best_weights = best_weights
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise ValueError(f"early stopping watches {self.monitor!r}, which training does not log: {sorted(logs)}")
+        if self.best_weights is None:  # the first epoch's weights are the best seen so far
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self.better(value, self.best):
+            self.best, self.best_epoch, self.best_weights, self.wait = value, epoch, self.model.get_weights(), 0
+        elif self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch is not None:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.best_weights is not None:
+            print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+def resumed_best(history_path, checkpoint_path, monitor, mode):
+    """What early stopping and the checkpoint remember of an interrupted run: {best, best_epoch, wait,
+    best_weights} from its history and best checkpoint, or {} when there is nothing (or nothing readable)."""
+    history = read_history(history_path)
+    index, value = best_epoch(history, monitor, mode)
+    if index is None or not Path(checkpoint_path).exists():
+        return {}
+    try:
+        best_weights = keras.models.load_model(checkpoint_path, compile=False).get_weights()
+    except Exception as error:  # e.g. interrupted while the checkpoint was being written
+        print(
+            f"warning: the best model saved before the interruption ({checkpoint_path}) is unreadable "
+            f"({type(error).__name__}); best-epoch tracking starts again from the resumed epoch"
+        )
+        return {}
+    epochs_done = len(history[monitor])
+    return {"best": value, "best_epoch": index, "wait": epochs_done - 1 - index, "best_weights": best_weights}
 
 
 class PauseForSignal(keras.callbacks.Callback):
@@ -191,21 +213,48 @@ class PauseForSignal(keras.callbacks.Callback):
 
 
 class Run:
-    """Everything around `model.fit` for one example run (see module docstring)."""
+    """Everything around `model.fit` for one example run (see module docstring).
 
-    def __init__(self, example, args, argv=None, resumable=True, name=None):
+    `config` is the run's resolved options (a dict of plain values: what
+    run.json records and what a resumed run must match). `monitor` and
+    `mode` name the validation measure that early stopping, the checkpoint
+    and run.json's best epoch follow.
+    """
+
+    def __init__(
+        self,
+        example,
+        config,
+        *,
+        output_dir,
+        seed,
+        monitor="val_loss",
+        mode="min",
+        quick=False,
+        restart=False,
+        deterministic=False,
+        mixed_precision=False,
+        distribute="none",
+        tensorboard=False,
+        resumable=True,
+        argv=None,
+        name=None,
+    ):
         self.example = example  # the folder under examples/
         # One example can make several result rows' runs (tagging: pos and chunk); `name` tells them apart.
         self.name = name or example
-        self.args = args
+        self.config = {key: (str(value) if isinstance(value, Path) else value) for key, value in config.items()}
+        self.seed, self.deterministic, self.quick, self.tensorboard = seed, deterministic, quick, tensorboard
+        self.monitor, self.mode = monitor, mode
         self.argv = list(sys.argv[1:] if argv is None else argv)
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        set_seed(args.seed, getattr(args, "deterministic", False))
-        self.precision = set_precision(getattr(args, "mixed_precision", False))
-        self.strategy = make_strategy(getattr(args, "distribute", "none"))
+        set_seed(seed, deterministic)
+        self.precision = set_precision(mixed_precision)
+        self.strategy = make_strategy(distribute)
+        self.output_dir, self.backup_dir = Path(output_dir), Path(output_dir) / BACKUP_DIR
         # resumable=False: no Keras training to resume (e.g. the NumPy example), so no backup folder.
-        self.output_dir, self.resumed = self._prepare_output_dir() if resumable else (Path(args.output_dir), False)
+        self.resumed = self._prepare_output_dir(restart) if resumable else False
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.device = {
             "hardware": hardware_description(),
@@ -219,102 +268,88 @@ class Run:
             f"outputs in {self.output_dir}"
         )
 
-    @property
-    def config(self):
-        return {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(self.args).items()}
-
-    def _prepare_output_dir(self):
-        """Create the output folder; detect and check an interrupted run in it.
+    def _prepare_output_dir(self, restart):
+        """Create the output folder; detect and check an interrupted run in it; True when resuming.
 
         A backup left by an interrupted run is resumed only when the options
         match, so that a changed command never continues someone else's model.
         """
-        output_dir = Path(self.args.output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        backup = output_dir / BACKUP_DIR
-        saved_config = backup / "config.json"
-        if getattr(self.args, "restart", False) and backup.exists():
-            shutil.rmtree(backup)
-        if backup.exists():
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        saved_config = self.backup_dir / "config.json"
+        if restart and self.backup_dir.exists():
+            shutil.rmtree(self.backup_dir)
+        if self.backup_dir.exists():
             previous = json.loads(saved_config.read_text()) if saved_config.exists() else None
             if previous != self.config:
                 raise SystemExit(
-                    f"error: {output_dir} holds an interrupted run with other options.\n"
+                    f"error: {self.output_dir} holds an interrupted run with other options.\n"
                     f"Rerun the same command to resume it, or add --restart to start over."
                 )
-            print(f"Resuming the interrupted run in {output_dir} (add --restart to start over).")
-            return output_dir, True
-        # A new run: forget the history (and the ensemble members) of the previous one.
-        (output_dir / HISTORY_FILE).unlink(missing_ok=True)
-        for folder in output_dir.glob(MEMBER_DIR.format("*")):
-            shutil.rmtree(folder)
-        backup.mkdir()
+            print(f"Resuming the interrupted run in {self.output_dir} (add --restart to start over).")
+            return True
+        (self.output_dir / HISTORY_FILE).unlink(missing_ok=True)  # a new run: forget the previous one's history
+        self.backup_dir.mkdir()
         saved_config.write_text(json.dumps(self.config, indent=2))
-        return output_dir, False
+        return False
 
     def scope(self):
         """Build and compile models inside this scope so variables are mirrored."""
         return self.strategy.scope()
 
     def callbacks(
-        self,
-        monitor="val_loss",
-        mode="min",
-        patience=5,
-        reduce_lr_patience=None,
-        checkpoint_name="model.keras",
-        folder=None,
-        averaged_weights=None,
+        self, patience=5, reduce_lr_patience=None, checkpoint_name="model.keras", folder=None, averaged_weights=False
     ):
         """The standard callbacks, in the order Keras must call them.
 
         BackupAndRestore (resume after an interruption), CSVLogger (history,
-        appended across resumes), EarlyStopping (restores the best weights),
-        ModelCheckpoint (best model on disk), TerminateOnNaN, optionally
-        ReduceLROnPlateau (halve the learning rate after `reduce_lr_patience`
-        epochs without progress) and TensorBoard, and the resume fix-up for
-        the trackers. With `folder` (an ensemble member's), the history, the
-        checkpoint and the backup go into that subfolder.
+        appended across resumes), BestEpochStopping (early stopping that
+        restores the best weights and remembers the best epoch across a
+        resume), ModelCheckpoint (best model on disk), TerminateOnNaN,
+        optionally ReduceLROnPlateau (halve the learning rate after
+        `reduce_lr_patience` epochs without progress) and TensorBoard. With
+        `folder` (e.g. an ensemble member's), the history, the checkpoint and
+        the backup go into that subfolder.
 
         `averaged_weights=True` (for an optimizer made with `use_ema=True`,
         see `adam`) validates, early-stops and checkpoints the moving average
         of the weights instead of the last step's weights (Polyak averaging):
         the average smooths out the noise of the last updates. The backup
-        keeps the raw weights, so a resumed run goes on training them. By
-        default it follows the run's --weight-averaging option.
+        keeps the raw weights, so a resumed run goes on training them.
         """
-        self.monitor, self.mode = monitor, mode
-        if averaged_weights is None:
-            averaged_weights = bool(getattr(self.args, "weight_averaging", 0))
-        output_dir, backup_dir = self.output_dir, self.output_dir / BACKUP_DIR
+        output_dir, backup_dir = self.output_dir, self.backup_dir
         if folder:
             output_dir, backup_dir = output_dir / folder, backup_dir / folder
             output_dir.mkdir(exist_ok=True)
         checkpoint_path = output_dir / checkpoint_name
-        early_stopping = keras.callbacks.EarlyStopping(
-            monitor=monitor, mode=mode, patience=patience, restore_best_weights=True, verbose=1
-        )
-        checkpoint = keras.callbacks.ModelCheckpoint(checkpoint_path, monitor=monitor, mode=mode, save_best_only=True)
+        remembered = resumed_best(output_dir / HISTORY_FILE, checkpoint_path, self.monitor, self.mode)
         callbacks = [
             keras.callbacks.BackupAndRestore(str(backup_dir)),
             keras.callbacks.CSVLogger(str(output_dir / HISTORY_FILE), append=True),
             # After the backup, before early stopping and the checkpoint: they see the averaged weights.
             *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if averaged_weights else []),
-            early_stopping,
-            checkpoint,
+            BestEpochStopping(self.monitor, self.mode, patience, **remembered),
+            keras.callbacks.ModelCheckpoint(
+                checkpoint_path,
+                monitor=self.monitor,
+                mode=self.mode,
+                save_best_only=True,
+                initial_value_threshold=remembered.get("best"),  # after a resume: beat the best seen before
+            ),
             keras.callbacks.TerminateOnNaN(),
         ]
         if reduce_lr_patience:
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
-                    monitor=monitor, mode=mode, factor=0.5, patience=reduce_lr_patience, min_lr=1e-5, verbose=1
+                    monitor=self.monitor,
+                    mode=self.mode,
+                    factor=0.5,
+                    patience=reduce_lr_patience,
+                    min_lr=1e-5,
+                    verbose=1,
                 )
             )
-        if getattr(self.args, "tensorboard", False):
+        if self.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(str(self.output_dir / "tensorboard")))
-        callbacks.append(
-            _ResumeTrackers(output_dir / HISTORY_FILE, checkpoint_path, early_stopping, checkpoint, monitor, mode)
-        )
         if os.environ.get(PAUSE_AFTER_EPOCH):  # last: the epoch's files are written before it pauses
             callbacks.append(PauseForSignal(int(os.environ[PAUSE_AFTER_EPOCH]), self.output_dir / "paused"))
         return callbacks
@@ -325,25 +360,20 @@ class Run:
         `results` are the rows for the README's results table: dicts with
         metric, model, baseline, baseline_name (see common/results.py).
         """
-        epochs = self._plot_history(self.output_dir, self.name)
-        members = [
-            self._plot_history(folder, f"{self.name} {folder.name}")
-            for folder in sorted(self.output_dir.glob(MEMBER_DIR.format("*")), key=lambda f: int(f.name.split("-")[1]))
-        ]
-        shutil.rmtree(self.output_dir / BACKUP_DIR, ignore_errors=True)  # finished: nothing left to resume
+        epochs = self.plot_history(self.output_dir, self.name)
+        shutil.rmtree(self.backup_dir, ignore_errors=True)  # finished: nothing left to resume
         record = {
             "example": self.name,
             "command": " ".join(["python", f"examples/{self.example}/train.py", *self.argv]),
             "argv": self.argv,
             "config": self.config,
-            "seed": self.args.seed,
-            "quick": bool(getattr(self.args, "quick", False)),
+            "seed": self.seed,
+            "quick": self.quick,
             "started_at": self.started_at,
             "wall_time_s": round(time.perf_counter() - self.started, 1),
             "device": self.device,
             "versions": library_versions(),
             **epochs,
-            **({"members": members} if members else {}),
             "metrics": metrics,
             "results": list(results),
             **(extra or {}),
@@ -352,63 +382,22 @@ class Run:
         print(f"[{self.example}] wrote {self.output_dir / RUN_RECORD} ({record['wall_time_s']} s)")
         return record
 
-    def _plot_history(self, folder, title):
+    def plot_history(self, folder, title):
         """Plot `folder`'s history.csv (all resumed parts of one training); return its epochs_run and best_epoch."""
         from common.plots import plot_history
 
-        history = read_history(folder / HISTORY_FILE)
-        index, _ = best_epoch(history, getattr(self, "monitor", "val_loss"), getattr(self, "mode", "min"))
+        history = read_history(Path(folder) / HISTORY_FILE)
+        index, _ = best_epoch(history, self.monitor, self.mode)
         if history:
-            plot_history(history, folder / "history.png", title=title)
+            plot_history(history, Path(folder) / "history.png", title=title)
         return {"epochs_run": len(next(iter(history.values()), [])), "best_epoch": None if index is None else index + 1}
 
-    def trained_member(self, folder):
-        """The model of an ensemble member that finished before this resumed run was interrupted, or None.
 
-        A member has finished when its backup is gone (BackupAndRestore deletes
-        it at the end of training) and its best checkpoint is there.
-        """
-        checkpoint = self.output_dir / folder / "model.keras"
-        if self.resumed and checkpoint.exists() and not (self.output_dir / BACKUP_DIR / folder).exists():
-            return checkpoint
-        return None
-
-
-def adam(args):
-    """Adam with the run's --learning-rate and --clipnorm, keeping a moving average of the weights
-    when --weight-averaging gives a momentum (then `Run.callbacks` validates and saves that average)."""
-    momentum = getattr(args, "weight_averaging", 0)
-    averaging = {"use_ema": True, "ema_momentum": momentum} if momentum else {}
-    return keras.optimizers.Adam(args.learning_rate, clipnorm=args.clipnorm, **averaging)
-
-
-def train_ensemble(run, count, build, fit):
-    """`count` models trained one after another, from seeds seed, seed + 1, ...; returns them.
-
-    `build(index)` returns a compiled model (index 1..count), `fit(model,
-    folder)` trains it with `run.callbacks(..., folder=folder)`. Each member
-    has its own folder (member-1/, ...) for history, best checkpoint and
-    backup, so an interrupted run resumes inside the member it was training
-    and loads the members it had finished instead of training them again.
-    Different seeds give different initial weights and dropout masks: the
-    members' errors differ, so the average of their probabilities is better
-    than the typical member.
-    """
-    models = []
-    for index in range(1, count + 1):
-        folder = MEMBER_DIR.format(index)
-        finished = run.trained_member(folder)
-        if finished:
-            print(f"{folder}: trained before the interruption, loading {finished}")
-            models.append(keras.models.load_model(finished))
-            continue
-        print(f"--- ensemble {folder} of {count} ---")
-        set_seed(run.args.seed + index - 1, getattr(run.args, "deterministic", False))
-        with run.scope():
-            model = build(index)
-        fit(model, folder)
-        models.append(model)
-    return models
+def adam(learning_rate, clipnorm=None, weight_averaging=0.0):
+    """Adam; with `weight_averaging` (a momentum, e.g. 0.995) it also keeps a moving average of the weights,
+    which `Run.callbacks(averaged_weights=True)` then validates and saves."""
+    averaging = {"use_ema": True, "ema_momentum": weight_averaging} if weight_averaging else {}
+    return keras.optimizers.Adam(learning_rate, clipnorm=clipnorm, **averaging)
 
 
 def default_output_dir(example, quick):

@@ -3,11 +3,10 @@
 import argparse
 import json
 
-import numpy as np
 import pytest
 
 from common import cli, results
-from common.plots import plot_bars, plot_forecast, plot_history
+from common.plots import plot_history, plot_score_by_frequency
 
 
 @pytest.mark.parametrize(
@@ -71,8 +70,8 @@ def test_read_inputs_refuses_what_is_not_utf8_text(tmp_path, monkeypatch, source
 def test_plots_are_written(tmp_path):
     history = {"epoch": [0, 1], "loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "mae": [0.9, 0.6], "val_mae": [1, 0.8]}
     assert plot_history(history, tmp_path / "h.png").stat().st_size > 1000
-    assert plot_forecast(np.sin(np.arange(20)), [0.1, 0.2], {"m": [0.1, 0.3]}, tmp_path / "f.png").stat().st_size > 1000
-    assert plot_bars(["a", "b"], [0.5, 0.9], tmp_path / "b.png", "t", "F1").stat().st_size > 1000
+    path = plot_score_by_frequency([10, 200, 3], [0.5, 0.9, 0.1], ["a", "b", "c"], tmp_path / "s.png", title="t")
+    assert path.stat().st_size > 1000
 
 
 def fake_record(example, quick=False):

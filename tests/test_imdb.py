@@ -186,7 +186,7 @@ def test_predict_reads_raw_and_odd_reviews(trained, capsys):
     assert printed[3].startswith("-") and "no word the model knows" in printed[3]
     with pytest.raises(SystemExit, match="no review given"):
         predict.main(["--model", str(output_dir / "end_to_end.keras"), " "])
-    with pytest.raises(SystemExit, match="no saved model"):
+    with pytest.raises(SystemExit, match="absent.keras not found; train first with: make example-imdb"):
         predict.main(["--model", str(output_dir / "absent.keras"), "good"])
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of common/models.py: every builder option, shapes, parameter counts, cuDNN."""
+"""Unit tests of common/models.py: every block's options, shapes, parameter counts, masking, cuDNN."""
 
 import itertools
 
@@ -7,18 +7,27 @@ import numpy as np
 import pytest
 from keras import layers
 
-from common.models import (
-    CELLS,
-    HEADS,
-    average_models,
-    base_rate_biases,
-    build_rnn_model,
-    cudnn_eligible,
-    output_head,
-    recurrent_layer,
-)
+from common.models import CELLS, cudnn_eligible, output_head, pool_over_time, recurrent_layer, recurrent_stack
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+
+
+def sequence_model(cell, units, num_layers=1, bidirectional=False, steps=7, input_dim=3, horizon=4, **options):
+    """Real-valued sequences (batch, steps, input_dim) -> (batch, horizon), as the sine example builds it."""
+    inputs = keras.Input((steps, input_dim))
+    x = recurrent_stack(inputs, cell, units, num_layers, bidirectional=bidirectional, **options)
+    return keras.Model(inputs, output_head(x, "regression", horizon))
+
+
+def token_model(head, num_outputs=1, cell="lstm", units=6, pooling="last", bidirectional=False, num_layers=1):
+    """Token ids (batch, time), 0 = padding -> the head, as the text examples build it."""
+    token_ids = keras.Input((None,), dtype="int32")
+    x = layers.Embedding(30, 4, mask_zero=True)(token_ids)
+    sequences = head == "per_step" or pooling != "last"
+    x = recurrent_stack(x, cell, units, num_layers, return_sequences=sequences, bidirectional=bidirectional)
+    if head != "per_step":
+        x = pool_over_time(x, pooling)
+    return keras.Model(token_ids, output_head(x, head, num_outputs))
 
 
 def expected_recurrent_params(cell, units, input_dim, num_layers, bidirectional):
@@ -39,15 +48,7 @@ def expected_recurrent_params(cell, units, input_dim, num_layers, bidirectional)
 @pytest.mark.parametrize("cell,bidirectional,num_layers", list(itertools.product(CELLS, (False, True), (1, 2))))
 def test_stack_shapes_and_parameter_counts(cell, bidirectional, num_layers):
     units, input_dim, horizon = 8, 3, 4
-    model = build_rnn_model(
-        head="regression",
-        num_outputs=horizon,
-        input_shape=(7, input_dim),
-        cell=cell,
-        units=units,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-    )
+    model = sequence_model(cell, units, num_layers, bidirectional, input_dim=input_dim, horizon=horizon)
     recurrent, features = expected_recurrent_params(cell, units, input_dim, num_layers, bidirectional)
     assert model.count_params() == recurrent + features * horizon + horizon
     assert model(np.zeros((5, 7, input_dim), "float32")).shape == (5, horizon)
@@ -70,7 +71,7 @@ def test_stack_shapes_and_parameter_counts(cell, bidirectional, num_layers):
 )
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_heads_on_token_input(head, num_outputs, expected_shape, activation, cell):
-    model = build_rnn_model(head=head, num_outputs=num_outputs, vocab_size=20, embedding_dim=4, cell=cell, units=6)
+    model = token_model(head, num_outputs, cell=cell)
     tokens = np.array([[3, 4, 5, 6, 7, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8, 9]])
     output = model(tokens)
     assert output.shape == expected_shape
@@ -85,9 +86,7 @@ def test_heads_on_token_input(head, num_outputs, expected_shape, activation, cel
 def test_masking_ignores_post_padding(pooling, bidirectional):
     """With mask_zero, padding after the text must not change the output."""
     keras.utils.set_random_seed(0)
-    model = build_rnn_model(
-        head="binary", vocab_size=30, embedding_dim=4, cell="gru", units=5, pooling=pooling, bidirectional=bidirectional
-    )
+    model = token_model("binary", cell="gru", units=5, pooling=pooling, bidirectional=bidirectional)
     short = model(np.array([[4, 8, 15]]))
     padded = model(np.array([[4, 8, 15, 0, 0, 0, 0]]))
     np.testing.assert_allclose(short, padded, rtol=1e-5)
@@ -96,7 +95,7 @@ def test_masking_ignores_post_padding(pooling, bidirectional):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_defaults_are_cudnn_eligible(cell, bidirectional):
-    model = build_rnn_model(head="binary", vocab_size=10, cell=cell, units=4, num_layers=2, bidirectional=bidirectional)
+    model = token_model("binary", cell=cell, units=4, num_layers=2, bidirectional=bidirectional)
     recurrent = [layer for layer in model.layers if isinstance(layer, (layers.RNN, layers.Bidirectional))]
     assert recurrent and all(cudnn_eligible(layer) for layer in recurrent)
 
@@ -117,69 +116,30 @@ def test_gru_reset_before_and_simple_rnn_are_not_cudnn():
 
 
 def test_dropout_is_passed_to_every_layer():
-    model = build_rnn_model(head="binary", input_shape=(5, 2), cell="lstm", units=4, num_layers=2, dropout=0.3)
+    model = sequence_model("lstm", 4, num_layers=2, dropout=0.3)
     assert [layer.dropout for layer in model.layers if isinstance(layer, layers.LSTM)] == [0.3, 0.3]
 
 
 @pytest.mark.parametrize(
-    "kwargs,message",
+    "build,message",
     [
-        ({"cell": "transformer"}, "cell='transformer' is not one of 'simple_rnn', 'lstm', 'gru'"),
-        ({"head": "ranking"}, "head='ranking' is not one of"),
-        ({"units": 0}, "units must be a positive integer"),
-        ({"num_layers": 0}, "num_layers must be a positive integer"),
-        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
-        ({"vocab_size": 10}, "exactly one of input_shape"),
-        ({"pooling": "attention"}, "pooling='attention' is not one of"),
-        ({"pooling": "mean", "head": "per_step"}, "whole-sequence heads"),
+        (lambda x: recurrent_layer("transformer"), "cell='transformer' is not one of 'simple_rnn', 'lstm', 'gru'"),
+        (lambda x: recurrent_layer("lstm", 0), "units must be a positive integer"),
+        (lambda x: recurrent_layer("lstm", 4, dropout=1.0), r"dropout must be in \[0, 1\)"),
+        (lambda x: recurrent_layer("lstm", 4, recurrent_dropout=-0.1), r"recurrent_dropout must be in \[0, 1\)"),
+        (lambda x: recurrent_stack(x, "lstm", 4, num_layers=0), "num_layers must be a positive integer"),
+        (lambda x: output_head(x, "ranking"), "head='ranking' is not one of"),
+        (lambda x: output_head(x, "multiclass", 0), "num_outputs must be a positive integer"),
+        (lambda x: pool_over_time(x, "attention"), "pooling='attention' is not one of"),
     ],
 )
-def test_bad_arguments_raise_value_error(kwargs, message):
-    options = {"head": "binary", "input_shape": (4, 1), **kwargs}
+def test_bad_arguments_raise_value_error(build, message):
     with pytest.raises(ValueError, match=message):
-        build_rnn_model(**options)
-
-
-def test_every_head_is_covered():
-    assert set(HEADS) == {"binary", "multiclass", "multilabel", "regression", "per_step"}
-    with pytest.raises(ValueError, match="num_outputs"):
-        output_head(keras.Input((3,)), "multiclass", 0)
+        build(keras.Input((4, 1)))
 
 
 def test_max_pooling_model_saves_and_loads(tmp_path):
-    model = build_rnn_model(head="binary", vocab_size=30, embedding_dim=4, cell="lstm", units=3, pooling="max")
+    model = token_model("binary", cell="lstm", units=3, pooling="max")
     tokens = np.array([[5, 6, 7, 0, 0]])
     model.save(tmp_path / "m.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(tokens), model(tokens), rtol=1e-6)
-
-
-def test_base_rate_biases_make_the_untrained_head_predict_label_frequencies():
-    labels = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 0], [0, 0, 0]])
-    biases = base_rate_biases(labels)
-    sigmoid = 1 / (1 + np.exp(-biases))
-    np.testing.assert_allclose(sigmoid[1], 0.25, rtol=1e-6)
-    np.testing.assert_allclose(sigmoid[0], 0.75, rtol=1e-6)
-    np.testing.assert_allclose(sigmoid[2], 0.5 / 4, rtol=1e-6)  # never positive: half an example, finite
-    model = build_rnn_model(head="multilabel", num_outputs=3, vocab_size=20, embedding_dim=4, units=3)
-    kernel, _ = model.get_layer("output").get_weights()
-    model.get_layer("output").set_weights([np.zeros_like(kernel), biases])
-    np.testing.assert_allclose(model(np.array([[3, 4, 0]]))[0], sigmoid, rtol=1e-5)
-    with pytest.raises(ValueError, match="non-empty"):
-        base_rate_biases(np.zeros((0, 3)))
-
-
-def test_average_models_is_the_mean_of_its_members_and_reloads(tmp_path):
-    keras.utils.set_random_seed(0)
-    members = [
-        build_rnn_model(head="multilabel", num_outputs=4, vocab_size=30, embedding_dim=4, units=3, name=f"m{index}")
-        for index in range(3)
-    ]
-    ensemble = average_models(members)
-    tokens = np.array([[5, 6, 7, 0, 0], [9, 0, 0, 0, 0]])
-    expected = np.mean([member(tokens) for member in members], axis=0)
-    np.testing.assert_allclose(ensemble(tokens), expected, rtol=1e-6)
-    ensemble.save(tmp_path / "e.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "e.keras")(tokens), expected, rtol=1e-6)
-    assert average_models(members[:1]) is members[0]
-    with pytest.raises(ValueError, match="at least one"):
-        average_models([])

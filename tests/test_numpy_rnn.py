@@ -100,11 +100,14 @@ def test_quick_run_learns_below_the_unigram_baseline(tmp_path):
         assert (tmp_path / "out" / name).exists(), name
 
 
-@pytest.mark.parametrize("content,message", [("short", "training needs at least"), (b"\xff\xfe\x00bad", "UTF-8")])
+@pytest.mark.parametrize("content,message", [("short", "too short to train on"), (b"\xff\xfe\x00bad", "not UTF-8")])
 def test_bad_text_files_get_a_clear_error(tmp_path, content, message):
+    """The same errors as the char_lm example's: both read their text with common.chars.load_text."""
+    from common.data import DamagedDataError
+
     path = tmp_path / "bad.txt"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    with pytest.raises(SystemExit, match=message):
+    with pytest.raises(DamagedDataError, match=message):
         train.main(["--quick", "--text-file", str(path), "--output-dir", str(tmp_path / "out")])
 
 

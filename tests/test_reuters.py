@@ -1,12 +1,16 @@
 """Reuters topic example: corpus in NLTK's layout, end to end, thresholds from validation only, predict."""
 
+import keras
 import numpy as np
 import pytest
 from conftest import load_example
+from test_training import InterruptAt, RecordEpochs, tiny_data, tiny_model, tiny_run
 
 from common.data import DataNotFoundError
 
 corpus = load_example("reuters", "corpus")
+ensemble = load_example("reuters", "ensemble")
+scores = load_example("reuters", "scores")
 train = load_example("reuters", "train")
 predict = load_example("reuters", "predict")
 
@@ -221,3 +225,105 @@ def test_real_unlabelled_stories_are_the_ones_outside_modapte(shared_data, tmp_p
     modapte = {int(fileid.split("/")[1]) for fileid in corpus.open_reader(shared_data).fileids()}
     texts = corpus.unlabelled_stories(tmp_path, modapte)
     assert 9_500 < len(texts) < 21_578 - len(modapte)  # the rest, less the stories with no text
+
+
+# --- the ensemble and its members (ensemble.py) ---
+
+
+def test_base_rate_biases_make_the_untrained_head_predict_label_frequencies():
+    labels = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 0], [0, 0, 0]])
+    biases = ensemble.base_rate_biases(labels)
+    sigmoid = 1 / (1 + np.exp(-biases))
+    np.testing.assert_allclose(sigmoid[1], 0.25, rtol=1e-6)
+    np.testing.assert_allclose(sigmoid[0], 0.75, rtol=1e-6)
+    np.testing.assert_allclose(sigmoid[2], 0.5 / 4, rtol=1e-6)  # never positive: half an example, finite
+    args = train.parse_args(["--quick", "--units", "3", "--output-dir", "/tmp/unused"])
+    model = ensemble.build_classifier(args, vocab_size=20, num_topics=3)
+    kernel, _ = model.get_layer("output").get_weights()
+    model.get_layer("output").set_weights([np.zeros_like(kernel), biases])
+    np.testing.assert_allclose(model(np.array([[3, 4, 0]]))[0], sigmoid, rtol=1e-5)
+    with pytest.raises(ValueError, match="non-empty"):
+        ensemble.base_rate_biases(np.zeros((0, 3)))
+
+
+def test_average_models_is_the_mean_of_its_members_and_reloads(tmp_path):
+    keras.utils.set_random_seed(0)
+    args = train.parse_args(["--quick", "--units", "3", "--output-dir", "/tmp/unused"])
+    members = [ensemble.build_classifier(args, vocab_size=30, num_topics=4, name=f"m{index}") for index in range(3)]
+    averaged = ensemble.average_models(members)
+    tokens = np.array([[5, 6, 7, 0, 0], [9, 0, 0, 0, 0]])
+    expected = np.mean([member(tokens) for member in members], axis=0)
+    np.testing.assert_allclose(averaged(tokens), expected, rtol=1e-6)
+    averaged.save(tmp_path / "e.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "e.keras")(tokens), expected, rtol=1e-6)
+    assert ensemble.average_models(members[:1]) is members[0]
+    with pytest.raises(ValueError, match="at least one"):
+        ensemble.average_models([])
+
+
+def test_ensemble_resumes_inside_the_member_it_was_training(tmp_path, capsys):
+    """Ctrl-C in member 2 of 3: member 1 is loaded, member 2 goes on, member 3 starts; one run.json."""
+    x, y = tiny_data()
+    trained = {}
+
+    def fit_member(run, interrupt_in=None):
+        def fit_one(model, folder):
+            recorder = RecordEpochs()
+            extra = [InterruptAt(2)] if folder == interrupt_in else []
+            callbacks = [*run.callbacks(patience=50, folder=folder), recorder, *extra]
+            model.fit(x, y, validation_split=0.25, epochs=4, verbose=0, callbacks=callbacks)
+            trained[folder] = recorder.epochs
+
+        return fit_one
+
+    run = tiny_run(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        ensemble.train_ensemble(run, 3, lambda index: tiny_model(), fit_member(run, interrupt_in="member-2"))
+    assert (tmp_path / "member-1" / "model.keras").exists() and (tmp_path / "backup" / "member-2").exists()
+    first_weights = keras.models.load_model(tmp_path / "member-1" / "model.keras").get_weights()
+
+    trained.clear()
+    resumed = tiny_run(tmp_path)
+    models = ensemble.train_ensemble(resumed, 3, lambda index: tiny_model(), fit_member(resumed))
+    assert trained == {"member-2": [2, 3], "member-3": [0, 1, 2, 3]}  # member 1 was not trained again
+    assert "member-1: trained before the interruption" in capsys.readouterr().out
+    for loaded, saved in zip(models[0].get_weights(), first_weights, strict=True):
+        np.testing.assert_array_equal(loaded, saved)
+    assert not np.allclose(models[1].get_weights()[0], models[2].get_weights()[0])  # seeds differ
+
+    record = resumed.finish({"mse": 0.5}, extra={"members": ensemble.member_histories(resumed, 3)})
+    assert [member["epochs_run"] for member in record["members"]] == [4, 4, 4]
+    assert not (tmp_path / "backup").exists()
+    assert (tmp_path / "member-3" / "history.png").exists()
+
+    new_run = tiny_run(tmp_path)  # a new run starts without the old members
+    ensemble.train_ensemble(new_run, 1, lambda index: tiny_model(), fit_member(new_run))
+    assert [folder.name for folder in tmp_path.glob("member-*")] == ["member-1"]
+
+
+# --- multi-label decisions and scores (scores.py) ---
+
+
+def test_decisions_threshold_and_at_least_one_topic():
+    probabilities = np.array([[0.9, 0.6, 0.1], [0.2, 0.3, 0.1]])
+    np.testing.assert_array_equal(scores.multilabel_decisions(probabilities, 0.5), [[1, 1, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(scores.multilabel_decisions(probabilities, 0.95), [[1, 0, 0], [0, 1, 0]])
+
+
+def test_threshold_is_the_best_on_the_data_given():
+    labels = np.array([[1, 0], [0, 1], [1, 1], [0, 1]])
+    probabilities = np.array([[0.7, 0.1], [0.28, 0.35], [0.8, 0.4], [0.1, 0.3]])
+    # every positive is >= 0.3; a negative is 0.28
+    assert scores.choose_threshold(probabilities, labels) == pytest.approx(0.3)
+    assert scores.choose_threshold(probabilities, labels, candidates=np.array([0.5, 0.75])) == 0.5
+
+
+def test_scores_by_hand():
+    labels = np.array([[1, 0, 1], [0, 1, 0]])
+    decisions = np.array([[1, 0, 0], [0, 1, 1]])
+    results, per_label = scores.multilabel_scores(labels, decisions, ["a", "b", "c"])
+    # micro: tp=2, fp=1, fn=1 -> P=R=F1=2/3; macro F1 = mean(1, 1, 0)
+    assert results["f1_micro"] == pytest.approx(2 / 3) and results["precision_micro"] == pytest.approx(2 / 3)
+    assert results["f1_macro"] == pytest.approx(2 / 3)
+    assert results["subset_accuracy"] == 0.0
+    assert per_label["c"]["f1-score"] == 0.0 and per_label["a"]["support"] == 1

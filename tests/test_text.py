@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from conftest import REPO_ROOT
 
-from common.models import build_rnn_model
+from common.models import output_head, recurrent_stack
 from common.saving import SavedModelError, check_round_trip
 from common.text import check_vocabulary, clean_text, make_vectorizer, raw_text_model, readable_word_counts
 
@@ -28,6 +28,15 @@ ODD_TEXTS = [
     "good film",
     "bad movie",
 ]
+
+
+def tiny_classifier(vocab_size, units=3):
+    """Token ids -> P(positive): embedding (0 = padding) -> LSTM -> sigmoid, as the text examples build theirs."""
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(vocab_size, 4, mask_zero=True)(token_ids)
+    return keras.Model(token_ids, output_head(recurrent_stack(x, "lstm", units), "binary"))
+
+
 LOAD_AND_PREDICT = """
 import json, sys
 import numpy as np
@@ -68,7 +77,7 @@ def test_saved_model_with_odd_characters_gives_the_same_predictions_in_a_new_pro
     """The regression test of issue 12: on the old cleaning the model saved, then failed to load."""
     keras.utils.set_random_seed(0)
     vectorizer = make_vectorizer(ODD_TEXTS, max_tokens=100)
-    classifier = build_rnn_model(head="binary", vocab_size=vectorizer.vocabulary_size(), embedding_dim=4, units=3)
+    classifier = tiny_classifier(vectorizer.vocabulary_size())
     model = raw_text_model(vectorizer, classifier, max_length=20, name="odd_end_to_end")
     path = tmp_path / "end_to_end.keras"
     model.save(path)
@@ -86,7 +95,7 @@ def test_saved_model_with_odd_characters_gives_the_same_predictions_in_a_new_pro
 
 def test_readable_word_counts_count_known_words_within_the_kept_length():
     vectorizer = make_vectorizer(["good film", "bad movie"], max_tokens=10)
-    model = raw_text_model(vectorizer, build_rnn_model(head="binary", vocab_size=6, units=2), 3, name="m")
+    model = raw_text_model(vectorizer, tiny_classifier(6, units=2), 3, name="m")
     texts = ["good film", "这部电影太好看了 😀", "", "<br />!!!", "unknown unknown unknown good", "Très bien"]
     assert readable_word_counts(model, texts).tolist() == [2, 0, 0, 0, 0, 0]  # 'good' is past the first 3 tokens
 
@@ -96,7 +105,7 @@ def test_readable_word_counts_count_known_words_within_the_kept_length():
 
 def saved_model(tmp_path):
     keras.utils.set_random_seed(1)
-    model = build_rnn_model(head="binary", vocab_size=10, embedding_dim=3, units=2)
+    model = tiny_classifier(10, units=2)
     model.save(tmp_path / "model.keras")
     return model
 

@@ -1,6 +1,5 @@
 """Unit tests of common/training.py: seeding, strategies, the run folder, resume."""
 
-import argparse
 import json
 
 import keras
@@ -9,12 +8,12 @@ import pytest
 import tensorflow as tf
 
 from common import training
-from common.training import Run, best_epoch, make_strategy, read_history, set_seed, train_ensemble
+from common.training import BestEpochStopping, Run, adam, best_epoch, make_strategy, read_history, set_seed
 
 
-def tiny_args(output_dir, **overrides):
-    values = {"seed": 1, "output_dir": str(output_dir), "quick": True, "restart": False, "units": 4, **overrides}
-    return argparse.Namespace(**values)
+def tiny_run(output_dir, restart=False, **config):
+    """A Run as an example makes one; `config` stands for the example's options (resuming compares them)."""
+    return Run("tiny", {"units": 4, **config}, output_dir=output_dir, seed=1, quick=True, restart=restart, argv=[])
 
 
 def tiny_model():
@@ -62,7 +61,9 @@ def test_same_seed_gives_same_weights_and_numbers():
 
 def test_make_strategy_names():
     assert make_strategy("none").num_replicas_in_sync == 1
-    assert make_strategy("mirrored").num_replicas_in_sync >= 1
+    # One replica per GPU, or per logical CPU device on a machine without GPUs.
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    assert make_strategy("mirrored").num_replicas_in_sync == len(devices)
     with pytest.raises(ValueError, match="distribute='horovod' is not one of none, mirrored, multi-worker"):
         make_strategy("horovod")
 
@@ -89,13 +90,13 @@ def fit(run, epochs, extra=()):
 
 
 def test_interrupted_training_resumes_where_it_stopped(tmp_path, capsys):
-    run = Run("tiny", tiny_args(tmp_path), argv=[])
+    run = tiny_run(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         fit(run, epochs=6, extra=[InterruptAt(3)])
     assert (tmp_path / "backup").exists()
     assert len(read_history(tmp_path / "history.csv")["loss"]) == 3
 
-    resumed = Run("tiny", tiny_args(tmp_path), argv=[])
+    resumed = tiny_run(tmp_path)
     assert resumed.resumed and "Resuming the interrupted run" in capsys.readouterr().out
     _, epochs = fit(resumed, epochs=6)
     assert epochs == [3, 4, 5]  # only the epochs that had not run
@@ -109,30 +110,69 @@ def test_interrupted_training_resumes_where_it_stopped(tmp_path, capsys):
 
 
 def test_resume_keeps_the_best_epoch_from_before_the_interruption(tmp_path):
-    """Early stopping must remember the best epoch seen before the interruption."""
-    run = Run("tiny", tiny_args(tmp_path), argv=[])
-    run.callbacks()  # sets monitor
+    """Early stopping and the checkpoint must remember the best epoch seen before the interruption."""
+    run = tiny_run(tmp_path)
     (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,1.0,0.5\n1,0.9,0.7\n")
     model = tiny_model()
     model.save(tmp_path / "model.keras")
     callbacks = run.callbacks(patience=5)
-    early_stopping, checkpoint, fixer = callbacks[2], callbacks[3], callbacks[-1]
-    for callback in (early_stopping, checkpoint, fixer):
-        callback.set_model(model)
-        callback.on_train_begin()
+    early_stopping, checkpoint = callbacks[2], callbacks[3]
+    assert isinstance(early_stopping, BestEpochStopping) and isinstance(checkpoint, keras.callbacks.ModelCheckpoint)
     assert early_stopping.best == checkpoint.best == 0.5
     assert early_stopping.wait == 1 and early_stopping.best_epoch == 0
     for restored, saved in zip(early_stopping.best_weights, model.get_weights(), strict=True):
         np.testing.assert_array_equal(restored, saved)
 
 
+@pytest.mark.parametrize(
+    "values,mode,patience",
+    [
+        ([0.9, 0.8, 0.85, 0.84, 0.83, 0.7, 0.75], "min", 3),  # stops after 3 epochs without a new best
+        ([0.9, 0.8, 0.85, 0.84, 0.7, 0.75, 0.76], "min", 3),  # a late best resets the count
+        ([0.5, 0.5, 0.6, 0.55, 0.58], "max", 2),  # a tie is no improvement
+        ([0.5, 0.4, 0.3], "max", 1),
+    ],
+)
+def test_best_epoch_stopping_stops_and_restores_as_keras_early_stopping(values, mode, patience):
+    """Our callback (which can start from a resumed best) must behave as Keras' EarlyStopping does."""
+
+    def run_with(callback):
+        model = tiny_model()
+        logs_by_epoch = iter(values)
+
+        class FeedValue(keras.callbacks.Callback):  # puts the scripted value in the logs before the others read it
+            def on_epoch_end(self, epoch, logs=None):
+                logs["val_score"] = next(logs_by_epoch)
+
+        x, y = tiny_data()
+        history = model.fit(x, y, epochs=len(values), verbose=0, callbacks=[FeedValue(), callback])
+        return len(history.history["loss"]), model.get_weights()
+
+    set_seed(0)
+    ours = run_with(BestEpochStopping("val_score", mode, patience))
+    set_seed(0)
+    keras_early_stopping = keras.callbacks.EarlyStopping(
+        "val_score", mode=mode, patience=patience, restore_best_weights=True
+    )
+    theirs = run_with(keras_early_stopping)
+    assert ours[0] == theirs[0]  # stopped after the same epoch
+    for a, b in zip(ours[1], theirs[1], strict=True):
+        np.testing.assert_array_equal(a, b)  # and restored the same epoch's weights
+
+
+def test_adam_keeps_a_moving_average_only_when_asked():
+    assert not adam(1e-3).use_ema
+    averaging = adam(2e-3, clipnorm=5.0, weight_averaging=0.99)
+    assert averaging.use_ema and averaging.ema_momentum == 0.99 and averaging.clipnorm == 5.0
+
+
 def test_resume_survives_a_half_written_checkpoint(tmp_path, capsys):
     """Ctrl-C can land while model.keras is being written; the resumed run must go on."""
-    run = Run("tiny", tiny_args(tmp_path), argv=[])
+    run = tiny_run(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         fit(run, epochs=5, extra=[InterruptAt(2)])
     (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 truncated")
-    resumed = Run("tiny", tiny_args(tmp_path), argv=[])
+    resumed = tiny_run(tmp_path)
     _, epochs = fit(resumed, epochs=5)
     assert epochs == [2, 3, 4] and "is unreadable" in capsys.readouterr().out
     assert len(read_history(tmp_path / "history.csv")["epoch"]) == 5
@@ -140,15 +180,15 @@ def test_resume_survives_a_half_written_checkpoint(tmp_path, capsys):
 
 
 def test_changed_options_do_not_resume_someone_elses_run(tmp_path):
-    Run("tiny", tiny_args(tmp_path), argv=[])  # leaves a backup folder, as an interruption would
+    tiny_run(tmp_path)  # leaves a backup folder, as an interruption would
     with pytest.raises(SystemExit, match="interrupted run with other options"):
-        Run("tiny", tiny_args(tmp_path, units=8), argv=[])
-    fresh = Run("tiny", tiny_args(tmp_path, units=8, restart=True), argv=[])
+        tiny_run(tmp_path, units=8)
+    fresh = tiny_run(tmp_path, restart=True, units=8)
     assert not fresh.resumed
 
 
 def test_run_record_contents(tmp_path):
-    run = Run("tiny", tiny_args(tmp_path), argv=["--quick"])
+    run = tiny_run(tmp_path)
     fit(run, epochs=2)
     record = run.finish({"mse": 0.5}, results=[{"metric": "m", "model": 1.0, "baseline": 2.0, "baseline_name": "b"}])
     for key in ("argv", "config", "seed", "versions", "device", "metrics", "best_epoch", "wall_time_s", "command"):
@@ -167,9 +207,9 @@ def test_averaged_weights_are_validated_checkpointed_and_resumed(tmp_path):
         model.compile(optimizer=keras.optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9), loss="mse")
         return model
 
-    run = Run("tiny", tiny_args(tmp_path), argv=[])
+    run = tiny_run(tmp_path)
     names = [type(callback).__name__ for callback in run.callbacks(averaged_weights=True)]
-    assert names.index("BackupAndRestore") < names.index("SwapEMAWeights") < names.index("EarlyStopping")
+    assert names.index("BackupAndRestore") < names.index("SwapEMAWeights") < names.index("BestEpochStopping")
     assert names.index("SwapEMAWeights") < names.index("ModelCheckpoint")
     with pytest.raises(KeyboardInterrupt):
         ema_model().fit(
@@ -180,7 +220,7 @@ def test_averaged_weights_are_validated_checkpointed_and_resumed(tmp_path):
             verbose=0,
             callbacks=[*run.callbacks(patience=50, averaged_weights=True), InterruptAt(2)],
         )
-    resumed = Run("tiny", tiny_args(tmp_path), argv=[])
+    resumed = tiny_run(tmp_path)
     recorder = RecordEpochs()
     model = ema_model()
     model.fit(
@@ -207,7 +247,7 @@ def test_validation_sees_the_averaged_weights(tmp_path):
         model = keras.Sequential([keras.Input((5, 1)), keras.layers.GRU(4), keras.layers.Dense(1)])
         optimizer = keras.optimizers.Adam(0.05, use_ema=averaged, ema_momentum=0.999999)
         model.compile(optimizer=optimizer, loss="mse")
-        run = Run("tiny", tiny_args(tmp_path / str(averaged)), argv=[])
+        run = tiny_run(tmp_path / str(averaged))
         callbacks = run.callbacks(patience=50, averaged_weights=averaged)
         history = model.fit(x[:48], y[:48], validation_data=(val_x, val_y), epochs=3, verbose=0, callbacks=callbacks)
         return history.history["val_loss"]
@@ -215,45 +255,6 @@ def test_validation_sees_the_averaged_weights(tmp_path):
     averaged, raw = val_losses(True), val_losses(False)
     np.testing.assert_allclose(averaged, averaged[0], rtol=1e-4)  # Keras starts the average after step one
     assert raw[-1] < 0.9 * raw[0]  # the raw weights, meanwhile, learned
-
-
-def test_ensemble_resumes_inside_the_member_it_was_training(tmp_path, capsys):
-    """Ctrl-C in member 2 of 3: member 1 is loaded, member 2 goes on, member 3 starts; one run.json."""
-    x, y = tiny_data()
-    trained = {}
-
-    def fit_member(run, interrupt_in=None):
-        def fit_one(model, folder):
-            recorder = RecordEpochs()
-            extra = [InterruptAt(2)] if folder == interrupt_in else []
-            callbacks = [*run.callbacks(patience=50, folder=folder), recorder, *extra]
-            model.fit(x, y, validation_split=0.25, epochs=4, verbose=0, callbacks=callbacks)
-            trained[folder] = recorder.epochs
-
-        return fit_one
-
-    run = Run("tiny", tiny_args(tmp_path), argv=[])
-    with pytest.raises(KeyboardInterrupt):
-        train_ensemble(run, 3, lambda index: tiny_model(), fit_member(run, interrupt_in="member-2"))
-    assert (tmp_path / "member-1" / "model.keras").exists() and (tmp_path / "backup" / "member-2").exists()
-    first_weights = keras.models.load_model(tmp_path / "member-1" / "model.keras").get_weights()
-
-    trained.clear()
-    resumed = Run("tiny", tiny_args(tmp_path), argv=[])
-    models = train_ensemble(resumed, 3, lambda index: tiny_model(), fit_member(resumed))
-    assert trained == {"member-2": [2, 3], "member-3": [0, 1, 2, 3]}  # member 1 was not trained again
-    assert "member-1: trained before the interruption" in capsys.readouterr().out
-    for loaded, saved in zip(models[0].get_weights(), first_weights, strict=True):
-        np.testing.assert_array_equal(loaded, saved)
-    assert not np.allclose(models[1].get_weights()[0], models[2].get_weights()[0])  # seeds differ
-
-    record = resumed.finish({"mse": 0.5})
-    assert [member["epochs_run"] for member in record["members"]] == [4, 4, 4]
-    assert not (tmp_path / "backup").exists()
-    assert (tmp_path / "member-3" / "history.png").exists()
-
-    Run("tiny", tiny_args(tmp_path), argv=[])  # a new run starts without the old members
-    assert not list(tmp_path.glob("member-*"))
 
 
 def test_default_output_dir_separates_quick_runs():

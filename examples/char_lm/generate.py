@@ -8,14 +8,11 @@ Loads `model.keras` and `vocabulary.json` from a training run's output folder
 character (see generation.py), so 2,000 characters cost ten times what 200 do.
 """
 
-import sys
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
 
 from common import cli
 from common.chars import VOCABULARY_FILE, CharVocabulary
+from common.saving import load_for_use
 from common.training import default_output_dir
 
 from generation import MAX_TEMPERATURE, CharGenerator, check_sampling
@@ -46,15 +43,9 @@ def parse_args(argv=None):
 
 def load_generator(model_dir):
     """A CharGenerator from a training run's folder; a clear error when it holds no trained model."""
-    import keras
-
-    model_path, vocabulary_path = Path(model_dir) / "model.keras", Path(model_dir) / VOCABULARY_FILE
-    for path in (model_path, vocabulary_path):
-        if not path.exists():
-            raise SystemExit(
-                f"error: {path} not found; train first (make example-char_lm) or point --model-dir at a run"
-            )
-    return CharGenerator(keras.saving.load_model(model_path), CharVocabulary.load(vocabulary_path))
+    vocabulary_path = Path(model_dir) / VOCABULARY_FILE
+    model = load_for_use(Path(model_dir) / "model.keras", "make example-char_lm", vocabulary_path)
+    return CharGenerator(model, CharVocabulary.load(vocabulary_path))
 
 
 def main(argv=None):

@@ -12,26 +12,22 @@ is never trained on; two baselines are scored on the same validation text:
 guessing uniformly (log of the vocabulary size) and character frequencies.
 """
 
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
-
 import keras
+from keras import layers
 
 from common import cli
 from common.chars import (
     CORPORA,
     VOCABULARY_FILE,
     CharVocabulary,
-    load_corpus,
+    load_text,
     nats_to_bits,
-    split_for_validation,
     uniform_loss,
     unigram_loss,
 )
-from common.models import build_rnn_model
+from common.models import output_head, recurrent_stack
 from common.saving import check_round_trip
 from common.training import Run, adam
 
@@ -69,28 +65,6 @@ def parse_args(argv=None):
     return args
 
 
-def load_text(args):
-    """(vocabulary, train ids, validation ids); a clear error for a text too short to train on."""
-    text, path = load_corpus(args.corpus, args.text_file, args.data_dir)
-    if args.quick and args.text_file is None:
-        text = text[:100_000]  # a smoke test needs the real format, not the whole corpus
-    # One window is sequence_length + 1 characters (inputs and shifted targets); validation, 10%, needs one too.
-    needed = 10 * (args.sequence_length + 1)
-    if len(text) < needed:
-        raise SystemExit(
-            f"error: {path} has {len(text):,} characters, too short to train on: one --sequence-length "
-            f"{args.sequence_length} window in the validation tail (10%) needs {needed:,}. "
-            f"Use a longer text or a shorter --sequence-length."
-        )
-    vocabulary = CharVocabulary.from_text(text)
-    train_ids, val_ids = split_for_validation(vocabulary.encode(text))
-    print(
-        f"{path}: {len(text):,} characters, vocabulary {len(vocabulary)}; train {len(train_ids):,}, "
-        f"validation {len(val_ids):,}"
-    )
-    return vocabulary, train_ids, val_ids
-
-
 def windows(ids, sequence_length, batch_size, shuffle, seed):
     """tf.data of (batch, sequence_length) inputs -> the same windows shifted by one character.
 
@@ -107,18 +81,26 @@ def windows(ids, sequence_length, batch_size, shuffle, seed):
 
 
 def build_language_model(args, vocab_size):
-    """Embedding -> stacked recurrent layers (all steps) -> Dense(vocab) logits at every step."""
-    model = build_rnn_model(
-        head="per_step",
-        num_outputs=vocab_size,
-        vocab_size=vocab_size,
-        embedding_dim=args.embedding_dim,
-        mask_zero=False,  # every id is a character; nothing is padding
-        **cli.model_options(args),
-        name=f"char_{args.cell}",
+    """Character ids (batch, time) -> next-character logits at every step (batch, time, vocab); compiled.
+
+    Chapter 004 §5.1.2: embedding -> stacked recurrent layers, each returning
+    every step's state -> a Dense layer over the vocabulary at every step.
+    """
+    char_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = layers.Embedding(vocab_size, args.embedding_dim, name="embedding")(char_ids)  # no padding: every id is a char
+    x = recurrent_stack(
+        x,
+        args.cell,
+        args.units,
+        args.layers,
+        return_sequences=True,  # a prediction at every position, not only the last
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
     )
+    logits = output_head(x, "per_step", vocab_size)
+    model = keras.Model(char_ids, logits, name=f"char_{args.cell}")
     model.compile(
-        optimizer=adam(args),
+        optimizer=adam(args.learning_rate, args.clipnorm),
         # from_logits: the softmax is folded into the loss, which is more stable than softmax then log.
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
@@ -160,10 +142,13 @@ def check_saved_model(output_dir, generator, prompt, seed, length=200):
 
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, args, argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
 
     # --- 5.1.1 Data preprocessing: characters -> ids -> shifted windows ---
-    vocabulary, train_ids, val_ids = load_text(args)
+    quick_slice = 100_000 if args.quick and args.text_file is None else None  # a smoke test needs the format only
+    vocabulary, train_ids, val_ids = load_text(
+        args.corpus, args.text_file, args.data_dir, max_chars=quick_slice, sequence_length=args.sequence_length
+    )
     vocabulary.save(run.output_dir / VOCABULARY_FILE)  # generate.py maps characters with the same table
     train_ds = windows(train_ids, args.sequence_length, args.batch_size, shuffle=True, seed=args.seed)
     val_ds = windows(val_ids, args.sequence_length, args.batch_size, shuffle=False, seed=args.seed)

@@ -11,15 +11,12 @@ such instead of getting a made-up score. A --file that is not UTF-8 text is
 refused with an error naming it.
 """
 
-import sys
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
 import numpy as np
 
 from common import cli
+from common.saving import load_for_use
 from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
 from common.training import default_output_dir
 
@@ -51,14 +48,10 @@ def preview(text, width=60):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not args.model.exists():
-        raise SystemExit(f"error: no saved model at {args.model}; train one first with: make example-imdb")
+    model = load_for_use(args.model, "make example-imdb")
     reviews = cli.read_inputs(args.reviews, args.file)
     if not any(review.strip() for review in reviews):
         raise SystemExit("error: no review given: pass reviews as arguments, with --file, or on standard input")
-    import keras
-
-    model = keras.models.load_model(args.model)
     answers = classify(model, reviews)
     for review, (label, probability) in zip(reviews, answers, strict=True):
         if label is None:

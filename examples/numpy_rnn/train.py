@@ -13,18 +13,13 @@ baseline, (4) measure how the gradient reaching back k steps shrinks in a
 SimpleRNN and an LSTM, and what clipping does to an exploding one.
 """
 
-import sys
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
 
 import numpy as np
 
 from common import cli
-from common.chars import CharVocabulary, load_corpus, split_for_validation, unigram_loss
-from common.data import DamagedDataError
-from common.plots import plot_lines
+from common.chars import load_text, unigram_loss
+from common.plots import plt, save_figure
 from common.training import HISTORY_FILE, Run
 
 from bridge import exploding_gradient_norms, gradient_by_distance, largest_disagreement
@@ -72,22 +67,6 @@ def check_keras_agreement(seed):
     difference = largest_disagreement(params, rng.integers(0, 12, 30))
     print(f"\n(2) NumPy vs Keras SimpleRNN + Dense, 30 steps: largest log-probability difference {difference:.2e}")
     return difference
-
-
-def load_text(args):
-    """The sorted vocabulary (as a list), and the character ids of the training text and of its last 10%."""
-    try:
-        text, path = load_corpus("shakespeare", args.text_file, args.data_dir)
-    except DamagedDataError as error:  # not UTF-8, unreadable
-        raise SystemExit(f"error: {error}") from None
-    text = text[: args.chars]
-    if len(text) < 20 * (args.sequence_length + 1):
-        raise SystemExit(
-            f"error: {path} has {len(text)} characters; training needs at least {20 * (args.sequence_length + 1)}"
-        )
-    vocabulary = CharVocabulary.from_text(text)
-    train_ids, val_ids = split_for_validation(vocabulary.encode(text).astype(np.int64))
-    return vocabulary.chars, train_ids, val_ids
 
 
 def validation_loss(params, val_ids, sequence_length):
@@ -176,9 +155,26 @@ def measure_gradients(run, quick):
     }
 
 
+def plot_lines(series, path, title, xlabel, ylabel, log_y=False, x=None):
+    """One line per named series of values (e.g. gradient norms against distance)."""
+    figure, axis = plt.subplots(figsize=(8, 3.8))
+    for name, values in series.items():
+        axis.plot(range(len(values)) if x is None else x, values, marker="." if len(values) < 40 else None, label=name)
+    if log_y:
+        axis.set_yscale("log")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    return save_figure(figure, path)
+
+
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, args, argv, resumable=False)  # a few minutes of NumPy: a rerun starts over
+    run = Run(
+        EXAMPLE, vars(args), output_dir=args.output_dir, seed=args.seed, quick=args.quick, resumable=False, argv=argv
+    )  # a few minutes of NumPy: a rerun starts over
 
     # --- (1) Gradient check and (2) the same network in Keras ---
     errors = check_gradients(args.seed)
@@ -187,7 +183,10 @@ def main(argv=None):
         raise SystemExit(f"error: a BPTT gradient disagrees with finite differences: {errors}")
 
     # --- (3) Training a character model on tiny Shakespeare ---
-    vocabulary, train_ids, val_ids = load_text(args)
+    vocabulary, train_ids, val_ids = load_text(
+        text_file=args.text_file, data_dir=args.data_dir, max_chars=args.chars, sequence_length=args.sequence_length
+    )
+    vocabulary, train_ids, val_ids = vocabulary.chars, train_ids.astype(np.int64), val_ids.astype(np.int64)
     params, rows = train_characters(args, run, vocabulary, train_ids, val_ids)
     baseline = unigram_loss(train_ids, val_ids, len(vocabulary))
     best_val = min(val for _, _, val in rows)

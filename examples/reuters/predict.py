@@ -12,21 +12,18 @@ punctuation, another language) is reported as such, not given made-up topics.
 """
 
 import json
-import sys
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
 import numpy as np
 
 from common import cli
 from common.data import resolve_data_dir
-from common.metrics import multilabel_decisions
+from common.saving import load_for_use
 from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
 from common.training import default_output_dir
 
 from corpus import english_stopwords, tokenize
+from scores import multilabel_decisions
 
 
 def parse_args(argv=None):
@@ -58,16 +55,12 @@ def predict_topics(model, settings, stories, data_dir=None, top=5):
 
 def main(argv=None):
     args = parse_args(argv)
-    model_path, settings_path = args.model_dir / "end_to_end.keras", args.model_dir / "topics.json"
-    if not model_path.exists() or not settings_path.exists():
-        raise SystemExit(f"error: no trained model in {args.model_dir}; train one first with: make example-reuters")
+    settings_path = args.model_dir / "topics.json"
+    model = load_for_use(args.model_dir / "end_to_end.keras", "make example-reuters", settings_path)
     # A whole file (or standard input) is one story, unless --lines.
     stories = [story for story in cli.read_inputs(args.stories, args.file, lines=args.lines) if story.strip()]
     if not stories:
         raise SystemExit("error: no story given: pass stories as arguments, with --file, or on standard input")
-    import keras
-
-    model = keras.models.load_model(model_path)
     answers = predict_topics(model, json.loads(settings_path.read_text()), stories, args.data_dir, args.top)
     for number, (story, topics) in enumerate(zip(stories, answers, strict=True), start=1):
         heading = " ".join(story.split())[:70]

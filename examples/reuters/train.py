@@ -18,15 +18,9 @@ one sigmoid per topic and is scored with micro/macro F1 as in the literature.
 
 import argparse
 import json
-import sys
 import time
 import warnings
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
-
-import keras
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -36,20 +30,13 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 from common import cli
 from common.data import resolve_data_dir
-from common.metrics import choose_threshold, multilabel_decisions, multilabel_scores
-from common.models import average_models, base_rate_biases
 from common.plots import plot_score_by_frequency
-from common.text import (
-    build_text_classifier,
-    check_saved_text_models,
-    learn_word_vectors,
-    make_vectorizer,
-    raw_text_model,
-    text_datasets,
-)
-from common.training import Run, adam, train_ensemble
+from common.text import check_saved_text_models, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
+from common.training import Run
 
 from corpus import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
+from ensemble import average_models, base_rate_biases, build_classifier, member_histories, train_ensemble
+from scores import choose_threshold, multilabel_decisions, multilabel_scores
 
 EXAMPLE = "reuters"
 
@@ -200,28 +187,9 @@ def tfidf_baseline(train, val, test, topics):
     return scores, time.perf_counter() - started
 
 
-def build_classifier(args, vocab_size, num_topics, word_vectors, output_biases, name):
-    """One member: token ids -> 90 topic probabilities, each output starting at its topic's base rate."""
-    model = build_text_classifier(
-        args,
-        vocab_size,
-        "multilabel",
-        num_topics,
-        word_vectors=word_vectors,
-        output_biases=output_biases,
-        name=name,
-    )
-    model.compile(
-        optimizer=adam(args),  # with --weight-averaging, a moving average of the weights is kept
-        loss="binary_crossentropy",  # one independent yes/no per topic
-        metrics=[keras.metrics.F1Score(average="micro", threshold=0.5, name="micro_f1")],
-    )
-    return model
-
-
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, args, argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
 
     # --- Data: NLTK's Reuters corpus, tokenised with NLTK ---
     topics, train, val, test = load_data(args)
@@ -255,7 +223,12 @@ def main(argv=None):
             validation_data=val_ds,
             epochs=args.epochs,
             shuffle=False,  # the dataset shuffles itself
-            callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=2, folder=folder),
+            callbacks=run.callbacks(
+                patience=args.patience,
+                reduce_lr_patience=2,
+                folder=folder,
+                averaged_weights=bool(args.weight_averaging),
+            ),
         )
 
     # --- Training: an ensemble of members from different seeds, averaged ---
@@ -345,7 +318,7 @@ def main(argv=None):
             "baseline_wall_time_s": baseline_seconds,
         },
     ]
-    return run.finish(metrics, results)
+    return run.finish(metrics, results, extra={"members": member_histories(run, args.members)})
 
 
 if __name__ == "__main__":

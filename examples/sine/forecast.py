@@ -9,14 +9,12 @@ are used. Normalisation is inside the saved model, so values are raw.
 """
 
 import re
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
 
 from common import cli  # (importing common also quiets TensorFlow's start-up notices)
+from common.saving import load_for_use
 from common.training import default_output_dir
 
 
@@ -54,12 +52,8 @@ def forecast(model, values):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not args.model.exists():
-        raise SystemExit(f"error: no saved model at {args.model}; train one first with: make example-sine")
+    model = load_for_use(args.model, "make example-sine")
     text = " ".join(cli.read_inputs(args.values, args.file, lines=False))
-    import keras
-
-    model = keras.models.load_model(args.model)
     try:
         predicted = forecast(model, parse_values(text))
     except ValueError as error:

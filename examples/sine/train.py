@@ -13,19 +13,13 @@ MSE is also reported as a ratio to the noise variance, the floor no
 forecaster can beat: 1.00 is perfect.
 """
 
-import sys
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
-
 import keras
 import numpy as np
 from keras import layers
 
 from common import cli
-from common.models import build_rnn_model
-from common.plots import plot_forecast
+from common.models import output_head, recurrent_stack
+from common.plots import plt, save_figure
 from common.saving import check_round_trip
 from common.training import Run
 
@@ -80,27 +74,31 @@ def make_dataset(inputs, targets, batch_size, shuffle, seed):
 
 
 def build_forecaster(args, train_segment):
-    """Normalise -> recurrent stack -> Dense(horizon) -> undo normalisation.
+    """Raw values (batch, window, 1) -> the next `horizon` raw values (batch, horizon); compiled.
 
-    Normalisation statistics come from the training segment only and live in
-    the model, so the saved model takes raw values and returns raw values.
+    Chapter 000 §4 / 003 §4: recurrent layers read the window, a Dense layer
+    gives one output per future step. Normalisation statistics come from the
+    training segment only and live in the model, so the saved model takes raw
+    values and returns raw values.
     """
     mean, variance = float(train_segment.mean()), float(train_segment.var())
-    core = build_rnn_model(
-        head="regression",
-        num_outputs=args.horizon,
-        input_shape=(args.window, 1),
-        activation=args.activation,
-        **cli.model_options(args),
-        name="rnn",
+    values = keras.Input(shape=(args.window, 1), name="values")
+    x = layers.Normalization(axis=None, mean=mean, variance=variance, name="normalise")(values)
+    x = recurrent_stack(
+        x,
+        args.cell,
+        args.units,
+        args.layers,
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        activation=args.activation,  # relu (chapter 003) gives up the cuDNN kernel
     )
-    inputs = keras.Input(shape=(args.window, 1), name="values")
-    x = layers.Normalization(axis=None, mean=mean, variance=variance, name="normalise")(inputs)
-    x = core(x)
-    outputs = layers.Normalization(
+    x = output_head(x, "regression", args.horizon)  # "direct" multi-step: one output per future step
+    forecast = layers.Normalization(
         axis=None, mean=mean, variance=variance, invert=True, dtype="float32", name="denormalise"
     )(x)
-    model = keras.Model(inputs, outputs, name=f"sine_{args.cell}")
+    model = keras.Model(values, forecast, name=f"sine_{args.cell}")
     optimizer_class = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[args.optimizer]
     model.compile(
         optimizer=optimizer_class(learning_rate=args.learning_rate, clipnorm=args.clipnorm),
@@ -138,9 +136,30 @@ def print_table(table, horizon):
         )
 
 
+def plot_forecast(history_values, truth, forecasts, path, title="forecast"):
+    """Past values, true future and each named forecast on one time axis.
+
+    history_values: (T,) values the model saw; truth: (H,) what happened next;
+    forecasts: {name: (H,) predicted values}.
+    """
+    figure, axis = plt.subplots(figsize=(9, 3.6))
+    past = range(-len(history_values) + 1, 1)
+    future = range(1, len(truth) + 1)
+    axis.plot(past, history_values, color="grey", label="input window")
+    axis.plot(future, truth, color="black", marker="o", label="truth")
+    for name, values in forecasts.items():
+        axis.plot(future, values, marker="x", label=name)
+    axis.axvline(0.5, color="grey", linestyle=":")
+    axis.set_xlabel("time step (0 = last input)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    return save_figure(figure, path)
+
+
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, args, argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
 
     # --- Data: a noisy sine, split in time, cut into windows ---
     series = noisy_sine(args.length, args.period, args.noise, seed=args.seed)

@@ -123,3 +123,52 @@ class MostFrequentTagger:
 
     def tag(self, words):
         return [self.best.get(word, self.default) for word in words]
+
+
+def iob_chunks(tags):
+    """The chunks of one sentence's IOB tags, as a set of (start, end, type) with `end` exclusive.
+
+    Chapter 004 §5.2 (sequence labelling). As the CoNLL evaluation script
+    (conlleval) reads tags: a chunk starts at B-X, or at I-X that does not
+    continue a chunk of type X; it ends before O, B-*, or a tag of another type.
+    """
+    chunks, start, kind = set(), None, None
+    for position, tag in enumerate([*tags, "O"]):  # the sentinel "O" closes a chunk at the end
+        prefix, _, tag_type = tag.partition("-")
+        continues = prefix == "I" and tag_type == kind
+        if kind is not None and not continues:
+            chunks.add((start, position, kind))
+            kind = None
+        if prefix in ("B", "I") and not continues:
+            start, kind = position, tag_type
+    return chunks
+
+
+def chunk_scores(true_sentences, predicted_sentences):
+    """Chunk-level precision, recall and F1, overall and per chunk type (conlleval's numbers).
+
+    A predicted chunk counts only when its span and its type both match a
+    true chunk; token accuracy would reward getting most of a chunk right.
+    """
+    if len(true_sentences) != len(predicted_sentences):
+        raise ValueError(f"{len(true_sentences)} true sentences but {len(predicted_sentences)} predicted")
+    true_chunks, predicted_chunks = set(), set()
+    for index, (true_tags, predicted_tags) in enumerate(zip(true_sentences, predicted_sentences, strict=True)):
+        if len(true_tags) != len(predicted_tags):
+            raise ValueError(f"sentence {index}: {len(true_tags)} true tags but {len(predicted_tags)} predicted")
+        true_chunks |= {(index, *chunk) for chunk in iob_chunks(true_tags)}
+        predicted_chunks |= {(index, *chunk) for chunk in iob_chunks(predicted_tags)}
+
+    def prf(true, predicted):
+        correct = len(true & predicted)
+        precision = correct / len(predicted) if predicted else 0.0
+        recall = correct / len(true) if true else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"precision": precision, "recall": recall, "f1": f1, "support": len(true)}
+
+    types = sorted({chunk[3] for chunk in true_chunks | predicted_chunks})
+    per_type = {
+        kind: prf({c for c in true_chunks if c[3] == kind}, {c for c in predicted_chunks if c[3] == kind})
+        for kind in types
+    }
+    return prf(true_chunks, predicted_chunks), per_type

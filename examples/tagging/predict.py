@@ -13,26 +13,25 @@ line), and are split into words with NLTK's Treebank-style word tokenizer,
 the tokenisation of the Wall Street Journal text CoNLL-2000 comes from.
 """
 
-import sys
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
 
 from nltk.tokenize import NLTKWordTokenizer
 
 from common import cli
+from common.saving import load_for_use
 from common.training import default_output_dir
 
-from conll import VOCABULARIES_FILE, Vocabularies
-from train import EXAMPLE, TASKS, tag_sentences
+from conll import TASK_COLUMN, VOCABULARIES_FILE, Vocabularies
+from tagger import tag_sentences
+
+EXAMPLE = "tagging"
 
 
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
     parser.add_argument("sentences", nargs="*", help="sentences to tag (default: --file, else standard input)")
     parser.add_argument("--file", type=Path, help="a UTF-8 text file, one sentence per line")
-    parser.add_argument("--task", choices=TASKS, default="pos", help="which trained tagger to use")
+    parser.add_argument("--task", choices=tuple(TASK_COLUMN), default="pos", help="which trained tagger to use")
     parser.add_argument("--model-dir", type=Path, help="a training run's outputs (default: outputs/tagging-TASK)")
     parser.add_argument(
         "--pos-model-dir",
@@ -47,13 +46,9 @@ def parse_args(argv=None):
 
 def load_tagger(model_dir):
     """(model, vocabularies) from a training run's folder; a clear error when it holds no trained model."""
-    import keras
-
-    model_path, vocabularies_path = Path(model_dir) / "model.keras", Path(model_dir) / VOCABULARIES_FILE
-    for path in (model_path, vocabularies_path):
-        if not path.exists():
-            raise SystemExit(f"error: {path} not found; train first (make example-tagging) or give --model-dir")
-    return keras.saving.load_model(model_path), Vocabularies.load(vocabularies_path)
+    vocabularies_path = Path(model_dir) / VOCABULARIES_FILE
+    model = load_for_use(Path(model_dir) / "model.keras", "make example-tagging", vocabularies_path)
+    return model, Vocabularies.load(vocabularies_path)
 
 
 def main(argv=None):

@@ -18,30 +18,31 @@ most-frequent-tag baseline on the same test sentences.
 """
 
 import argparse
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # common/ and this folder, from any working directory
-
-import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 from sklearn.metrics import precision_recall_fscore_support
 
 from common import cli
 from common.data import resolve_data_dir
-from common.metrics import chunk_scores, iob_chunks
-from common.models import CharacterWordEncoder, output_head, recurrent_stack
 from common.plots import plot_score_by_frequency
 from common.saving import check_round_trip
 from common.text import batch_by_length
-from common.training import Run, adam
+from common.training import Run
 
-from conll import TASK_COLUMN, VOCABULARIES_FILE, MostFrequentTagger, Vocabularies, load_split, open_reader
+from conll import (
+    TASK_COLUMN,
+    VOCABULARIES_FILE,
+    MostFrequentTagger,
+    Vocabularies,
+    chunk_scores,
+    iob_chunks,
+    load_split,
+    open_reader,
+)
+from tagger import build_tagger, tag_sentences
 
 EXAMPLE = "tagging"
 TASKS = tuple(TASK_COLUMN)
@@ -51,7 +52,9 @@ def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
     data = parser.add_argument_group("data")
     data.add_argument("--task", choices=TASKS, default="pos", help="label each word with its part of speech or chunk")
-    data.add_argument("--val-fraction", type=cli.fraction, default=0.1, help="training sentences held out")
+    data.add_argument(
+        "--validation-fraction", type=cli.fraction, default=0.1, help="share of training sentences held out"
+    )
     data.add_argument("--min-count", type=cli.positive_int, default=2, help="rarer words share the unknown vector")
     cli.add_model_args(parser, cell="lstm", units=128, layers=1, dropout=0.3, bidirectional=True)
     words = parser.add_argument_group("word representation")
@@ -78,8 +81,8 @@ def parse_args(argv=None):
         args.pos_input = args.task == "chunk"
     if args.pos_input and args.task == "pos":
         parser.error("--pos-input reads POS tags, which are what --task pos predicts; use it with --task chunk")
-    if not args.quick and args.val_fraction == 0:
-        parser.error("--val-fraction must be above 0: early stopping needs validation sentences")
+    if not args.quick and args.validation_fraction == 0:
+        parser.error("--validation-fraction must be above 0: early stopping needs validation sentences")
     return args
 
 
@@ -112,66 +115,6 @@ def training_dataset(examples, batch_size, shuffle, seed):
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     lengths = [len(tags) for _, tags in examples]
     return batch_by_length(dataset, lengths, [10, 20, 30, 40, 60], batch_size, lambda inputs, tags: tf.shape(tags)[0])
-
-
-def pad_batch(arrays):
-    """Same-rank int arrays of different shapes -> one 0-padded (right) array with a leading batch axis."""
-    batch = np.zeros((len(arrays), *np.max([a.shape for a in arrays], axis=0)), dtype=np.int32)
-    for row, array in enumerate(arrays):
-        batch[(row, *(slice(0, n) for n in array.shape))] = array
-    return batch
-
-
-def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size=64):
-    """The predicted tags (strings) of each sentence (a list of words), in the order given.
-
-    A model that reads POS tags (chunking) needs `pos_sentences`, one tag per word.
-    """
-    if len(model.inputs) == 3 and pos_sentences is None:
-        raise ValueError("this model reads POS tags: give pos_sentences (e.g. from the POS tagger)")
-    pos_sentences = pos_sentences if len(model.inputs) == 3 else [None] * len(sentences)
-    predictions = []
-    for start in range(0, len(sentences), batch_size):
-        words = sentences[start : start + batch_size]
-        encoded = [vocabularies.encode_inputs(w, p) for w, p in zip(words, pos_sentences[start:], strict=False)]
-        inputs = tuple(pad_batch(list(parts)) for parts in zip(*encoded, strict=True))
-        best = model.predict_on_batch(inputs).argmax(-1)
-        predictions.extend([vocabularies.tags[i] for i in best[row, : len(w)]] for row, w in enumerate(words))
-    return predictions
-
-
-def build_tagger(args, vocabularies):
-    """word ids (batch, words) + char ids (batch, words, chars) [+ POS ids] -> (batch, words, tags) logits."""
-    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
-    char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
-    # mask_zero: padding words are skipped by the RNN and carry no weight in the loss and metrics.
-    word_vectors = layers.Embedding(len(vocabularies.words), args.embedding_dim, mask_zero=True, name="word_embedding")(
-        word_ids
-    )
-    spelling = CharacterWordEncoder(
-        len(vocabularies.chars), args.char_embedding_dim, args.char_units, cell=args.cell, name="spelling"
-    )(char_ids)
-    inputs, features = [word_ids, char_ids], [word_vectors, spelling]
-    if args.pos_input:
-        pos_ids = keras.Input(shape=(None,), dtype="int32", name="pos_ids")
-        inputs.append(pos_ids)
-        features.append(
-            layers.Embedding(len(vocabularies.pos_tags), args.pos_embedding_dim, mask_zero=True, name="pos_embedding")(
-                pos_ids
-            )
-        )
-    x = layers.Concatenate(name="word_features")(features)  # the word mask passes through
-    # (dropout applies to each recurrent layer's inputs, this concatenation included)
-    x = recurrent_stack(x, return_sequences=True, **cli.model_options(args))
-    x = layers.Dropout(args.dropout, name="output_dropout")(x)
-    logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
-    model = keras.Model(inputs, logits, name=f"tagger_{args.task}")
-    model.compile(
-        optimizer=adam(args),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],  # Keras weights it by the mask: padding is not counted
-    )
-    return model
 
 
 def check_saved_tagger(output_dir, predicted, sentences):
@@ -218,7 +161,7 @@ def label_counts(task, sentences, column):
 
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, args, argv, name=f"{EXAMPLE}-{args.task}")
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv, name=f"{EXAMPLE}-{args.task}")
     column = TASK_COLUMN[args.task]
 
     # --- 5.2.1 Data: CoNLL-2000 sentences, validation held out of training ---
@@ -227,7 +170,7 @@ def main(argv=None):
     training_file = train_sentences
     if args.quick:
         train_sentences, test_sentences = train_sentences[:600], test_sentences[:200]
-    train_sentences, val_sentences = split_validation(train_sentences, args.val_fraction, args.seed)
+    train_sentences, val_sentences = split_validation(train_sentences, args.validation_fraction, args.seed)
     print(f"sentences: train {len(train_sentences):,}, validation {len(val_sentences):,}, test {len(test_sentences):,}")
 
     # --- 5.2.2 Word representations: word ids + character ids ---

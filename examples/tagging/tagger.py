@@ -1,0 +1,140 @@
+"""The tagger (tagger.py): the network, its character word encoder, and tagging sentences with it.
+
+Chapter: 004 §5.2.2 (word representations) and §5.2.3 (the model). Used by
+train.py, which trains it, and predict.py, which loads it.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+from common.models import CELLS, output_head, recurrent_stack
+from common.training import adam
+
+
+@keras.saving.register_keras_serializable(package="rnn_examples")
+class CharacterWordEncoder(layers.Layer):
+    """Each word from its characters: (batch, words, chars) ids -> (batch, words, 2 * units).
+
+    Chapter 004 §5.2.2 (word representations). A bidirectional `cell` reads
+    the characters of every word (0 is padding) and its two final states are
+    the word's vector, so a word never seen in training still gets one from
+    its spelling, capitals, digits and suffix ("-ly", "-ed").
+
+    Every word is one row of a (batch * words, chars) batch. The first
+    character step is never masked: padding words would otherwise be empty
+    sequences, which the cuDNN kernel refuses; their vectors are masked
+    later by the word mask.
+    """
+
+    def __init__(self, num_chars, embedding_dim=25, units=25, cell="lstm", **kwargs):
+        super().__init__(**kwargs)
+        if cell not in CELLS:
+            raise ValueError(f"cell={cell!r} is not one of {', '.join(map(repr, CELLS))}")
+        self.num_chars, self.embedding_dim, self.units, self.cell = num_chars, embedding_dim, units, cell
+        self.embedding = layers.Embedding(num_chars, embedding_dim, name="char_embedding")
+        self.rnn = layers.Bidirectional(CELLS[cell](units), name=f"char_{cell}")
+
+    def build(self, input_shape):
+        self.embedding.build((None, input_shape[-1]))
+        self.rnn.build((None, input_shape[-1], self.embedding_dim))
+
+    def call(self, char_ids):
+        shape = keras.ops.shape(char_ids)
+        rows = keras.ops.reshape(char_ids, (-1, shape[2]))  # (batch * words, chars)
+        first_step = keras.ops.expand_dims(keras.ops.arange(shape[2]) == 0, 0)
+        mask = keras.ops.logical_or(keras.ops.not_equal(rows, 0), first_step)
+        vectors = self.rnn(self.embedding(rows), mask=mask)  # (batch * words, 2 * units)
+        return keras.ops.reshape(vectors, (shape[0], shape[1], 2 * self.units))
+
+    def compute_mask(self, char_ids, mask=None):
+        # A word is real when it has a character. Without a mask here, Concatenate would
+        # treat these vectors as all-real and erase the word mask of the word embedding.
+        return keras.ops.any(keras.ops.not_equal(char_ids, 0), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:2], 2 * self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_chars": self.num_chars,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "cell": self.cell,
+        }
+
+
+def pad_batch(arrays):
+    """Same-rank int arrays of different shapes -> one 0-padded (right) array with a leading batch axis."""
+    batch = np.zeros((len(arrays), *np.max([a.shape for a in arrays], axis=0)), dtype=np.int32)
+    for row, array in enumerate(arrays):
+        batch[(row, *(slice(0, n) for n in array.shape))] = array
+    return batch
+
+
+def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size=64):
+    """The predicted tags (strings) of each sentence (a list of words), in the order given.
+
+    A model that reads POS tags (chunking) needs `pos_sentences`, one tag per word.
+    """
+    if len(model.inputs) == 3 and pos_sentences is None:
+        raise ValueError("this model reads POS tags: give pos_sentences (e.g. from the POS tagger)")
+    pos_sentences = pos_sentences if len(model.inputs) == 3 else [None] * len(sentences)
+    predictions = []
+    for start in range(0, len(sentences), batch_size):
+        words = sentences[start : start + batch_size]
+        encoded = [vocabularies.encode_inputs(w, p) for w, p in zip(words, pos_sentences[start:], strict=False)]
+        inputs = tuple(pad_batch(list(parts)) for parts in zip(*encoded, strict=True))
+        best = model.predict_on_batch(inputs).argmax(-1)
+        predictions.extend([vocabularies.tags[i] for i in best[row, : len(w)]] for row, w in enumerate(words))
+    return predictions
+
+
+def build_tagger(args, vocabularies):
+    """word ids (batch, words) + char ids (batch, words, chars) [+ POS ids] -> (batch, words, tags) logits.
+
+    Chapter 004 §5.2.3: each word is its word vector joined with a vector read
+    from its characters (and, for chunking, its POS tag's vector); a
+    bidirectional LSTM reads the sentence both ways; a Dense layer gives every
+    word's tag scores. Compiled.
+    """
+    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
+    char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
+    # mask_zero: padding words are skipped by the RNN and carry no weight in the loss and metrics.
+    word_vectors = layers.Embedding(len(vocabularies.words), args.embedding_dim, mask_zero=True, name="word_embedding")(
+        word_ids
+    )
+    spelling = CharacterWordEncoder(
+        len(vocabularies.chars), args.char_embedding_dim, args.char_units, cell=args.cell, name="spelling"
+    )(char_ids)
+    inputs, features = [word_ids, char_ids], [word_vectors, spelling]
+    if args.pos_input:
+        pos_ids = keras.Input(shape=(None,), dtype="int32", name="pos_ids")
+        inputs.append(pos_ids)
+        features.append(
+            layers.Embedding(len(vocabularies.pos_tags), args.pos_embedding_dim, mask_zero=True, name="pos_embedding")(
+                pos_ids
+            )
+        )
+    x = layers.Concatenate(name="word_features")(features)  # the word mask passes through
+    # (dropout applies to each recurrent layer's inputs, this concatenation included)
+    x = recurrent_stack(
+        x,
+        args.cell,
+        args.units,
+        args.layers,
+        return_sequences=True,  # one label per word
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+    )
+    x = layers.Dropout(args.dropout, name="output_dropout")(x)
+    logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
+    model = keras.Model(inputs, logits, name=f"tagger_{args.task}")
+    model.compile(
+        optimizer=adam(args.learning_rate, args.clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],  # Keras weights it by the mask: padding is not counted
+    )
+    return model
