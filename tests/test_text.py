@@ -9,7 +9,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO_ROOT
 
 from common.models import output_head, recurrent_stack
 from common.saving import SavedModelError, check_round_trip
@@ -41,7 +40,6 @@ LOAD_AND_PREDICT = """
 import json, sys
 import numpy as np
 import keras
-sys.path.insert(0, {root!r})
 import common.text  # registers clean_text and TruncateSequence, as predict.py does
 model = keras.models.load_model({path!r})
 texts = json.loads(sys.stdin.read())
@@ -83,7 +81,7 @@ def test_saved_model_with_odd_characters_gives_the_same_predictions_in_a_new_pro
     model.save(path)
     expected = model.predict(np.array(ODD_TEXTS, dtype=object), verbose=0)[:, 0]
     done = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_PREDICT.format(root=str(REPO_ROOT), path=str(path))],
+        [sys.executable, "-c", LOAD_AND_PREDICT.format(path=str(path))],
         input=json.dumps(ODD_TEXTS),
         capture_output=True,
         text=True,
