@@ -135,7 +135,13 @@ def test_interrupted_command_resumes_when_run_again(tmp_path):
     history, paused, log = tmp_path / "history.csv", tmp_path / "paused", tmp_path / "stderr.txt"
     with open(log, "wb") as stderr:  # a file, not a pipe: a full pipe would block the run
         process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, PAUSE_AFTER_EPOCH: "2"}
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, PAUSE_AFTER_EPOCH: "2"},
+            # A shell starts background jobs (CI's, nohup's) with SIGINT ignored, and a Python started so
+            # never turns it into KeyboardInterrupt: give the run the default, as a terminal would.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         while not paused.exists():
             assert process.poll() is None, f"the run ended before pausing: {log.read_text()[-2000:]}"
