@@ -1,4 +1,4 @@
-"""The tagger (tagger.py): the network, its character word encoder, and tagging sentences with it.
+"""The tagger: the network, its character word encoder, and tagging sentences with it.
 
 Chapter: 004 §5.2.2 (word representations) and §5.2.3 (the model). Used by
 train.py, which trains it, and predict.py, which loads it.
