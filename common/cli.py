@@ -189,17 +189,18 @@ def read_inputs(arguments, file_path=None, lines=True):
 
     try:
         if arguments:
-            texts = list(arguments)
-        else:
-            raw = read_utf8(file_path) if file_path else _read_standard_input()
-            texts = [line.removesuffix("\r") for line in raw.split("\n")] if lines else [raw]
-            if lines and texts[-1] == "":
-                texts.pop()  # the newline that ends the last line starts no new one
-        for number, text in enumerate(texts, start=1):
-            decode_utf8(text.encode("utf-8", errors="surrogateescape"), f"input {number}")
+            # Python keeps undecodable bytes of argv as lone surrogates; give them back and decode strictly.
+            return [
+                decode_utf8(text.encode("utf-8", errors="surrogateescape"), f"input {number}")
+                for number, text in enumerate(arguments, start=1)
+            ]
+        raw = read_utf8(file_path) if file_path else _read_standard_input()
     except DamagedDataError as error:
         raise SystemExit(f"error: {error}") from None
-    return texts
+    if not lines:
+        return [raw]
+    texts = [line.removesuffix("\r") for line in raw.split("\n")]
+    return texts[:-1] if texts[-1] == "" else texts  # the newline that ends the last line starts no new one
 
 
 def _read_standard_input():
