@@ -36,6 +36,7 @@ def recurrent_layer(
     units=64,
     *,
     return_sequences=False,
+    return_state=False,
     bidirectional=False,
     dropout=0.0,
     recurrent_dropout=0.0,
@@ -47,6 +48,10 @@ def recurrent_layer(
     Keep `activation="tanh"` and `recurrent_dropout=0` for LSTM/GRU: any other
     value makes Keras fall back from the fused cuDNN kernel to a step-by-step
     loop that is several times slower on GPU. SimpleRNN has no cuDNN kernel.
+
+    `return_state` also returns the final states (an encoder hands them to a
+    decoder, chapter 004 §6.1.2): [outputs, *states], LSTM's states being h
+    and c; bidirectional gives the forward layer's states, then the backward's.
     """
     _check_choice("cell", cell, tuple(CELLS))
     _check_positive("units", units)
@@ -56,6 +61,7 @@ def recurrent_layer(
         units,
         activation=activation,
         return_sequences=return_sequences,
+        return_state=return_state,
         dropout=dropout,
         recurrent_dropout=recurrent_dropout,
         name=None if bidirectional else name,

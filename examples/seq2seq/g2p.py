@@ -1,0 +1,220 @@
+"""The encoder-decoder with attention, and decoding with it one phoneme at a time (greedy and beam search).
+
+Chapter 004 §6.1.2 (encoder-decoder) and §8.2 (attention).
+
+Training (teacher forcing): the encoder, a bidirectional RNN, reads the
+letters; its final states start the decoder RNN, which reads the true
+previous phonemes (START, p1, p2, ...) and at every step predicts the next
+(p1, p2, ..., END). With attention, each decoder output queries all encoder
+outputs; the weighted sum ("context") joins the decoder output before the
+prediction. Without it (`attention="none"`) the decoder knows the word only
+through the state it started from, the plain encoder-decoder of §6.1.2.
+
+Decoding: the encoder runs once per word; then the same trained decoder
+layers take one step per output phoneme, carrying their state, so a phoneme
+costs the same whatever its position (nothing is re-run over the prefix).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from common.models import output_head, recurrent_layer
+
+from lexicon import END, PAD, START
+
+ATTENTION = ("additive", "dot", "none")
+
+
+def _attention_layer(attention):
+    # additive: Bahdanau's score v.tanh(W q + U k); dot: Luong's score q.k (both Keras' built-in layers).
+    return {"additive": layers.AdditiveAttention, "dot": layers.Attention}[attention](name="attention")
+
+
+def build_model(letters_size, phonemes_size, *, attention, cell, units, embedding_dim, dropout):
+    """(letters, previous phonemes) -> (batch, phoneme steps, phonemes_size) logits of the next phoneme.
+
+    Shapes: letters (batch, T) and previous phonemes (batch, S), 0-padded on
+    the right; encoder outputs (batch, T, 2 * units); decoder (batch, S, 2 * units).
+    """
+    if attention not in ATTENTION:
+        raise ValueError(f"attention={attention!r} is not one of {', '.join(ATTENTION)}")
+    letters = keras.Input((None,), dtype="int32", name="letters")
+    previous = keras.Input((None,), dtype="int32", name="previous_phonemes")
+
+    # --- Encoder: letters -> one vector per letter, and final states (forward and backward) ---
+    x = layers.Embedding(letters_size, embedding_dim, mask_zero=True, name="letter_embedding")(letters)
+    encoder = recurrent_layer(cell, units, return_sequences=True, return_state=True, bidirectional=True, name="encoder")
+    memory, *states = encoder(x, training=None)
+    half = len(states) // 2  # [h_forward(, c_forward), h_backward(, c_backward)]
+    start_state = [layers.Concatenate(name=f"start_state_{i}")([states[i], states[half + i]]) for i in range(half)]
+
+    # --- Decoder: previous phoneme -> next phoneme, starting from the encoder's final state ---
+    y = layers.Embedding(phonemes_size, embedding_dim, mask_zero=True, name="phoneme_embedding")(previous)
+    decoder = recurrent_layer(
+        cell, 2 * units, return_sequences=True, return_state=True, dropout=dropout, name="decoder"
+    )
+    decoded, *_ = decoder(y, initial_state=start_state)
+    if attention != "none":
+        # Masks: padded letters get no weight; padded phoneme steps are left out of the loss.
+        letter_mask, phoneme_mask = keras.ops.not_equal(letters, 0), keras.ops.not_equal(previous, 0)
+        context = _attention_layer(attention)([decoded, memory], mask=[phoneme_mask, letter_mask])
+        decoded = layers.Concatenate(name="with_context")([decoded, context])
+    # Luong's "attentional hidden state" tanh(W [h; context]), then logits over the phonemes.
+    combined = layers.Dense(2 * units, activation="tanh", name="combine")(decoded)
+    combined = layers.Dropout(dropout, name="combine_dropout")(combined)
+    logits = output_head(combined, "per_step", phonemes_size)
+    return keras.Model([letters, previous], logits, name=f"g2p_{attention}")
+
+
+def decoder_inputs_and_targets(pronunciation_ids):
+    """Teacher forcing: the decoder reads START p1 ... pn and must predict p1 ... pn END."""
+    return [START, *pronunciation_ids], [*pronunciation_ids, END]
+
+
+def output_limit(word_length):
+    """Most phonemes decoded for a word: CMUdict has 7 for the one letter "w" (D AH1 B AH0 L Y UW0)."""
+    return 2 * word_length + 10
+
+
+class Pronouncer:
+    """Pronounces words with a trained model (from `build_model`, or loaded from model.keras).
+
+    It uses the model's own layers: the encoder as a sub-model of the trained
+    graph, and the decoder's layers one step at a time in a compiled function.
+    """
+
+    def __init__(self, model, symbols, batch_size=512):
+        if model.get_layer("output").units != symbols.phonemes_size:
+            raise ValueError(
+                f"the model predicts {model.get_layer('output').units} phoneme ids, "
+                f"the symbol table has {symbols.phonemes_size}"
+            )
+        self.symbols, self.batch_size = symbols, batch_size
+        self.attention = next((layer for layer in model.layers if layer.name == "attention"), None)
+        memory, *_ = model.get_layer("encoder").output
+        start_state = [layer.output for layer in model.layers if layer.name.startswith("start_state_")]
+        self.encoder = keras.Model(model.inputs[0], [memory, *start_state])
+        self.embedding = model.get_layer("phoneme_embedding")
+        self.cell = model.get_layer("decoder").cell
+        self.combine, self.output = model.get_layer("combine"), model.get_layer("output")
+        self._never = tf.constant([-1e9 if i in (PAD, START) else 0.0 for i in range(symbols.phonemes_size)])
+        self._step = tf.function(self._step_eagerly, reduce_retracing=True)
+
+    def _step_eagerly(self, tokens, states, memory, memory_mask):
+        """One decoder step for N sequences: (N,) previous ids -> (N, phonemes) log-probabilities, new states,
+        and (N, letters) attention weights (empty without attention). Dropout is off."""
+        x = tf.gather(self.embedding.embeddings, tokens)  # (N, embedding_dim), the embedding layer's lookup
+        decoded, states = self.cell(x, states, training=False)
+        weights = tf.zeros([tf.shape(tokens)[0], 0])
+        if self.attention is not None:
+            context, weights = self.attention(
+                [decoded[:, None], memory], mask=[None, memory_mask], return_attention_scores=True
+            )
+            decoded = tf.concat([decoded, context[:, 0]], axis=-1)
+            weights = weights[:, 0]
+        logits = self.output(self.combine(decoded)) + self._never  # PAD and START are never written
+        return tf.nn.log_softmax(logits), states, weights
+
+    def encode_words(self, words):
+        """(N, longest) letter ids, 0-padded on the right; ValueError naming a character the model never saw."""
+        ids = [self.symbols.encode_word(word) for word in words]
+        if not all(ids):
+            raise ValueError("cannot pronounce an empty word")
+        letters = np.zeros((len(ids), max(map(len, ids))), dtype="int32")
+        for row, word_ids in enumerate(ids):
+            letters[row, : len(word_ids)] = word_ids
+        return letters
+
+    def _start(self, words, copies=1):
+        """Encode a batch: memory (N*copies, T, D), its mask, the decoder's first states, per-word step limits."""
+        letters = self.encode_words(words)
+        memory, *states = self.encoder(letters, training=False)
+        repeat = lambda tensor: tf.repeat(tensor, copies, axis=0)  # noqa: E731 (beam search: one copy per beam)
+        mask = tf.constant(letters != 0)
+        limits = np.array([output_limit(len(word)) for word in words])
+        return repeat(memory), repeat(mask), [repeat(state) for state in states], limits
+
+    def greedy(self, words, with_attention=False):
+        """The most likely phoneme at every step, for each word: [phonemes, ...] (and [(steps, letters) weights])."""
+        pronunciations, attention = [], []
+        for start in range(0, len(words), self.batch_size):
+            batch = words[start : start + self.batch_size]
+            ids, weights = self._greedy_batch(batch)
+            for row, word in enumerate(batch):
+                phonemes = self.symbols.decode_pronunciation(ids[row])
+                pronunciations.append(phonemes)
+                # the weights of the steps that wrote each phoneme and the END, over the word's letters
+                attention.append(weights[row, : len(phonemes) + 1, : len(word)])
+        return (pronunciations, attention) if with_attention else pronunciations
+
+    def _greedy_batch(self, words):
+        memory, mask, states, limits = self._start(words)
+        tokens = np.full(len(words), START, dtype="int32")
+        finished = np.zeros(len(words), dtype=bool)
+        ids, weights = [], []
+        for step in range(int(limits.max())):
+            log_probs, states, step_weights = self._step(tf.constant(tokens), states, memory, mask)
+            tokens = np.argmax(log_probs.numpy(), axis=-1).astype("int32")
+            tokens[finished | (step >= limits)] = END  # ended words stay ended; too long ones are cut
+            ids.append(tokens)
+            weights.append(step_weights.numpy())
+            finished |= tokens == END
+            if finished.all():
+                break
+        return np.stack(ids, axis=1), np.stack(weights, axis=1)
+
+    def beam_search(self, words, width):
+        """The `width` most likely pronunciations of each word: [[(phonemes, log-probability), ...], ...], best first.
+
+        Every step extends each kept beam by every phoneme and keeps the
+        `width` best sums of log-probabilities; a beam that wrote END stays as
+        it is. Width 1 keeps only the best phoneme at each step: greedy search.
+        """
+        if width < 1:
+            raise ValueError(f"beam width must be at least 1, got {width}")
+        results = []
+        for start in range(0, len(words), self.batch_size):
+            results += self._beam_batch(words[start : start + self.batch_size], width)
+        return results
+
+    def _beam_batch(self, words, width):
+        count = len(words)
+        memory, mask, states, limits = self._start(words, copies=width)
+        scores = np.full((count, width), -np.inf)
+        scores[:, 0] = 0.0  # one live beam to begin with; the others join as the first step branches
+        sequences = np.zeros((count, width, 0), dtype="int32")
+        finished = np.zeros((count, width), dtype=bool)
+        tokens = np.full(count * width, START, dtype="int32")
+        for step in range(int(limits.max())):
+            log_probs, states, _ = self._step(tf.constant(tokens), states, memory, mask)
+            log_probs = log_probs.numpy().reshape(count, width, -1).astype("float64")
+            stop = finished | (step >= limits)[:, None]
+            log_probs[stop] = -np.inf
+            log_probs[stop, END] = 0.0  # a finished (or cut) beam only "writes" END again, at no cost
+            candidates = (scores[:, :, None] + log_probs).reshape(count, -1)
+            best = np.argsort(-candidates, axis=1, kind="stable")[:, :width]  # stable: ties go as argmax's do
+            beam, tokens = np.divmod(best, log_probs.shape[-1])
+            scores = np.take_along_axis(candidates, best, axis=1)
+            rows = np.arange(count)[:, None]
+            sequences = np.concatenate([sequences[rows, beam], tokens[:, :, None]], axis=2)
+            finished = finished[rows, beam] | (tokens == END)
+            states = [tf.gather(state, (rows * width + beam).ravel()) for state in states]
+            tokens = tokens.ravel().astype("int32")
+            if finished.all():
+                break
+        return [
+            [
+                (self.symbols.decode_pronunciation(sequences[row, k]), float(scores[row, k]))
+                for k in range(width)
+                if np.isfinite(scores[row, k])
+            ]
+            for row in range(count)
+        ]
+
+    def pronounce(self, words, beam_width=1):
+        """The best pronunciation of each word: greedy search for width 1, else the best beam."""
+        if beam_width == 1:
+            return self.greedy(words)
+        return [beams[0][0] for beams in self.beam_search(words, beam_width)]

@@ -1,0 +1,285 @@
+"""Sequence to sequence with attention: from a word's spelling to its pronunciation (CMU Pronouncing Dictionary).
+
+Chapter: 004 §6.1.2 (the encoder-decoder of machine translation) and §8.2
+         (attention); the chapter translates sentences, here letters become
+         phonemes: "through" -> TH R UW1.
+Run:     make example-seq2seq                           (--attention additive, the default)
+         python examples/seq2seq/train.py --attention none   (the plain encoder-decoder, the baseline)
+         (quick check: make smoke-seq2seq)
+Use:     python examples/seq2seq/pronounce.py WORD...
+Results: see README.md (measured, with hardware and wall time)
+
+A bidirectional encoder reads the letters; a decoder RNN writes the
+phonemes one by one, starting from the encoder's final state and, at every
+step, attending over the encoder's outputs. Training feeds the decoder the
+true previous phoneme (teacher forcing); testing decodes (greedy and beam
+search) and scores word error rate (a word is right when it matches any of
+its dictionary pronunciations) and phoneme error rate, beside a non-neural
+baseline on the same test words.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common import cli
+from common.data import DataNotFoundError, read_utf8
+from common.plots import plt, save_figure
+from common.saving import check_round_trip
+from common.text import batch_by_length
+from common.training import Run, adam
+
+from g2p import ATTENTION, Pronouncer, build_model, decoder_inputs_and_targets
+from lexicon import (
+    SYMBOLS_FILE,
+    NearestSpellingBaseline,
+    Symbols,
+    error_rates,
+    load_cmudict,
+    read_dictionary,
+    save_split,
+    split_words,
+)
+
+EXAMPLE = "seq2seq"
+# Test words shown in the attention plot when the split puts them on the test side (else random test words).
+BEAM_WIDTHS_TRIED = (1, 2, 4, 8)
+SHOWCASE = ("phoenix", "knight", "photograph", "thought", "pneumonia", "wright", "psychology", "laughter")
+
+
+def parse_args(argv=None):
+    parser = cli.make_parser(__doc__.split("\n")[0])
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dictionary",
+        type=Path,
+        help="a pronouncing dictionary in cmudict.dict's format (default: the one in the cmudict package)",
+    )
+    data.add_argument(
+        "--stress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the vowels' stress digits (AH0, AH1); --no-stress is the published benchmarks' 39 phonemes",
+    )
+    data.add_argument("--max-words", type=cli.positive_int, help="use a seeded random sample of this many words")
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--attention", choices=ATTENTION, default="additive", help="additive (Bahdanau), dot (Luong) or none"
+    )
+    model.add_argument("--cell", choices=("lstm", "gru"), default="gru", help="recurrent cell of encoder and decoder")
+    model.add_argument(
+        "--units",
+        type=cli.positive_int,
+        default=128,
+        help="encoder units per direction (the decoder has twice as many)",
+    )
+    model.add_argument("--embedding-dim", type=cli.positive_int, default=64, help="letter and phoneme vector size")
+    model.add_argument("--dropout", type=cli.fraction, default=0.2, help="dropout on the decoder's inputs and outputs")
+    decoding = parser.add_argument_group("decoding")
+    decoding.add_argument(
+        "--beam-width", type=cli.positive_int, default=4, help="beams kept while decoding the test words (1: greedy)"
+    )
+    cli.add_training_args(parser, epochs=25, batch_size=128, learning_rate=2e-3, patience=3, clipnorm=1.0)
+    attention = cli.peek(parser, argv, "attention")
+    return cli.finish_parsing(
+        parser,
+        argv,
+        f"{EXAMPLE}-{attention}",
+        quick_defaults={"max_words": 3000, "units": 32, "embedding_dim": 16, "epochs": 3, "batch_size": 64},
+    )
+
+
+def load_lexicon(dictionary, stress):
+    """{word: [pronunciation, ...]} and where it came from."""
+    if dictionary is None:
+        lexicon, version = load_cmudict(stress)
+        return lexicon, f"cmudict package {version}"
+    if not Path(dictionary).exists():
+        raise DataNotFoundError(f"{dictionary} not found: give a file in cmudict.dict's format (word PH1 PH2 ...)")
+    lexicon = read_dictionary(read_utf8(dictionary), stress)
+    if len(lexicon) < 3:
+        raise SystemExit(
+            f"error: {dictionary} has {len(lexicon)} usable words (letters and apostrophes); need 3 or more"
+        )
+    return lexicon, str(dictionary)
+
+
+def sample_words(words, count, seed):
+    """`count` words drawn with `seed` (all of them when there are fewer)."""
+    words = sorted(words)
+    if count is None or count >= len(words):
+        return words
+    return sorted(np.random.default_rng(seed).choice(words, count, replace=False).tolist())
+
+
+def examples_of(words, lexicon, symbols):
+    """One (letter ids, decoder input, target) per pronunciation: a word with two pronunciations gives two."""
+    examples = []
+    for word in words:
+        letters = symbols.encode_word(word)
+        for pronunciation in lexicon[word]:
+            examples.append((letters, *decoder_inputs_and_targets(symbols.encode_pronunciation(pronunciation))))
+    return examples
+
+
+def make_dataset(examples, batch_size, shuffle, seed):
+    """Batches ((letters, previous phonemes), next phonemes) of similar length, 0-padded on the right."""
+    signature = ((tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32)), tf.TensorSpec([None], tf.int32))
+    dataset = tf.data.Dataset.from_generator(
+        lambda: (((letters, previous), target) for letters, previous, target in examples), output_signature=signature
+    ).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+    lengths = [len(target) for _, _, target in examples]
+    return batch_by_length(dataset, lengths, [5, 7, 9, 11, 14], batch_size, lambda inputs, target: tf.shape(target)[0])
+
+
+def evaluate(name, pronounce, words, lexicon):
+    """Error rates of `pronounce(words)` on `words`, the time it took, and the predictions."""
+    started = time.perf_counter()
+    predicted = pronounce(words)
+    seconds = time.perf_counter() - started
+    rates = error_rates(dict(zip(words, predicted, strict=True)), lexicon)
+    speed = f"{seconds:.1f} s, {len(words) / seconds:,.0f} words/s"
+    print(f"{name:<34} WER {rates['wer']:.4f}  PER {rates['per']:.4f}  ({speed})")
+    return rates, seconds, predicted
+
+
+def plot_attention(pronouncer, words, path):
+    """Heatmaps of the attention weights (letters across, phonemes down) of greedy decoding."""
+    pronunciations, weights = pronouncer.greedy(words, with_attention=True)
+    columns = min(3, len(words))
+    rows = -(-len(words) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.8 * rows), squeeze=False)
+    for axis, word, phonemes, matrix in zip(axes.flat, words, pronunciations, weights, strict=False):
+        axis.imshow(matrix, cmap="Greys", vmin=0, vmax=1, aspect="auto")
+        axis.set_xticks(range(len(word)), list(word))
+        axis.set_yticks(range(len(phonemes) + 1), [*phonemes, "</s>"])
+        axis.set_title(word)
+    for axis in list(axes.flat)[len(words) :]:
+        axis.axis("off")
+    figure.suptitle("attention weights: each phoneme (row) over the letters (columns)")
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv, name=f"{EXAMPLE}-{args.attention}")
+
+    # --- Data: the dictionary, split by word ---
+    lexicon, source = load_lexicon(args.dictionary, args.stress)
+    words = sample_words(lexicon, args.max_words, args.seed)
+    split = split_words(words, args.seed)
+    save_split(split, run.output_dir)
+    counts = {
+        name: {"words": len(part), "pronunciations": sum(len(lexicon[word]) for word in part)}
+        for name, part in split.items()
+    }
+    print(f"{source}: {len(lexicon):,} words of letters and apostrophes, {len(words):,} used")
+    for name, count in counts.items():
+        print(f"  {name:<11}{count['words']:>8,} words {count['pronunciations']:>8,} pronunciations")
+    symbols = Symbols.from_lexicon({word: lexicon[word] for word in split["train"]})
+    symbols.save(run.output_dir / SYMBOLS_FILE)  # pronounce.py maps letters and phonemes with the same tables
+    print(f"symbols: {len(symbols.letters)} letters, {len(symbols.phonemes)} phonemes")
+    # Validation words may hold a letter that no training word has (tiny samples): they are left out.
+    known = {name: [word for word in part if not symbols.unknown_letters(word)] for name, part in split.items()}
+    train_ds, val_ds = (
+        make_dataset(examples_of(known[name], lexicon, symbols), args.batch_size, name == "train", args.seed)
+        for name in ("train", "validation")
+    )
+
+    # --- The encoder-decoder (chapter 004 §6.1.2), with attention (§8.2) ---
+    with run.scope():
+        model = build_model(
+            symbols.letters_size,
+            symbols.phonemes_size,
+            attention=args.attention,
+            cell=args.cell,
+            units=args.units,
+            embedding_dim=args.embedding_dim,
+            dropout=args.dropout,
+        )
+        model.compile(
+            optimizer=adam(args.learning_rate, args.clipnorm),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],  # per phoneme, teacher-forced
+        )
+    model.summary()
+
+    # --- Training with teacher forcing ---
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=args.epochs,
+        shuffle=False,  # the dataset reshuffles itself every epoch
+        callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=1),
+    )
+
+    # --- Testing: decode each test word, score against all its pronunciations ---
+    pronouncer = Pronouncer(model, symbols)
+    print("beam width on the validation words (how the default --beam-width was chosen):")
+    by_width = {
+        width: evaluate(
+            f"  beam width {width}", lambda words, w=width: pronouncer.pronounce(words, w), known["validation"], lexicon
+        )[0]
+        for width in BEAM_WIDTHS_TRIED
+    }
+    test_words = known["test"]
+    greedy, greedy_seconds, greedy_predicted = evaluate("greedy", pronouncer.greedy, test_words, lexicon)
+    beam, beam_seconds, _ = evaluate(
+        f"beam search, width {args.beam_width}",
+        lambda words: pronouncer.pronounce(words, args.beam_width),
+        test_words,
+        lexicon,
+    )
+    rnn_seconds = time.perf_counter() - run.started
+    check_round_trip(
+        run.output_dir / "model.keras",
+        greedy_predicted[:100],
+        answer=lambda loaded: Pronouncer(loaded, Symbols.load(run.output_dir / SYMBOLS_FILE)).greedy(test_words[:100]),
+    )
+    baseline_model = NearestSpellingBaseline(lexicon, known["train"])
+    baseline, baseline_seconds, _ = evaluate(
+        "nearest spelling (baseline)", lambda words: [baseline_model.pronounce(w) for w in words], test_words, lexicon
+    )
+    if args.attention != "none":
+        shown = [word for word in SHOWCASE if word in test_words] or test_words[:6]
+        shown += [word for word in test_words[:: max(1, len(test_words) // 6)] if word not in shown][: 6 - len(shown)]
+        plot_attention(pronouncer, shown[:6], run.output_dir / "attention.png")
+    for word, predicted in list(zip(test_words, greedy_predicted, strict=True))[:: max(1, len(test_words) // 8)]:
+        references = " | ".join(" ".join(reference) for reference in lexicon[word])
+        print(f"  {word:<16} {' '.join(predicted):<28} dictionary: {references}")
+
+    model_name = f"{args.attention} attention" if args.attention != "none" else "no attention"
+    results = [
+        {
+            "metric": f"{name} (test words, beam {args.beam_width}, {model_name})",
+            "model": beam[key],
+            "baseline": baseline[key],
+            "baseline_name": "pronunciation of the training word with the longest shared ending",
+            "baseline_wall_time_s": round(baseline_seconds, 1),
+        }
+        for key, name in (("wer", "word error rate"), ("per", "phoneme error rate"))
+    ]
+    metrics = {
+        "wer": beam["wer"],
+        "per": beam["per"],
+        "greedy_wer": greedy["wer"],
+        "greedy_per": greedy["per"],
+        "baseline_wer": baseline["wer"],
+        "baseline_per": baseline["per"],
+        "greedy_words_per_second": len(test_words) / greedy_seconds,
+        "beam_words_per_second": len(test_words) / beam_seconds,
+        "rnn_wall_time_s": round(rnn_seconds, 1),
+        "validation_by_beam_width": by_width,
+    }
+    return run.finish(metrics, results, extra={"data": {"source": source, "stress": args.stress, "counts": counts}})
+
+
+if __name__ == "__main__":
+    cli.run(main)
