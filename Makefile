@@ -1,7 +1,7 @@
 # Every target works on a fresh clone: the virtual environment is made on first use.
 PYTHON   := .venv/bin/python
 STAMP    := .venv/.installed
-EXAMPLES := sine imdb reuters numpy_rnn char_lm tagging
+EXAMPLES := sine imdb reuters numpy_rnn char_lm tagging seq2seq
 # Offline copies of the data sets (see data/README.md); linked into data/ when present.
 SHARED_DATA ?= ../shared/data
 
@@ -60,11 +60,13 @@ format: setup
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-# Full default runs (the README's numbers; tagging twice, one run per task), the benchmarks
+# Full default runs (the README's numbers; tagging twice, one run per task; seq2seq twice, with and
+# without attention), the benchmarks
 # (e.g. char_lm generation speed, which uses the trained model), then the results table.
 bench: setup data
 	@for name in $(EXAMPLES); do $(PYTHON) examples/$$name/train.py || exit 1; done
 	$(PYTHON) examples/tagging/train.py --task chunk
+	$(PYTHON) examples/seq2seq/train.py --attention none
 	@for script in benchmarks/*.py; do [ -e "$$script" ] || continue; $(PYTHON) "$$script" || exit 1; done
 	$(PYTHON) -m common.results
 

@@ -15,6 +15,8 @@ layers take one step per output phoneme, carrying their state, so a phoneme
 costs the same whatever its position (nothing is re-run over the prefix).
 """
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -45,7 +47,9 @@ def build_model(letters_size, phonemes_size, *, attention, cell, units, embeddin
 
     # --- Encoder: letters -> one vector per letter, and final states (forward and backward) ---
     x = layers.Embedding(letters_size, embedding_dim, mask_zero=True, name="letter_embedding")(letters)
-    encoder = recurrent_layer(cell, units, return_sequences=True, return_state=True, bidirectional=True, name="encoder")
+    encoder = recurrent_layer(
+        cell, units, return_sequences=True, return_state=True, bidirectional=True, dropout=dropout, name="encoder"
+    )
     memory, *states = encoder(x, training=None)
     half = len(states) // 2  # [h_forward(, c_forward), h_backward(, c_backward)]
     start_state = [layers.Concatenate(name=f"start_state_{i}")([states[i], states[half + i]]) for i in range(half)]
@@ -100,7 +104,10 @@ class Pronouncer:
         self.cell = model.get_layer("decoder").cell
         self.combine, self.output = model.get_layer("combine"), model.get_layer("output")
         self._never = tf.constant([-1e9 if i in (PAD, START) else 0.0 for i in range(symbols.phonemes_size)])
-        self._step = tf.function(self._step_eagerly, reduce_retracing=True)
+        # autograph=False: plain Python control flow only; and no re-reading of this file while it runs.
+        self._step = tf.function(self._step_eagerly, reduce_retracing=True, autograph=False)
+        # Keras warns of a softmax over one position for a one-letter word: all weight on that letter is right.
+        warnings.filterwarnings("ignore", message="You are using a softmax over axis -1 of a tensor of shape .*, 1\\)")
 
     def _step_eagerly(self, tokens, states, memory, memory_mask):
         """One decoder step for N sequences: (N,) previous ids -> (N, phonemes) log-probabilities, new states,
