@@ -29,7 +29,10 @@ def toy_pronunciation(word):
     return phonemes
 
 
-def toy_dictionary(count=800, seed=0):
+TOY_WORDS = 1000
+
+
+def toy_dictionary(count=TOY_WORDS, seed=0):
     """cmudict.dict's format: "word PH PH", variants "word(2)", comments, and entries that are not letter words."""
     rng = np.random.default_rng(seed)
     pieces = list(SOUNDS)  # letters, and "ph" and "th" (the only places an "h" appears)
@@ -49,8 +52,9 @@ def trained(tmp_path_factory):
     """One quick training run on the toy dictionary (~30 s), shared by the tests below."""
     folder = tmp_path_factory.mktemp("seq2seq")
     dictionary = folder / "toy.dict"
-    dictionary.write_text(toy_dictionary(), encoding="utf-8")
-    options = ["--quick", "--dictionary", str(dictionary), "--units", "64", "--epochs", "15", "--batch-size", "32"]
+    dictionary.write_text(toy_dictionary(TOY_WORDS), encoding="utf-8")
+    options = ["--quick", "--dictionary", str(dictionary), "--units", "64", "--dropout", "0", "--batch-size", "32"]
+    options += ["--epochs", "20", "--patience", "20"]
     record = train.main([*options, "--output-dir", str(folder / "out")])
     return record, folder / "out", dictionary
 
@@ -203,7 +207,7 @@ def test_quick_run_learns_and_writes_its_artifacts(trained):
     for name in ("model.keras", "symbols.json", "history.csv", "history.png", "attention.png", "run.json"):
         assert (output_dir / name).exists(), name
     split = {name: (output_dir / "split" / f"{name}.txt").read_text().split() for name in lexicon.SPLITS}
-    assert sum(map(len, split.values())) == 800 and not set(split["train"]) & set(split["test"])
+    assert sum(map(len, split.values())) == TOY_WORDS and not set(split["train"]) & set(split["test"])
     counts = record["data"]["counts"]
     assert counts["train"]["pronunciations"] > counts["train"]["words"]  # the "re..." words have two
     # An untrained model of the same shape gets (almost) every word wrong; training gets most right.
@@ -222,7 +226,7 @@ def test_quick_run_learns_and_writes_its_artifacts(trained):
         dict(zip(split["test"], g2p.Pronouncer(model, symbols).greedy(split["test"]), strict=True)), entries
     )
     assert untrained_rates["wer"] > 0.9
-    assert record["metrics"]["greedy_wer"] < 0.5 and record["metrics"]["per"] < 0.2
+    assert record["metrics"]["greedy_wer"] < 0.3 and record["metrics"]["per"] < 0.1
     assert record["metrics"]["per"] < record["metrics"]["baseline_per"]
     history = (output_dir / "history.csv").read_text().splitlines()
     losses = [float(line.split(",")[header_index(history, "loss")]) for line in history[1:]]
@@ -264,11 +268,12 @@ def test_top_beams_are_listed_with_log_probabilities(trained):
 
 def test_odd_input_gets_clear_answers_never_a_traceback(trained):
     _, output_dir, _ = trained
-    result = pronounce(output_dir, "MiXeD", "café", "b2b", "a" * 100)
+    result = pronounce(output_dir, "StAnD", "pané", "b2b", "a" * 100)
     assert "Traceback" not in result.stderr and result.returncode == 1  # some words could not be pronounced
-    assert "cannot pronounce 'café'" in result.stderr and "'é'" in result.stderr and "'b2b'" in result.stderr
+    assert "cannot pronounce 'pané': the model never saw 'é'" in result.stderr
+    assert "cannot pronounce 'b2b': the model never saw '2'" in result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("mixed\t") and "a guess" in lines[1] and lines[1].startswith("a" * 100)
+    assert lines[0].startswith("stand\t") and "a guess" in lines[1] and lines[1].startswith("a" * 100)
     empty = pronounce(output_dir, stdin="  \n\n")
     assert empty.returncode == 1 and "no words to pronounce" in empty.stderr and "Traceback" not in empty.stderr
     from_stdin = pronounce(output_dir, stdin="strip\nthree bandit\n")
@@ -316,5 +321,6 @@ def test_help_shows_the_defaults():
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "examples" / "seq2seq" / "train.py"), "--help"], capture_output=True, text=True
     )
-    assert result.returncode == 0 and "--attention {additive,dot,none}" in result.stdout
-    assert "(default: additive)" in result.stdout and "--beam-width" in result.stdout
+    text = " ".join(result.stdout.split())  # argparse wraps lines at the terminal's width
+    assert result.returncode == 0 and "--attention {additive,dot,none} additive (Bahdanau), dot (Luong) or none" in text
+    assert "or none (default: additive)" in text and "--beam-width BEAM_WIDTH" in text and "--no-stress" in text
