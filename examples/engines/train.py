@@ -1,0 +1,232 @@
+"""Equipment health: remaining useful life (RUL) of turbofan engines from their sensors (NASA C-MAPSS FD001).
+
+Chapter: 004 §6.3.3 (time-series prediction: equipment health monitoring).
+Run:     make example-engines        (quick check: make smoke-engines)
+Use:     python examples/engines/predict.py CYCLES_FILE
+Results: see README.md (measured, with hardware and wall time)
+
+The protocol of the literature: each training cycle is labelled with the
+cycles its engine had left, capped at --rul-cap; sensors that never change
+are dropped; the rest are scaled on training engines only; the model reads
+the last --window cycles and predicts the RUL at the last one. A test engine
+is scored once, at its last observed cycle, against NASA's true RUL, by RMSE
+and by the PHM08 score, beside a linear model on the same windows and the
+constant mean.
+"""
+
+import json
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.linear_model import Ridge
+
+from common import cli
+from common.data import resolve_data_dir
+from common.models import output_head, recurrent_stack
+from common.plots import plt, save_figure
+from common.saving import check_round_trip
+from common.training import Run, adam
+
+from cmapss import (
+    COLUMNS,
+    Scaler,
+    constant_columns,
+    engines,
+    load_fd001,
+    phm08_score,
+    rmse,
+    rul_labels,
+    windows,
+)
+
+EXAMPLE = "engines"
+PREPROCESSING_FILE = "preprocessing.json"
+
+
+def parse_args(argv=None):
+    parser = cli.make_parser(__doc__.split("\n")[0])
+    data = parser.add_argument_group("data")
+    data.add_argument("--window", type=cli.positive_int, default=30, help="cycles the model reads (the last ones)")
+    data.add_argument("--rul-cap", type=cli.positive_int, default=125, help="cap on the RUL labels (piecewise linear)")
+    data.add_argument(
+        "--validation-engines", type=cli.positive_int, default=20, help="training engines held out for validation"
+    )
+    cli.add_model_args(parser, cell="lstm", units=64, layers=2, dropout=0.2)
+    cli.add_training_args(parser, epochs=60, batch_size=256, learning_rate=2e-3, patience=10, clipnorm=1.0)
+    return cli.finish_parsing(
+        parser, argv, EXAMPLE, quick_defaults={"units": 16, "layers": 1, "epochs": 3, "validation_engines": 5}
+    )
+
+
+def split_engines(units, count, seed):
+    """(training units, validation units): `count` whole engines held out, chosen with `seed`."""
+    units = sorted(units)
+    if not 0 < count < len(units):
+        raise SystemExit(f"error: --validation-engines {count} must be between 1 and {len(units) - 1}")
+    held_out = set(np.random.default_rng(seed).choice(units, count, replace=False).tolist())
+    return [unit for unit in units if unit not in held_out], sorted(held_out)
+
+
+def labelled_windows(engine_rows, scaler, window, cap):
+    """(windows, RUL labels) of engines run to failure: every window, labelled with its last cycle's RUL."""
+    inputs, labels = [], []
+    for rows in engine_rows:
+        inputs.append(windows(scaler.transform(rows), window))
+        labels.append(rul_labels(rows[:, 1], cap)[window - 1 :])
+    return np.concatenate(inputs), np.concatenate(labels)
+
+
+def last_windows(engine_rows, scaler, window):
+    """(engines, window, features): the last `window` cycles of each engine (where a test engine is scored)."""
+    return np.stack([windows(scaler.transform(rows), window)[-1] for rows in engine_rows])
+
+
+def make_dataset(inputs, labels, batch_size, shuffle, seed):
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def build_model(window, features, cell, units, num_layers, dropout, rul_cap):
+    """(batch, window, features) scaled sensors -> (batch, 1) remaining useful life in cycles."""
+    inputs = keras.Input((window, features), name="cycles")
+    x = recurrent_stack(inputs, cell, units, num_layers, dropout=dropout)
+    x = keras.layers.Dense(units, activation="relu", name="hidden")(x)
+    x = keras.layers.Dropout(dropout)(x)
+    # The head predicts a fraction of the cap (values near 1, as the initial weights suit); the model says cycles.
+    rul = keras.layers.Rescaling(rul_cap, dtype="float32", name="in_cycles")(output_head(x, "regression", 1))
+    return keras.Model(inputs, rul, name=f"rul_{cell}")
+
+
+def plot_test_engines(predicted, true, baseline, path):
+    """Predicted against true RUL of the test engines, sorted by true RUL."""
+    order = np.argsort(true)
+    figure, axis = plt.subplots(figsize=(10, 4))
+    axis.plot(np.asarray(true)[order], color="black", marker="o", markersize=3, label="true RUL")
+    axis.plot(np.asarray(predicted)[order], marker="x", linestyle="", label="RNN")
+    axis.plot(np.asarray(baseline)[order], marker=".", linestyle="", alpha=0.6, label="ridge on the window")
+    axis.set_xlabel("test engine (sorted by true RUL)")
+    axis.set_ylabel("remaining useful life (cycles)")
+    axis.legend()
+    save_figure(figure, path)
+
+
+def plot_engine_life(model, rows, scaler, window, cap, unit, path):
+    """A held-out engine's predicted RUL at every cycle of its life, against the truth (capped and not)."""
+    predicted = model.predict(windows(scaler.transform(rows), window), verbose=0)[:, 0]
+    cycles = rows[window - 1 :, 1]
+    figure, axis = plt.subplots(figsize=(9, 4))
+    axis.plot(cycles, rows[:, 1].max() - cycles, color="grey", linestyle="--", label="cycles left")
+    axis.plot(cycles, rul_labels(rows[:, 1], cap)[window - 1 :], color="black", label=f"label (capped at {cap})")
+    axis.plot(cycles, predicted, label="RNN prediction")
+    axis.set_xlabel("cycle")
+    axis.set_ylabel("remaining useful life (cycles)")
+    axis.set_title(f"validation engine {unit}, over its whole life")
+    axis.legend()
+    save_figure(figure, path)
+
+
+def scores(predicted, true):
+    return {"rmse": rmse(predicted, true), "phm08_score": phm08_score(predicted, true)}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
+
+    # --- Data: FD001, labels, dropped sensors, scaling on training engines ---
+    train_table, test_table, test_rul = load_fd001(resolve_data_dir(args.data_dir))
+    train_engines, test_engines = engines(train_table), engines(test_table)
+    train_units, validation_units = split_engines(train_engines, args.validation_engines, args.seed)
+    fitted_on = np.concatenate([train_engines[unit] for unit in train_units])
+    dropped = constant_columns(fitted_on)
+    kept = [name for name in COLUMNS[2:] if name not in dropped]
+    scaler = Scaler.fit(fitted_on, kept)
+    short = [unit for unit, rows in test_engines.items() if len(rows) < args.window]
+    if short:
+        raise SystemExit(f"error: test engines {short} have fewer cycles than --window {args.window}")
+    print(
+        f"FD001: {len(train_engines)} training engines ({len(train_units)} train, {len(validation_units)} validation), "
+        f"{len(test_engines)} test engines; {len(kept)} columns kept, dropped (constant): {', '.join(dropped)}"
+    )
+    x_train, y_train = labelled_windows([train_engines[u] for u in train_units], scaler, args.window, args.rul_cap)
+    x_val, y_val = labelled_windows([train_engines[u] for u in validation_units], scaler, args.window, args.rul_cap)
+    x_test = last_windows(list(test_engines.values()), scaler, args.window)
+    print(f"windows of {args.window} cycles: train {len(x_train):,}, validation {len(x_val):,}, test {len(x_test)}")
+    preprocessing = {**scaler.to_dict(), "window": args.window, "rul_cap": args.rul_cap, "dropped": dropped}
+    (run.output_dir / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=1))  # for predict.py
+
+    # --- Model and training ---
+    with run.scope():
+        model = build_model(args.window, len(kept), args.cell, args.units, args.layers, args.dropout, args.rul_cap)
+        model.compile(
+            optimizer=adam(args.learning_rate, args.clipnorm),
+            loss="mse",
+            metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+        )
+    model.summary()
+    model.fit(
+        make_dataset(x_train, y_train, args.batch_size, True, args.seed),
+        validation_data=make_dataset(x_val, y_val, args.batch_size, False, args.seed),
+        epochs=args.epochs,
+        callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=4),
+    )
+
+    # --- Test: each engine at its last observed cycle ---
+    answers = model.predict(x_test, verbose=0)  # (engines, 1)
+    predicted = answers[:, 0]
+    rnn_seconds = time.perf_counter() - run.started
+    check_round_trip(run.output_dir / "model.keras", answers, inputs=x_test, tolerance=1e-3)
+    model_scores = scores(predicted, test_rul)
+
+    baseline_started = time.perf_counter()
+    ridge = Ridge(alpha=1.0).fit(x_train.reshape(len(x_train), -1), y_train)
+    ridge_predicted = ridge.predict(x_test.reshape(len(x_test), -1))
+    ridge_scores = scores(ridge_predicted, test_rul)
+    baseline_seconds = time.perf_counter() - baseline_started
+    mean_scores = scores(np.full(len(test_rul), y_train.mean()), test_rul)
+
+    print(f"\n{'test engines (100)':<30}{'RMSE':>10}{'PHM08 score':>14}")
+    for name, row in {
+        f"{args.cell} ({args.layers} layers)": model_scores,
+        "ridge on the window": ridge_scores,
+        "constant mean": mean_scores,
+    }.items():
+        print(f"{name:<30}{row['rmse']:>10.2f}{row['phm08_score']:>14.1f}")
+    plot_test_engines(predicted, test_rul, ridge_predicted, run.output_dir / "test_engines.png")
+    unit = validation_units[0]
+    plot_engine_life(
+        model, train_engines[unit], scaler, args.window, args.rul_cap, unit, run.output_dir / "engine_life.png"
+    )
+
+    results = [
+        {
+            "metric": "test RMSE, cycles (100 engines; lower is better)",
+            "model": model_scores["rmse"],
+            "baseline": ridge_scores["rmse"],
+            "baseline_name": f"ridge regression on the flattened window; constant mean {mean_scores['rmse']:.2f}",
+            "baseline_wall_time_s": round(baseline_seconds, 1),
+        },
+        {
+            "metric": "test PHM08 score (lower is better)",
+            "model": model_scores["phm08_score"],
+            "baseline": ridge_scores["phm08_score"],
+            "baseline_name": f"same ridge; constant mean {mean_scores['phm08_score']:.0f}",
+            "baseline_wall_time_s": round(baseline_seconds, 1),
+        },
+    ]
+    metrics = {
+        **model_scores,
+        **{f"ridge_{key}": value for key, value in ridge_scores.items()},
+        **{f"mean_{key}": value for key, value in mean_scores.items()},
+        "rnn_wall_time_s": round(rnn_seconds, 1),
+    }
+    extra = {"data": {"dropped_columns": dropped, "kept_columns": kept, "validation_engines": validation_units}}
+    return run.finish(metrics, results, extra=extra)
+
+
+if __name__ == "__main__":
+    cli.run(main)
