@@ -26,13 +26,14 @@ FILES = {
 # NASA Prognostics Center of Excellence data repository: "Turbofan Engine Degradation Simulation Data Set".
 SOURCE_URL = "https://phm-datasets.s3.amazonaws.com/NASA/6.+Turbofan+Engine+Degradation+Simulation+Data+Set.zip"
 ARCHIVE = "turbofan_engine_degradation.zip"
+PREPROCESSING_FILE = "preprocessing.json"  # the columns, scaling, window and cap a trained model expects
 
 
 def parse_cycles(text, source):
     """(cycles, 26) float array from C-MAPSS text; DamagedDataError naming the line of a wrong row.
 
     Rows end in trailing spaces in NASA's files; blank lines are skipped.
-    Units and cycles must be whole numbers, cycles counting up from 1 per unit.
+    Units and cycles must be whole numbers; an engine's cycles, consecutive.
     """
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -70,8 +71,8 @@ def _check_units_and_cycles(table, source):
         raise DamagedDataError(f"{source}: the unit and cycle columns must hold whole numbers")
     for unit in np.unique(units):
         unit_cycles = cycles[units == unit]
-        if not np.array_equal(unit_cycles, np.arange(1, len(unit_cycles) + 1)):
-            raise DamagedDataError(f"{source}: engine {int(unit)}'s cycles do not count 1, 2, 3, ... in order")
+        if np.any(np.diff(unit_cycles) != 1):  # an engine's rows: consecutive cycles, in order, none missing
+            raise DamagedDataError(f"{source}: engine {int(unit)}'s cycles are not consecutive (n, n+1, n+2, ...)")
 
 
 def engines(table):

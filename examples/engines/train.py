@@ -31,6 +31,7 @@ from common.training import Run, adam
 
 from cmapss import (
     COLUMNS,
+    PREPROCESSING_FILE,
     Scaler,
     constant_columns,
     engines,
@@ -42,7 +43,6 @@ from cmapss import (
 )
 
 EXAMPLE = "engines"
-PREPROCESSING_FILE = "preprocessing.json"
 
 
 def parse_args(argv=None):
