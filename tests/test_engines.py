@@ -1,0 +1,218 @@
+"""Turbofan remaining useful life (examples/engines): parsing, labels, windows, scaling, the PHM08 score, a quick
+run on files in NASA's format, predict.py on good and bad files, and the real FD001 files."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO_ROOT, load_example
+
+from common.data import DamagedDataError
+
+cmapss = load_example("engines", "cmapss")
+train = load_example("engines", "train")
+
+PREDICT = REPO_ROOT / "examples" / "engines" / "predict.py"
+
+
+def engine_rows(unit, cycles, life, rng, first_cycle=1):
+    """C-MAPSS rows of one engine: 3 settings (one constant), 21 sensors; sensors 2-4 drift up as it wears
+    (from mid-life on), sensor 1 never changes."""
+    rows = []
+    for cycle in range(first_cycle, first_cycle + cycles):
+        wear = max(0.0, cycle / life - 0.5) * 2  # 0 until half-life, then up to 1 at failure
+        settings = [rng.normal(0, 0.002), rng.normal(0, 0.0003), 100.0]
+        sensors = [518.67] + [640 + 10 * wear * k + rng.normal(0, 0.3) for k in (1, 2, 3)]
+        sensors += [20 + rng.normal(0, 0.1) for _ in range(17)]
+        rows.append([unit, cycle, *settings, *sensors])
+    return rows
+
+
+def format_rows(rows):
+    return "".join(
+        " ".join(f"{value:.4f}" if i > 1 else str(int(value)) for i, value in enumerate(row)) + "  \n" for row in rows
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """DATA_DIR/cmapss with 40 training engines run to failure and 20 test engines cut before it."""
+    folder = tmp_path_factory.mktemp("data")
+    (folder / "cmapss").mkdir()
+    rng = np.random.default_rng(0)
+    train_rows, test_rows, truth = [], [], []
+    for unit in range(1, 41):
+        life = int(rng.integers(120, 220))
+        train_rows += engine_rows(unit, life, life, rng)
+    for unit in range(1, 21):
+        life = int(rng.integers(120, 220))
+        seen = int(rng.integers(40, life - 5))
+        test_rows += engine_rows(unit, seen, life, rng)
+        truth.append(life - seen)
+    (folder / "cmapss" / "train_FD001.txt").write_text(format_rows(train_rows))
+    (folder / "cmapss" / "test_FD001.txt").write_text(format_rows(test_rows))
+    (folder / "cmapss" / "RUL_FD001.txt").write_text("".join(f"{value} \n" for value in truth))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir, tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("engines") / "out"
+    options = ["--quick", "--epochs", "12", "--units", "32", "--validation-engines", "8"]
+    record = train.main([*options, "--data-dir", str(data_dir), "--output-dir", str(output_dir)])
+    return record, output_dir
+
+
+# --- cmapss.py ---
+
+
+def test_parsing_reads_26_named_columns_and_names_the_bad_line():
+    rows = engine_rows(1, 3, 10, np.random.default_rng(0)) + engine_rows(2, 2, 10, np.random.default_rng(1))
+    table = cmapss.parse_cycles("\n" + format_rows(rows), "f.txt")
+    assert table.shape == (5, 26) and len(cmapss.COLUMNS) == 26 and cmapss.COLUMNS[:3] == ["unit", "cycle", "setting_1"]
+    assert list(cmapss.engines(table)) == [1, 2] and len(cmapss.engines(table)[1]) == 3
+    lines = format_rows(rows).splitlines()
+    with pytest.raises(DamagedDataError, match="f.txt, line 2: 25 columns, expected 26"):
+        cmapss.parse_cycles("\n".join([lines[0], lines[1].rsplit(" ", 3)[0], *lines[2:]]), "f.txt")
+    with pytest.raises(DamagedDataError, match="f.txt, line 3: 'n/a' is not a number"):
+        cmapss.parse_cycles("\n".join([lines[0], lines[1], lines[2].replace("518.6700", "n/a"), *lines[3:]]), "f.txt")
+    with pytest.raises(DamagedDataError, match="engine 1's cycles are not consecutive"):
+        cmapss.parse_cycles("\n".join([lines[0], lines[2]]), "f.txt")
+    with pytest.raises(DamagedDataError, match="no engine cycles"):
+        cmapss.parse_cycles(" \n\n", "f.txt")
+
+
+def test_rul_labels_count_cycles_left_capped():
+    assert cmapss.rul_labels([1, 2, 3, 4, 5], cap=125).tolist() == [4, 3, 2, 1, 0]
+    assert cmapss.rul_labels(np.arange(1, 201), cap=125)[:3].tolist() == [125, 125, 125]
+    assert cmapss.rul_labels(np.arange(1, 201), cap=125)[-126:].tolist() == list(range(125, -1, -1))
+
+
+def test_windows_end_at_the_labelled_cycle():
+    rows = np.array(engine_rows(7, 40, 40, np.random.default_rng(0)))
+    scaler = cmapss.Scaler(["cycle"], [0.0], [1.0])  # the feature is the cycle number itself
+    inputs, labels = train.labelled_windows([rows], scaler, window=10, cap=25)
+    assert inputs.shape == (31, 10, 1) and labels.shape == (31,)
+    last_cycles = inputs[:, -1, 0]
+    assert last_cycles.tolist() == list(range(10, 41))  # the i-th window ends at cycle 10 + i
+    assert labels.tolist() == [min(40 - cycle, 25) for cycle in range(10, 41)]
+    assert train.last_windows([rows], scaler, 10)[0, :, 0].tolist() == list(range(31, 41))
+    with pytest.raises(ValueError, match="fewer than the window"):
+        cmapss.windows(np.zeros((5, 2)), 10)
+
+
+def test_scaling_is_fitted_on_training_engines_only():
+    rng = np.random.default_rng(0)
+    training = np.array(engine_rows(1, 50, 50, rng))
+    other = np.array(engine_rows(2, 50, 30, rng))  # wears out sooner: higher sensor values
+    scaler = cmapss.Scaler.fit(training, ["sensor_2", "sensor_3"])
+    assert scaler.low.tolist() == training[:, [6, 7]].min(axis=0).tolist()
+    assert scaler.high.tolist() == training[:, [6, 7]].max(axis=0).tolist()
+    scaled = scaler.transform(training)
+    assert scaled.min() == 0 and scaled.max() == pytest.approx(1)
+    assert scaler.transform(other).max() > 1  # not refitted on other engines
+    restored = cmapss.Scaler.from_dict(scaler.to_dict())
+    np.testing.assert_array_equal(restored.transform(other), scaler.transform(other))
+
+
+def test_constant_columns_are_found_in_the_data():
+    table = np.array(engine_rows(1, 30, 30, np.random.default_rng(0)))
+    assert cmapss.constant_columns(table) == ["setting_3", "sensor_1"]
+
+
+def test_validation_holds_out_whole_engines():
+    train_units, validation_units = train.split_engines(range(1, 101), 20, seed=42)
+    assert len(validation_units) == 20 and len(train_units) == 80
+    assert not set(train_units) & set(validation_units)
+    assert train.split_engines(range(1, 101), 20, seed=42) == (train_units, validation_units)
+    with pytest.raises(SystemExit, match="between 1 and 99"):
+        train.split_engines(range(1, 101), 100, seed=0)
+
+
+def test_phm08_score_punishes_late_more_than_early():
+    assert cmapss.phm08_score([0], [13]) == pytest.approx(np.e - 1)  # 13 cycles early: exp(13/13) - 1
+    assert cmapss.phm08_score([23], [13]) == pytest.approx(np.e - 1)  # 10 cycles late: exp(10/10) - 1
+    assert cmapss.phm08_score([26], [13]) > cmapss.phm08_score([0], [13])  # 13 late costs more than 13 early
+    assert cmapss.phm08_score([5, 10], [5, 10]) == 0
+    assert cmapss.rmse([3, 5], [0, 1]) == pytest.approx(np.sqrt((9 + 16) / 2))
+
+
+# --- train.py end to end, predict.py ---
+
+
+def test_quick_run_learns_and_writes_its_artifacts(trained):
+    record, output_dir = trained
+    for name in (
+        "model.keras",
+        "preprocessing.json",
+        "history.csv",
+        "history.png",
+        "test_engines.png",
+        "engine_life.png",
+    ):
+        assert (output_dir / name).exists(), name
+    metrics = record["metrics"]
+    assert metrics["rmse"] < metrics["mean_rmse"] and np.isfinite(metrics["phm08_score"])
+    assert record["data"]["dropped_columns"] == ["setting_3", "sensor_1"]
+    assert not set(record["data"]["validation_engines"]) - set(range(1, 41))
+
+
+def test_same_seed_same_numbers(data_dir, tmp_path):
+    options = ["--quick", "--epochs", "2", "--data-dir", str(data_dir)]
+    first = train.main([*options, "--output-dir", str(tmp_path / "a")])["metrics"]
+    second = train.main([*options, "--output-dir", str(tmp_path / "b")])["metrics"]
+    assert first["rmse"] == second["rmse"] and first["phm08_score"] == second["phm08_score"]
+
+
+def predict(output_dir, *files):
+    return subprocess.run(
+        [sys.executable, str(PREDICT), "--model-dir", str(output_dir), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_predict_reads_engines_and_rejects_bad_files(trained, data_dir, tmp_path):
+    _, output_dir = trained
+    result = predict(output_dir, data_dir / "cmapss" / "test_FD001.txt")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 20 and "engine 1\t" in lines[0] and "remaining useful life" in lines[0]
+    rows = engine_rows(5, 12, 100, np.random.default_rng(0))
+    (tmp_path / "short.txt").write_text(format_rows(rows))
+    short = predict(output_dir, tmp_path / "short.txt")
+    assert short.returncode == 1 and "engine 5 has 12 cycles" in short.stderr and "Traceback" not in short.stderr
+    text = format_rows(engine_rows(5, 40, 100, np.random.default_rng(0))).splitlines()
+    (tmp_path / "columns.txt").write_text("\n".join([*text[:3], text[3] + " 1.0", *text[4:]]))
+    columns = predict(output_dir, tmp_path / "columns.txt")
+    assert columns.returncode == 1 and "line 4: 27 columns, expected 26" in columns.stderr
+    (tmp_path / "words.txt").write_text("\n".join([*text[:6], text[6].replace("518.6700", "high"), *text[7:]]))
+    words = predict(output_dir, tmp_path / "words.txt")
+    assert words.returncode == 1 and "line 7: 'high' is not a number" in words.stderr
+    missing = predict(tmp_path / "no-model", tmp_path / "words.txt")
+    assert missing.returncode == 1 and "make example-engines" in missing.stderr
+
+
+def test_missing_files_name_what_to_get(tmp_path):
+    with pytest.raises(Exception, match="train_FD001.txt, test_FD001.txt, RUL_FD001.txt not found"):
+        cmapss.find_files(tmp_path, download=False)
+
+
+# --- the real FD001 files ---
+
+
+def test_real_fd001_counts(shared_data):
+    train_table, test_table, rul = cmapss.load_fd001(shared_data, download=False)
+    assert train_table.shape == (20_631, 26) and test_table.shape == (13_096, 26) and rul.shape == (100,)
+    assert len(cmapss.engines(train_table)) == 100 and len(cmapss.engines(test_table)) == 100
+    assert cmapss.constant_columns(train_table) == [
+        "setting_3",
+        "sensor_1",
+        "sensor_5",
+        "sensor_10",
+        "sensor_16",
+        "sensor_18",
+        "sensor_19",
+    ]
