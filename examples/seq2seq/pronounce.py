@@ -66,7 +66,7 @@ def main(argv=None):
         if symbols.unknown_letters(word):
             print(
                 f"error: cannot pronounce {word!r}: the model never saw {symbols.unknown_letters(word)!r} "
-                f"(it reads {''.join(symbols.letters)})",
+                f"(it reads only these: {' '.join(symbols.letters)})",
                 file=sys.stderr,
             )
     width = max(args.beam_width, args.top or 1)

@@ -19,6 +19,7 @@ baseline on the same test words.
 """
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -48,7 +49,9 @@ from lexicon import (
 EXAMPLE = "seq2seq"
 # Test words shown in the attention plot when the split puts them on the test side (else random test words).
 BEAM_WIDTHS_TRIED = (1, 2, 4, 8)
-SHOWCASE = ("phoenix", "knight", "photograph", "thought", "pneumonia", "wright", "psychology", "laughter")
+# Spellings the attention heatmap should show, one test word each (of 5 to 8 letters): two letters
+# read as one phoneme (ph -> F), silent letters (k in kn-, gh in -igh-, w in wr-, b in -mb), a double letter.
+SHOWCASE_PATTERNS = (r"ph", r"^kn", r"igh", r"^wr", r"mb$", r"(tt|ll|ss)")
 
 
 def parse_args(argv=None):
@@ -150,6 +153,17 @@ def evaluate(name, pronounce, words, lexicon):
     speed = f"{seconds:.1f} s, {len(words) / seconds:,.0f} words/s"
     print(f"{name:<34} WER {rates['wer']:.4f}  PER {rates['per']:.4f}  ({speed})")
     return rates, seconds, predicted
+
+
+def showcase_words(words, count=6):
+    """One word per SHOWCASE_PATTERNS entry (alphabetically first of 5 to 8 letters; short enough to read, long
+    enough to show an alignment), topped up with others."""
+    readable = sorted(word for word in set(words) if 5 <= len(word) <= 8)
+    shown = []
+    for pattern in SHOWCASE_PATTERNS:
+        shown += [word for word in readable if re.search(pattern, word) and word not in shown][:1]
+    spare = [word for word in sorted(set(words)) if word not in shown]
+    return (shown + spare[:: max(1, len(spare) // count)])[:count]
 
 
 def plot_attention(pronouncer, words, path):
@@ -261,9 +275,7 @@ def main(argv=None):
         "nearest spelling (baseline)", lambda words: [baseline_model.pronounce(w) for w in words], test_words, lexicon
     )
     if args.attention != "none":
-        shown = [word for word in SHOWCASE if word in test_words] or test_words[:6]
-        shown += [word for word in test_words[:: max(1, len(test_words) // 6)] if word not in shown][: 6 - len(shown)]
-        plot_attention(pronouncer, shown[:6], run.output_dir / "attention.png")
+        plot_attention(pronouncer, showcase_words(test_words), run.output_dir / "attention.png")
     for word, predicted in list(zip(test_words, greedy_predicted, strict=True))[:: max(1, len(test_words) // 8)]:
         references = " | ".join(" ".join(reference) for reference in lexicon[word])
         print(f"  {word:<16} {' '.join(predicted):<28} dictionary: {references}")
