@@ -47,6 +47,14 @@ def fraction(text):
     return value
 
 
+def weight(text):
+    """argparse type: a number in (0, 1], e.g. the weight of the newest value in a moving average."""
+    value = positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
+    return value
+
+
 def make_parser(description):
     """A parser whose help shows every default (the defaults are the real run)."""
     return argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)

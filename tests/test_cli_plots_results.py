@@ -17,6 +17,8 @@ from common.plots import plot_history, plot_score_by_frequency
         (cli.positive_float, "-1", "greater than 0"),
         (cli.positive_float, "abc", "expected a number"),
         (cli.fraction, "1", r"must be in \[0, 1\)"),
+        (cli.weight, "0", "greater than 0"),
+        (cli.weight, "1.5", r"must be in \(0, 1\]"),
     ],
 )
 def test_argument_types_reject_bad_values(parse, text, message):

@@ -92,14 +92,27 @@ def test_rul_labels_count_cycles_left_capped():
 def test_windows_end_at_the_labelled_cycle():
     rows = np.array(engine_rows(7, 40, 40, np.random.default_rng(0)))
     scaler = cmapss.Scaler(["cycle"], [0.0], [1.0])  # the feature is the cycle number itself
-    inputs, labels = train.labelled_windows([rows], scaler, window=10, cap=25)
+    inputs, labels = train.labelled_windows([rows], scaler, smoothing=1.0, window=10, cap=25)
     assert inputs.shape == (31, 10, 1) and labels.shape == (31,)
     last_cycles = inputs[:, -1, 0]
     assert last_cycles.tolist() == list(range(10, 41))  # the i-th window ends at cycle 10 + i
     assert labels.tolist() == [min(40 - cycle, 25) for cycle in range(10, 41)]
-    assert train.last_windows([rows], scaler, 10)[0, :, 0].tolist() == list(range(31, 41))
+    assert train.last_windows([rows], scaler, 1.0, 10)[0, :, 0].tolist() == list(range(31, 41))
     with pytest.raises(ValueError, match="fewer than the window"):
         cmapss.windows(np.zeros((5, 2)), 10)
+
+
+def test_smoothing_is_a_causal_moving_average():
+    values = np.array([[0.0], [1.0], [1.0], [1.0]])
+    np.testing.assert_allclose(cmapss.smooth(values, 0.5)[:, 0], [0.0, 0.5, 0.75, 0.875])
+    np.testing.assert_array_equal(cmapss.smooth(values, 1.0), values)
+    noisy = np.random.default_rng(0).normal(size=(50, 3))
+    # cycle t sees only cycles up to t: a test engine cut off at t gets the inputs a full engine had at t
+    np.testing.assert_allclose(cmapss.smooth(noisy[:20], 0.1), cmapss.smooth(noisy, 0.1)[:20], rtol=1e-6)
+    rows = np.array(engine_rows(7, 40, 40, np.random.default_rng(0)))
+    scaler = cmapss.Scaler(["sensor_2"], [600.0], [700.0])
+    last = train.last_windows([rows], scaler, 0.1, 10)[0]
+    np.testing.assert_allclose(last, cmapss.smooth(scaler.transform(rows), 0.1)[-10:], rtol=1e-6)
 
 
 def test_scaling_is_fitted_on_training_engines_only():
@@ -119,6 +132,16 @@ def test_scaling_is_fitted_on_training_engines_only():
 def test_constant_columns_are_found_in_the_data():
     table = np.array(engine_rows(1, 30, 30, np.random.default_rng(0)))
     assert cmapss.constant_columns(table) == ["setting_3", "sensor_1"]
+
+
+def test_uncorrelated_columns_follow_no_wear():
+    rng = np.random.default_rng(0)
+    table = np.array(engine_rows(1, 200, 200, rng))
+    labels = cmapss.rul_labels(table[:, 1], 125)
+    uncorrelated = cmapss.uncorrelated_columns(table, labels, 0.2)
+    # the settings and the 17 noise sensors follow no wear; sensors 2-4 drift; constant columns are not listed
+    assert uncorrelated == ["setting_1", "setting_2", *(f"sensor_{k}" for k in range(5, 22))]
+    assert cmapss.uncorrelated_columns(table, labels, 0.0) == []
 
 
 def test_validation_holds_out_whole_engines():
@@ -154,7 +177,7 @@ def test_quick_run_learns_and_writes_its_artifacts(trained):
         assert (output_dir / name).exists(), name
     metrics = record["metrics"]
     assert metrics["rmse"] < metrics["mean_rmse"] and np.isfinite(metrics["phm08_score"])
-    assert record["data"]["dropped_columns"] == ["setting_3", "sensor_1"]
+    assert record["data"]["constant_columns"] == ["setting_3", "sensor_1"]
     assert not set(record["data"]["validation_engines"]) - set(range(1, 41))
 
 
@@ -216,3 +239,5 @@ def test_real_fd001_counts(shared_data):
         "sensor_18",
         "sensor_19",
     ]
+    labels = np.concatenate([cmapss.rul_labels(rows[:, 1], 125) for rows in cmapss.engines(train_table).values()])
+    assert cmapss.uncorrelated_columns(train_table, labels, 0.2) == ["setting_1", "setting_2", "sensor_6"]

@@ -143,6 +143,22 @@ def constant_columns(table, tolerance=1e-8):
     return [name for name, width in zip(COLUMNS[2:], spread, strict=True) if width <= tolerance]
 
 
+def uncorrelated_columns(table, labels, min_correlation):
+    """Names of the varying setting and sensor columns whose |Pearson correlation| with the RUL labels is below
+    `min_correlation`: in FD001 the operating settings jitter around one flight condition and follow no wear."""
+    features = table[:, 2:]
+    varying = np.array([name not in constant_columns(table) for name in COLUMNS[2:]])
+    correlation = np.zeros(features.shape[1])
+    centred = features[:, varying] - features[:, varying].mean(axis=0)
+    labels = np.asarray(labels, dtype=float) - np.mean(labels)
+    correlation[varying] = centred.T @ labels / (np.linalg.norm(centred, axis=0) * np.linalg.norm(labels))
+    return [
+        name
+        for name, keep, value in zip(COLUMNS[2:], varying, correlation, strict=True)
+        if keep and abs(value) < min_correlation
+    ]
+
+
 class Scaler:
     """Min-max scaling to [0, 1] of the kept columns, fitted on training engines only."""
 
@@ -164,6 +180,24 @@ class Scaler:
     @classmethod
     def from_dict(cls, record):
         return cls(record["columns"], record["low"], record["high"])
+
+
+def smooth(features, alpha):
+    """Exponential moving average down the cycles: y[t] = alpha * x[t] + (1 - alpha) * y[t-1], y[0] = x[0].
+
+    Causal (cycle t sees only cycles up to t, as a monitoring system would),
+    so it applies to a test engine's history exactly as to a training one's.
+    alpha = 1 leaves the features as they are.
+    """
+    smoothed = np.array(features, dtype="float32")
+    for t in range(1, len(smoothed)):
+        smoothed[t] = alpha * smoothed[t] + (1 - alpha) * smoothed[t - 1]
+    return smoothed
+
+
+def engine_features(rows, scaler, smoothing):
+    """One engine's model inputs, cycle by cycle: the kept columns scaled, then smoothed over its history."""
+    return smooth(scaler.transform(rows), smoothing)
 
 
 def windows(features, window):

@@ -21,7 +21,7 @@ from common.data import read_utf8
 from common.saving import load_for_use
 from common.training import default_output_dir
 
-from cmapss import PREPROCESSING_FILE, Scaler, engines, parse_cycles, windows
+from cmapss import PREPROCESSING_FILE, Scaler, engine_features, engines, parse_cycles, windows
 
 
 def parse_args(argv=None):
@@ -33,15 +33,16 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def last_window(rows, scaler, window, source):
-    """The engine's last `window` cycles, scaled; SystemExit naming the engine when it has fewer."""
+def last_window(rows, scaler, smoothing, window, source):
+    """The engine's last `window` cycles, scaled and smoothed over its whole history; SystemExit naming the
+    engine when it has fewer."""
     if len(rows) < window:
         unit = int(rows[0, 0])
         raise SystemExit(
             f"error: {source}: engine {unit} has {len(rows)} cycles; the model reads the last {window}, "
             f"so it needs at least {window}"
         )
-    return windows(scaler.transform(rows[-window:]), window)[0]
+    return windows(engine_features(rows, scaler, smoothing), window)[-1]
 
 
 def main(argv=None):
@@ -49,11 +50,11 @@ def main(argv=None):
     preprocessing_path = args.model_dir / PREPROCESSING_FILE
     model = load_for_use(args.model_dir / "model.keras", "make example-engines", preprocessing_path)
     preprocessing = json.loads(preprocessing_path.read_text())
-    scaler, window = Scaler.from_dict(preprocessing), preprocessing["window"]
+    scaler, smoothing, window = Scaler.from_dict(preprocessing), preprocessing["smoothing"], preprocessing["window"]
     estimates = []
     for path in args.files:
         for unit, rows in engines(parse_cycles(read_utf8(path), path)).items():
-            estimates.append((path, unit, int(rows[-1, 1]), last_window(rows, scaler, window, path)))
+            estimates.append((path, unit, int(rows[-1, 1]), last_window(rows, scaler, smoothing, window, path)))
     predicted = model.predict(np.stack([inputs for *_, inputs in estimates]), verbose=0)[:, 0]
     for (path, unit, last_cycle, _), rul in zip(estimates, predicted, strict=True):
         print(f"{path}\tengine {unit}\tcycle {last_cycle}\tremaining useful life {rul:.1f} cycles")
