@@ -241,7 +241,7 @@ def main(argv=None):
     }.items():
         print(f"{name:<30}{row['rmse']:>10.2f}{row['phm08_score']:>14.1f}{row['rmse_capped_truth']:>20.2f}")
     plot_test_engines(predicted, test_rul, ridge_predicted, run.output_dir / "test_engines.png")
-    unit = validation_units[0]
+    unit = max(validation_units, key=lambda unit: len(train_engines[unit]))  # the longest life shows the cap
     plot_engine_life(
         model,
         train_engines[unit],
