@@ -14,7 +14,8 @@ here when a second example needs it.
     cli.py         option groups and types, --quick, reading inputs, Ctrl-C and
                    data errors as one line (the only module that sees argparse) .. every script
     data.py        data folder, download + checksum, NLTK corpora, UTF-8 reading .. every example
-    text.py        text cleaning, vectorising, bucketing, raw-text models .. imdb, reuters (bucketing: tagging, seq2seq)
+    text.py        text cleaning, vectorising, bucketing, raw-text models .. imdb, reuters (bucketing: tagging, seq2seq,
+                   spoken_digits)
     embeddings.py  word vectors from unlabelled text (PPMI + SVD) ........... imdb, reuters
     chars.py       character corpora, vocabulary, validation tail, baselines .. char_lm, numpy_rnn
     plots.py       training curves; score against class frequency ........... every example; reuters, tagging

@@ -142,7 +142,7 @@ def batch_by_length(dataset, lengths, boundaries, batch_size, element_length, pa
 
 
 def bucketed_dataset(sequences, labels, batch_size, shuffle, seed):
-    """Batches of sequences of similar length, padded with 0 on the right.
+    """Batches of sequences (token ids, or audio samples) of similar length, padded with 0 on the right.
 
     Right ("post") padding plus `mask_zero=True` keeps the cuDNN kernel usable
     on GPU; bucketing by length means a batch of short reviews is not padded to

@@ -1,0 +1,102 @@
+"""Audio features inside the model: raw waveform in, normalised log-mel frames out, with a mask of the real frames.
+
+Chapter 004 §6.2 (speech) and §9.3 (variable-length sequences: padding and
+masking). Because the features are a layer, the saved model reads raw
+samples: `predict.py` needs no feature code of its own, and training and use
+can never disagree about them.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+FRAME_LENGTH = 256  # samples: 32 ms at 8 kHz, the usual speech analysis window
+FRAME_STEP = 128  # 16 ms between frames (half a window)
+
+
+@keras.saving.register_keras_serializable(package="spoken_digits")
+class LogMelFrames(keras.layers.Layer):
+    """(batch, samples) waveforms, 0-padded on the right (at least FRAME_LENGTH samples) -> (batch, frames, mels)
+    normalised log-mel energies.
+
+    The mask marks the frames that lie wholly inside each recording, which
+    ends at its last non-zero sample. So a recording gets exactly the same
+    real frames (and the same answer) alone or batched with longer ones:
+    only frames that touch the padding differ, and those are masked. The
+    per-mel mean and standard deviation of the training frames are set with
+    `set_statistics` before training and saved with the model.
+    """
+
+    def __init__(self, sample_rate=8000, mels=40, low_hz=20.0, **kwargs):
+        super().__init__(**kwargs)
+        self.sample_rate, self.mels, self.low_hz = sample_rate, mels, low_hz
+        self.supports_masking = True
+        self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
+            num_mel_bins=mels,
+            num_spectrogram_bins=FRAME_LENGTH // 2 + 1,
+            sample_rate=sample_rate,
+            lower_edge_hertz=low_hz,
+            upper_edge_hertz=sample_rate / 2,
+        )
+
+    def build(self, input_shape):
+        self.mean = self.add_weight(shape=(self.mels,), initializer="zeros", trainable=False, name="mean")
+        self.std = self.add_weight(shape=(self.mels,), initializer="ones", trainable=False, name="std")
+
+    def log_mel(self, audio):
+        spectrum = tf.signal.stft(audio, FRAME_LENGTH, FRAME_STEP, window_fn=tf.signal.hann_window)
+        energies = tf.tensordot(tf.square(tf.abs(spectrum)), self.mel_matrix, 1)
+        return tf.math.log(energies + 1e-6)
+
+    def call(self, audio):
+        return (self.log_mel(audio) - self.mean) / self.std
+
+    def compute_mask(self, audio, mask=None):
+        return frame_mask(audio)
+
+    def set_statistics(self, frames):
+        """Per-mel mean and standard deviation from (frames, mels) un-normalised training frames."""
+        self.mean.assign(frames.mean(axis=0))
+        self.std.assign(np.maximum(frames.std(axis=0), 1e-3))
+
+    def get_config(self):
+        return {**super().get_config(), "sample_rate": self.sample_rate, "mels": self.mels, "low_hz": self.low_hz}
+
+
+def frame_mask(audio):
+    """(batch, frames) True for the frames that end at or before each recording's last non-zero sample.
+
+    Written with keras.ops on slices only (no dynamic shapes), so Keras can also
+    run it on the symbolic input while building the model.
+    """
+    positions = ops.cumsum(ops.ones_like(audio), axis=1)  # 1, 2, ... along each waveform
+    lengths = ops.max(ops.where(ops.not_equal(audio, 0.0), positions, 0.0), axis=1, keepdims=True)
+    frame_ends = positions[:, FRAME_LENGTH - 1 :: FRAME_STEP]  # the last sample of each STFT frame
+    return ops.logical_or(frame_ends <= lengths, frame_ends == FRAME_LENGTH)  # the first frame always counts
+
+
+def training_frames(layer, waveforms):
+    """(frames, mels) un-normalised log-mel frames of every recording (each alone: no padding)."""
+    return np.concatenate([layer.log_mel(tf.constant(wave[np.newaxis]))[0].numpy() for wave in waveforms])
+
+
+def pad_batch(waveforms):
+    """(batch, longest) float32, 0-padded on the right, and to at least one frame (the model's shortest input)."""
+    longest = max(FRAME_LENGTH, max(len(wave) for wave in waveforms))
+    batch = np.zeros((len(waveforms), longest), dtype="float32")
+    for row, wave in zip(batch, waveforms, strict=True):
+        row[: len(wave)] = wave
+    return batch
+
+
+def predict_waveforms(model, waveforms, batch_size=32):
+    """(recordings, classes) probabilities, in the order given; batches of similar length to spare padding."""
+    order = np.argsort([len(wave) for wave in waveforms], kind="stable")
+    probabilities = [None] * len(waveforms)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        answers = model.predict_on_batch(pad_batch([waveforms[index] for index in chunk]))
+        for index, answer in zip(chunk, np.asarray(answers), strict=True):
+            probabilities[index] = answer
+    return np.stack(probabilities)

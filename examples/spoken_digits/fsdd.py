@@ -1,0 +1,167 @@
+"""The Free Spoken Digit Dataset (FSDD): 3,000 recordings of the digits 0-9 by six speakers, read as waveforms.
+
+The tagged release of the project's public repository is downloaded once
+into the data directory, and only its recordings (names checked against the
+published `{digit}_{speaker}_{index}.wav` layout) are extracted, with
+tarfile's "data" filter: no paths outside the folder, no links, no devices.
+WAV files are read with the standard library's `wave` module: 16-bit (or
+8/32-bit) PCM, mono or mixed down to mono, at 8 kHz.
+"""
+
+import io
+import re
+import tarfile
+import wave
+import zlib
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from common.data import DamagedDataError, DataNotFoundError, fetch
+
+VERSION = "1.0.10"
+FOLDER = f"free-spoken-digit-dataset-{VERSION}"
+ARCHIVE = f"{FOLDER}.tar.gz"
+URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v{VERSION}.tar.gz"
+SAMPLE_RATE = 8000
+DIGITS = 10
+SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
+RECORDINGS_PER_RELEASE = 3000  # 6 speakers x 10 digits x 50 takes
+TEST_TAKES = 5  # the official split: takes 0-4 of every digit and speaker are the test set
+_NAME = re.compile(r"(?:^|/)recordings/(\d)_([a-z]+)_(\d+)\.wav$")
+
+
+class AudioError(ValueError):
+    """A file that is not a WAV recording this example can read; the message names the file and the fix."""
+
+
+class Recording(NamedTuple):
+    digit: int
+    speaker: str
+    take: int
+    audio: np.ndarray  # float32 samples in [-1, 1] at SAMPLE_RATE
+
+
+def parse_name(name):
+    """(digit, speaker, take) from a path ending in recordings/{digit}_{speaker}_{take}.wav, or None."""
+    match = _NAME.search(str(name).replace("\\", "/"))
+    return (int(match[1]), match[2], int(match[3])) if match else None
+
+
+def read_wav(data, source, sample_rate=SAMPLE_RATE):
+    """float32 mono samples in [-1, 1] from the bytes of a PCM WAV file; AudioError naming `source` otherwise.
+
+    Stereo (or more channels) is mixed down by averaging. Another sample rate
+    is refused rather than resampled: the model's spectrogram frames are 32 ms
+    at 8 kHz, and the error says how to convert the file.
+    """
+    if not data:
+        raise AudioError(f"{source}: the file is empty")
+    try:
+        with wave.open(io.BytesIO(data)) as wav:
+            channels, width, rate, count = wav.getnchannels(), wav.getsampwidth(), wav.getframerate(), wav.getnframes()
+            frames = wav.readframes(count)
+    except (wave.Error, EOFError) as error:
+        reason = str(error) or "it ends inside the WAV header"
+        raise AudioError(f"{source}: not a readable PCM WAV file ({reason})") from None
+    if rate != sample_rate:
+        raise AudioError(
+            f"{source}: recorded at {rate} Hz; the model reads {sample_rate} Hz. Convert it first, "
+            f"e.g. `sox {source} -r {sample_rate} -c 1 converted.wav` or `ffmpeg -i {source} -ar {sample_rate} "
+            "-ac 1 converted.wav`"
+        )
+    if width not in (1, 2, 4):
+        raise AudioError(f"{source}: {8 * width}-bit samples; only 8-, 16- and 32-bit PCM are read")
+    if len(frames) < count * channels * width:
+        raise AudioError(f"{source}: truncated: its header promises {count} samples, it holds fewer")
+    dtype = {1: np.uint8, 2: np.int16, 4: np.int32}[width]
+    samples = np.frombuffer(frames, dtype=dtype).astype("float32")
+    if width == 1:  # 8-bit WAV is unsigned, centred on 128
+        samples -= 128.0
+    samples /= float(2 ** (8 * width - 1))
+    if samples.size == 0:
+        raise AudioError(f"{source}: holds no samples")
+    return samples.reshape(-1, channels).mean(axis=1)
+
+
+def wav_bytes(samples, sample_rate=SAMPLE_RATE, channels=1):
+    """A 16-bit PCM WAV file's bytes from float samples in [-1, 1] (for tests and examples)."""
+    pcm = (np.clip(np.asarray(samples, dtype="float64"), -1, 1) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def recordings_folder(data_dir, download=True):
+    """data_dir/FOLDER/recordings, extracted from the release archive (downloaded first when missing)."""
+    data_dir = Path(data_dir)
+    folder = data_dir / FOLDER / "recordings"
+    if folder.is_dir() and any(folder.glob("*.wav")):
+        return folder
+    archive = data_dir / ARCHIVE
+    if not archive.exists():
+        if not download:
+            raise DataNotFoundError(
+                f"{archive} not found. Download {URL} and save it as {archive}, "
+                "or point --data-dir at a folder that holds it."
+            )
+        archive = fetch(ARCHIVE, URL, data_dir)
+    extract_recordings(archive, data_dir)
+    return folder
+
+
+def extract_recordings(archive, data_dir):
+    """Extract the archive's recordings (and nothing else) into data_dir/FOLDER/recordings; their count."""
+    target = Path(data_dir) / FOLDER / "recordings"
+    target.mkdir(parents=True, exist_ok=True)
+    count = 0
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                if member.isfile() and parse_name(member.name):
+                    member.name = Path(member.name).name  # flat into recordings/, whatever the top folder
+                    tar.extract(member, target, filter="data")
+                    count += 1
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        raise DamagedDataError(
+            f"{archive} cannot be read ({error}); it is damaged or truncated. "
+            f"Delete it and run again to download it from {URL}."
+        ) from error
+    if count == 0:
+        raise DamagedDataError(f"{archive} holds no recordings named recordings/DIGIT_SPEAKER_TAKE.wav")
+    return count
+
+
+def load_recordings(data_dir, download=True, speakers=None):
+    """Every recording of the data set (or of `speakers`), sorted by speaker, digit and take."""
+    folder = recordings_folder(data_dir, download)
+    recordings = []
+    for path in sorted(folder.glob("*.wav")):
+        parsed = parse_name(f"recordings/{path.name}")
+        if parsed is None or (speakers and parsed[1] not in speakers):
+            continue
+        recordings.append(Recording(*parsed, read_wav(path.read_bytes(), path)))
+    if not recordings:
+        raise DataNotFoundError(f"{folder} holds no recordings named DIGIT_SPEAKER_TAKE.wav")
+    return sorted(recordings, key=lambda recording: (recording.speaker, recording.digit, recording.take))
+
+
+def official_split(recordings):
+    """(train, test): takes 0-4 of every digit and speaker are the test set, as the data set's README says."""
+    test = [recording for recording in recordings if recording.take < TEST_TAKES]
+    return [recording for recording in recordings if recording.take >= TEST_TAKES], test
+
+
+def speaker_split(recordings, speaker):
+    """(train, test): every recording of `speaker` is the test set, the other speakers' are the training set."""
+    if speaker not in {recording.speaker for recording in recordings}:
+        raise ValueError(f"no recordings of speaker {speaker!r}")
+    return (
+        [recording for recording in recordings if recording.speaker != speaker],
+        [recording for recording in recordings if recording.speaker == speaker],
+    )

@@ -1,0 +1,226 @@
+"""Spoken digits (examples/spoken_digits): WAV reading, frame masks, the two splits, a quick run on tones in the
+data set's layout, predict.py on good and bad files in a new process, and the real FSDD archive."""
+
+import io
+import subprocess
+import sys
+import tarfile
+import wave
+
+import keras
+import numpy as np
+import pytest
+from conftest import REPO_ROOT, load_example
+
+fsdd = load_example("spoken_digits", "fsdd")
+audio = load_example("spoken_digits", "audio")
+train = load_example("spoken_digits", "train")
+
+PREDICT = REPO_ROOT / "examples" / "spoken_digits" / "predict.py"
+RATE = fsdd.SAMPLE_RATE
+
+
+def tone(hz, seconds, rng=None, amplitude=0.5):
+    """A sine tone (with a little noise when `rng` is given)."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    wave_ = amplitude * np.sin(2 * np.pi * hz * t)
+    return wave_ + (0.01 * rng.normal(size=t.size) if rng is not None else 0)
+
+
+def digit_sound(digit, rng):
+    """A made-up 'digit': a tone whose pitch says the digit, of random length, loudness and slight detuning."""
+    return tone(300 + 250 * digit + rng.normal(0, 10), rng.uniform(0.15, 0.45), rng, amplitude=rng.uniform(0.2, 0.6))
+
+
+def wav_with(samples, rate=RATE, channels=1, width=2):
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(width)
+        wav.setframerate(rate)
+        wav.writeframes((np.asarray(samples) * 30000).astype("<i2").tobytes() if width == 2 else bytes(samples))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """DATA_DIR holding the release archive, in the real layout, of 6 speakers x 10 tone 'digits' x 12 takes."""
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    with tarfile.open(folder / fsdd.ARCHIVE, "w:gz") as tar:
+        for speaker in fsdd.SPEAKERS:
+            for digit in range(10):
+                for take in range(12):
+                    data = fsdd.wav_bytes(digit_sound(digit, rng))
+                    info = tarfile.TarInfo(f"{fsdd.FOLDER}/recordings/{digit}_{speaker}_{take}.wav")
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+        readme = tarfile.TarInfo(f"{fsdd.FOLDER}/README.md")
+        tar.addfile(readme, io.BytesIO(b""))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir, tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("spoken") / "out"
+    options = [
+        "--quick",
+        "--epochs",
+        "8",
+        "--units",
+        "24",
+        "--data-dir",
+        str(data_dir),
+        "--output-dir",
+        str(output_dir),
+    ]
+    return train.main(options), output_dir
+
+
+# --- fsdd.py: WAV files, the archive, the splits ---
+
+
+def test_wav_reading_tones_silence_lengths_and_stereo():
+    for seconds in (0.05, 0.5, 1.3):
+        samples = fsdd.read_wav(fsdd.wav_bytes(tone(440, seconds)), "t.wav")
+        assert samples.dtype == np.float32 and len(samples) == int(seconds * RATE)
+        np.testing.assert_allclose(samples, tone(440, seconds), atol=1e-4)
+    assert not fsdd.read_wav(fsdd.wav_bytes(np.zeros(800)), "silence.wav").any()
+    left, right = tone(440, 0.2), np.zeros(1600)
+    stereo = np.stack([left, right], axis=1).reshape(-1)
+    mixed = fsdd.read_wav(fsdd.wav_bytes(stereo, channels=2), "stereo.wav")
+    np.testing.assert_allclose(mixed, left / 2, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "the file is empty"),
+        (b"hello", "not a readable PCM WAV file"),
+        (b"RIFF" + bytes(40), "not a readable PCM WAV file"),
+        (wav_with(tone(440, 0.2), rate=44100), "recorded at 44100 Hz; the model reads 8000 Hz. Convert it"),
+        (wav_with(bytes(30), width=3), "24-bit samples"),
+        (wav_with(tone(440, 0.2))[:500], "truncated"),
+        (wav_with(np.zeros(0)), "holds no samples"),
+    ],
+)
+def test_bad_wav_files_get_a_clear_error(data, message):
+    with pytest.raises(fsdd.AudioError, match=message):
+        fsdd.read_wav(data, "x.wav")
+
+
+def test_archive_extracts_only_recordings_and_splits_leave_nothing_on_both_sides(data_dir):
+    recordings = fsdd.load_recordings(data_dir)
+    assert len(recordings) == 6 * 10 * 12
+    assert not (data_dir / fsdd.FOLDER / "README.md").exists()  # only recordings are extracted
+    train_side, test = fsdd.official_split(recordings)
+    assert {r.take for r in test} == set(range(5)) and min(r.take for r in train_side) == 5
+    assert len(test) == 6 * 10 * 5
+    fit, validation = train.split_validation(train_side)
+    assert {r.take for r in validation} == {9} and len(fit) + len(validation) == len(train_side)
+    keys = lambda rs: {(r.speaker, r.digit, r.take) for r in rs}  # noqa: E731
+    assert not keys(train_side) & keys(test) and not keys(fit) & keys(validation)
+    for speaker in fsdd.SPEAKERS:
+        others, held_out = fsdd.speaker_split(recordings, speaker)
+        assert {r.speaker for r in held_out} == {speaker} and speaker not in {r.speaker for r in others}
+        assert len(others) + len(held_out) == len(recordings)
+    with pytest.raises(ValueError, match="no recordings of speaker 'nobody'"):
+        fsdd.speaker_split(recordings, "nobody")
+
+
+def test_missing_and_damaged_archives_say_what_to_do(tmp_path):
+    with pytest.raises(Exception, match="not found. Download https://github.com/Jakobovski"):
+        fsdd.load_recordings(tmp_path, download=False)
+    (tmp_path / fsdd.ARCHIVE).write_bytes(b"not a tar.gz")
+    with pytest.raises(Exception, match="damaged or truncated"):
+        fsdd.load_recordings(tmp_path, download=False)
+
+
+# --- audio.py: features and masks ---
+
+
+def test_frame_mask_marks_frames_inside_the_recording():
+    short, long = tone(440, 0.1), tone(440, 0.3)
+    batch = audio.pad_batch([short, long])
+    mask = np.asarray(audio.frame_mask(batch))
+    real_short = (len(short) - audio.FRAME_LENGTH) // audio.FRAME_STEP + 1
+    real_long = (len(long) - audio.FRAME_LENGTH) // audio.FRAME_STEP + 1
+    assert mask.shape == (2, real_long) and mask[0].sum() == real_short and mask[1].all()
+    assert np.asarray(audio.frame_mask(audio.pad_batch([tone(440, 0.01)]))).tolist() == [[True]]  # one frame
+
+
+def test_prediction_does_not_change_when_batched_with_longer_recordings():
+    model = train.build_model(20, "gru", 8, 1, 0.0, True, "mean")
+    model.get_layer("log_mel").set_statistics(np.random.default_rng(0).normal(size=(50, 20)))
+    rng = np.random.default_rng(1)
+    short = digit_sound(3, rng)
+    alone = model.predict(audio.pad_batch([short]), verbose=0)
+    together = model.predict(audio.pad_batch([short, tone(900, 1.5, rng), tone(300, 0.8, rng)]), verbose=0)
+    np.testing.assert_allclose(together[0], alone[0], atol=1e-5)
+
+
+# --- train.py end to end, predict.py ---
+
+
+def test_quick_run_learns_and_writes_its_artifacts(trained):
+    record, output_dir = trained
+    for name in ("model.keras", "history.csv", "history.png", "spectrograms.png", "confusion.png", "run.json"):
+        assert (output_dir / name).exists(), name
+    assert record["metrics"]["accuracy"] > 0.5  # chance is 0.1
+    assert record["data"]["counts"] == {"train": 360, "validation": 60, "test": 300}
+
+
+def predict(output_dir, *files):
+    return subprocess.run(
+        [sys.executable, str(PREDICT), "--model-dir", str(output_dir), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_predict_in_a_new_process_matches_the_model_and_rejects_bad_files(trained, data_dir, tmp_path):
+    _, output_dir = trained
+    recordings = fsdd.load_recordings(data_dir)[:6]
+    paths = []
+    for number, recording in enumerate(recordings):
+        paths.append(tmp_path / f"r{number}.wav")
+        paths[-1].write_bytes(fsdd.wav_bytes(recording.audio))
+    model = keras.models.load_model(output_dir / "model.keras")
+    in_memory = audio.predict_waveforms(model, [fsdd.read_wav(path.read_bytes(), path) for path in paths])
+    good = predict(output_dir, *paths)
+    assert good.returncode == 0, good.stderr
+    lines = good.stdout.strip().splitlines()
+    assert [int(line.split("\t")[1].split()[1]) for line in lines] == in_memory.argmax(axis=1).tolist()
+    probabilities = [float(line.split("\t")[2].split()[1]) for line in lines]
+    np.testing.assert_allclose(probabilities, in_memory.max(axis=1), atol=1e-3)
+
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "cd.wav").write_bytes(wav_with(tone(440, 0.2), rate=44100))
+    (tmp_path / "text.wav").write_text("not audio")
+    bad = predict(output_dir, paths[0], tmp_path / "empty.wav", tmp_path / "cd.wav", tmp_path / "text.wav")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert len(bad.stdout.strip().splitlines()) == 1  # the good file is still answered
+    for expected in ("empty.wav: the file is empty", "cd.wav: recorded at 44100 Hz", "text.wav: not a readable"):
+        assert expected in bad.stderr
+    missing = predict(tmp_path / "no-model", paths[0])
+    assert missing.returncode == 1 and "make example-spoken_digits" in missing.stderr
+
+
+# --- the real archive ---
+
+
+def test_real_archive_has_3000_recordings_of_6_speakers(shared_data, tmp_path):
+    archive = shared_data / fsdd.ARCHIVE
+    if not archive.exists():
+        pytest.skip(f"real-data test: {archive} is absent (see data/README.md)")
+    (tmp_path / fsdd.ARCHIVE).symlink_to(archive)
+    recordings = fsdd.load_recordings(tmp_path, download=False)
+    assert len(recordings) == fsdd.RECORDINGS_PER_RELEASE
+    counts = {}
+    for recording in recordings:
+        counts[recording.speaker, recording.digit] = counts.get((recording.speaker, recording.digit), 0) + 1
+    assert sorted({speaker for speaker, _ in counts}) == list(fsdd.SPEAKERS)
+    assert set(counts.values()) == {50} and len(counts) == 60
+    train_side, test = fsdd.official_split(recordings)
+    assert (len(train_side), len(test)) == (2700, 300)
