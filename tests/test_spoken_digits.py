@@ -224,3 +224,30 @@ def test_real_archive_has_3000_recordings_of_6_speakers(shared_data, tmp_path):
     assert set(counts.values()) == {50} and len(counts) == 60
     train_side, test = fsdd.official_split(recordings)
     assert (len(train_side), len(test)) == (2700, 300)
+
+
+def test_leaving_each_speaker_out_runs_six_folds_and_keeps_the_other_options(data_dir, tmp_path):
+    assert train.without_option(
+        ["--quick", "--test-speaker", "all", "--test-speaker=theo", "--epochs", "1"], "--test-speaker"
+    ) == [
+        "--quick",
+        "--epochs",
+        "1",
+    ]
+    options = [
+        "--quick",
+        "--epochs",
+        "1",
+        "--units",
+        "8",
+        "--data-dir",
+        str(data_dir),
+        "--output-dir",
+        str(tmp_path / "x"),
+    ]
+    records = train.main([*options, "--test-speaker", "all"])
+    assert list(records) == list(fsdd.SPEAKERS)
+    for speaker, record in records.items():
+        assert record["data"]["test_speaker"] == speaker and record["data"]["counts"]["test"] == 10 * 12
+        assert record["config"]["epochs"] == 1 and record["config"]["units"] == 8
+        assert record["config"]["output_dir"] == str(tmp_path / "x" / f"speaker-{speaker}")

@@ -28,9 +28,9 @@ class LogMelFrames(keras.layers.Layer):
     `set_statistics` before training and saved with the model.
     """
 
-    def __init__(self, sample_rate=8000, mels=40, low_hz=20.0, **kwargs):
+    def __init__(self, sample_rate=8000, mels=40, low_hz=20.0, per_recording=True, **kwargs):
         super().__init__(**kwargs)
-        self.sample_rate, self.mels, self.low_hz = sample_rate, mels, low_hz
+        self.sample_rate, self.mels, self.low_hz, self.per_recording = sample_rate, mels, low_hz, per_recording
         self.supports_masking = True
         self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
             num_mel_bins=mels,
@@ -50,7 +50,10 @@ class LogMelFrames(keras.layers.Layer):
         return tf.math.log(energies + 1e-6)
 
     def call(self, audio):
-        return (self.log_mel(audio) - self.mean) / self.std
+        frames = self.log_mel(audio)
+        if self.per_recording:
+            frames = frames - masked_mean(frames, frame_mask(audio))
+        return (frames - self.mean) / self.std
 
     def compute_mask(self, audio, mask=None):
         return frame_mask(audio)
@@ -61,7 +64,48 @@ class LogMelFrames(keras.layers.Layer):
         self.std.assign(np.maximum(frames.std(axis=0), 1e-3))
 
     def get_config(self):
-        return {**super().get_config(), "sample_rate": self.sample_rate, "mels": self.mels, "low_hz": self.low_hz}
+        return {
+            **super().get_config(),
+            "sample_rate": self.sample_rate,
+            "mels": self.mels,
+            "low_hz": self.low_hz,
+            "per_recording": self.per_recording,
+        }
+
+
+@keras.saving.register_keras_serializable(package="spoken_digits")
+class WarpFrequencies(keras.layers.Layer):
+    """Training only: stretch or squeeze the mel axis of the whole batch by a random factor in [1 - warp, 1 + warp].
+
+    A longer vocal tract puts every formant lower; stretching the spectrum
+    along frequency imitates a speaker with another voice (vocal tract length
+    perturbation), so five training voices cover more of the sixth's. The
+    frames (and their mask) are left as they are; at inference it does
+    nothing.
+    """
+
+    def __init__(self, warp=0.1, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.warp, self.seed = warp, seed
+        self.supports_masking = True
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, frames, training=False):
+        if not training or self.warp == 0:
+            return frames
+        mels = frames.shape[-1]
+        factor = keras.random.uniform((), 1 - self.warp, 1 + self.warp, seed=self.generator)
+        warped_mels = tf.cast(tf.round(mels * factor), "int32")
+        image = tf.image.resize(frames[..., tf.newaxis], tf.stack([tf.shape(frames)[1], warped_mels]))[..., 0]
+        # cut a stretched spectrum at the top; extend a squeezed one with its top band
+        top = tf.repeat(image[:, :, -1:], tf.maximum(mels - warped_mels, 0), axis=2)
+        return tf.ensure_shape(tf.concat([image, top], axis=2)[:, :, :mels], frames.shape)
+
+    def compute_mask(self, frames, mask=None):
+        return mask
+
+    def get_config(self):
+        return {**super().get_config(), "warp": self.warp, "seed": self.seed}
 
 
 def frame_mask(audio):
@@ -76,9 +120,18 @@ def frame_mask(audio):
     return ops.logical_or(frame_ends <= lengths, frame_ends == FRAME_LENGTH)  # the first frame always counts
 
 
+def masked_mean(frames, mask):
+    """(batch, 1, mels): each recording's mean frame over its real frames."""
+    weights = tf.cast(mask, frames.dtype)[:, :, tf.newaxis]
+    return tf.reduce_sum(frames * weights, axis=1, keepdims=True) / tf.reduce_sum(weights, axis=1, keepdims=True)
+
+
 def training_frames(layer, waveforms):
     """(frames, mels) un-normalised log-mel frames of every recording (each alone: no padding)."""
-    return np.concatenate([layer.log_mel(tf.constant(wave[np.newaxis]))[0].numpy() for wave in waveforms])
+    frames = [layer.log_mel(tf.constant(pad_batch([wave])))[0].numpy() for wave in waveforms]
+    if layer.per_recording:
+        frames = [recording - recording.mean(axis=0) for recording in frames]
+    return np.concatenate(frames)
 
 
 def pad_batch(waveforms):

@@ -15,6 +15,7 @@ beside logistic regression on the mean and spread of the same log-mel
 frames.
 """
 
+import argparse
 import sys
 import time
 
@@ -32,7 +33,7 @@ from common.saving import check_round_trip
 from common.text import bucketed_dataset
 from common.training import Run, adam
 
-from audio import LogMelFrames, pad_batch, predict_waveforms, training_frames
+from audio import LogMelFrames, WarpFrequencies, pad_batch, predict_waveforms, training_frames
 from fsdd import DIGITS, SAMPLE_RATE, SPEAKERS, load_recordings, official_split, speaker_split
 
 EXAMPLE = "spoken_digits"
@@ -49,9 +50,22 @@ def parse_args(argv=None):
         "default: the official split (takes 0-4 of every speaker are the test set)",
     )
     data.add_argument("--mels", type=cli.positive_int, default=40, help="mel bands of the spectrogram")
+    data.add_argument(
+        "--recording-mean",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="subtract each recording's mean log-mel frame (removes the constant colouring of a voice or microphone)",
+    )
     cli.add_model_args(parser, cell="gru", units=64, layers=2, dropout=0.2, bidirectional=True)
     parser.add_argument_group("model").add_argument(
         "--pooling", choices=POOLING, default="mean", help="summary of the frames' states"
+    )
+    parser.add_argument_group("training").add_argument(
+        "--warp",
+        type=cli.fraction,
+        default=0.0,
+        help="stretch the mel axis of each training batch by a random factor within 1 +- this (0: off; "
+        "imitates other voices, see README)",
     )
     cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=2e-3, patience=8, clipnorm=1.0)
     speaker = cli.peek(parser, argv, "test_speaker")
@@ -72,10 +86,13 @@ def split_validation(recordings):
     )
 
 
-def build_model(mels, cell, units, num_layers, dropout, bidirectional, pooling):
+def build_model(
+    mels, cell, units, num_layers, dropout, bidirectional, pooling, recording_mean=True, warp=0.0, seed=None
+):
     """(batch, samples) waveform at 8 kHz, 0-padded on the right -> (batch, 10) digit probabilities."""
     audio = keras.Input((None,), name="audio")
-    frames = LogMelFrames(SAMPLE_RATE, mels, name="log_mel")(audio)  # carries the mask of real frames
+    frames = LogMelFrames(SAMPLE_RATE, mels, per_recording=recording_mean, name="log_mel")(audio)  # and the mask
+    frames = WarpFrequencies(warp, seed, name="warp_frequencies")(frames)  # training only
     x = recurrent_stack(
         frames, cell, units, num_layers, return_sequences=True, bidirectional=bidirectional, dropout=dropout
     )
@@ -152,7 +169,16 @@ def main(argv=None):
     # --- Model: features inside, statistics from the training frames ---
     with run.scope():
         model = build_model(
-            args.mels, args.cell, args.units, args.layers, args.dropout, args.bidirectional, args.pooling
+            args.mels,
+            args.cell,
+            args.units,
+            args.layers,
+            args.dropout,
+            args.bidirectional,
+            args.pooling,
+            args.recording_mean,
+            args.warp,
+            args.seed,
         )
         features = model.get_layer("log_mel")
         features.set_statistics(training_frames(features, x_train))
@@ -202,12 +228,28 @@ def main(argv=None):
     return run.finish(metrics, results, extra=extra)
 
 
+def without_option(argv, option):
+    """`argv` without `option VALUE` and `option=VALUE`."""
+    kept, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+        elif argument == option:
+            skip = True
+        elif not argument.startswith(f"{option}="):
+            kept.append(argument)
+    return kept
+
+
 def leave_each_speaker_out(argv):
     """Six runs, one per held-out speaker (each in its own folder, resumable), then their accuracies and mean."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    without = [a for a, previous in zip(argv, [None, *argv], strict=True) if "--test-speaker" not in (a, previous)]
-    without = [a for a in without if not a.startswith("--test-speaker=")]
-    records = {speaker: main([*without, "--test-speaker", speaker]) for speaker in SPEAKERS}
+    argv = without_option(list(sys.argv[1:] if argv is None else argv), "--test-speaker")
+    explicit_dir = parse_args(argv).output_dir if any(a.startswith("--output-dir") for a in argv) else None
+    records = {}
+    for speaker in SPEAKERS:
+        # by default each fold has its own folder (outputs/spoken_digits-speaker-NAME); under --output-dir, a subfolder
+        folder = ["--output-dir", f"{explicit_dir}/speaker-{speaker}"] if explicit_dir else []
+        records[speaker] = main([*without_option(argv, "--output-dir"), *folder, "--test-speaker", speaker])
     print(f"\n{'held-out speaker':<18}{'RNN':>8}{'baseline':>10}")
     for speaker, record in records.items():
         print(f"{speaker:<18}{record['metrics']['accuracy']:>8.4f}{record['metrics']['baseline_accuracy']:>10.4f}")
