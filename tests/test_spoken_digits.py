@@ -251,3 +251,35 @@ def test_leaving_each_speaker_out_runs_six_folds_and_keeps_the_other_options(dat
         assert record["data"]["test_speaker"] == speaker and record["data"]["counts"]["test"] == 10 * 12
         assert record["config"]["epochs"] == 1 and record["config"]["units"] == 8
         assert record["config"]["output_dir"] == str(tmp_path / "x" / f"speaker-{speaker}")
+    # run again (as after an interruption): the finished folds are not trained again
+    again = train.main([*options, "--test-speaker", "all"])
+    assert {s: r["started_at"] for s, r in again.items()} == {s: r["started_at"] for s, r in records.items()}
+
+
+def test_frequency_warping_only_while_training():
+    frames = np.random.default_rng(0).normal(size=(2, 7, 20)).astype("float32")
+    layer = audio.WarpFrequencies(0.2, seed=1)
+    np.testing.assert_array_equal(np.asarray(layer(frames, training=False)), frames)
+    warped = np.asarray(layer(frames, training=True))
+    assert warped.shape == frames.shape and not np.allclose(warped, frames)
+    assert np.asarray(audio.WarpFrequencies(0.0)(frames, training=True)).tolist() == frames.tolist()
+
+
+def test_recording_mean_is_taken_over_real_frames_only():
+    layer = audio.LogMelFrames(RATE, 20)
+    layer.build((None, None))
+    short = tone(440, 0.2)
+    alone = np.asarray(layer(audio.pad_batch([short])))[0]
+    np.testing.assert_allclose(alone.mean(axis=0), 0, atol=1e-4)  # statistics 0/1: only the recording's mean is off
+    padded = np.asarray(layer(audio.pad_batch([short, tone(440, 1.0)])))[0][: len(alone)]
+    np.testing.assert_allclose(padded, alone, atol=1e-4)
+
+
+def test_silence_around_the_word_is_trimmed():
+    word = tone(440, 0.3, np.random.default_rng(0)).astype("float32")
+    padded = np.concatenate([np.zeros(8000), word, np.zeros(16000)])
+    trimmed = audio.trim_silence(padded)
+    assert len(word) - audio.FRAME_LENGTH <= len(trimmed) <= len(word) + 2 * audio.FRAME_LENGTH
+    assert np.abs(trimmed).max() == pytest.approx(np.abs(word).max())
+    np.testing.assert_array_equal(audio.trim_silence(np.zeros(4000)), np.zeros(4000))
+    np.testing.assert_array_equal(audio.trim_silence(word[:100]), word[:100])

@@ -134,6 +134,25 @@ def training_frames(layer, waveforms):
     return np.concatenate(frames)
 
 
+def trim_silence(samples, floor_db=60.0):
+    """The samples from the first to the last frame within `floor_db` of the loudest frame's energy.
+
+    The data set's recordings are cut close around the word; a recording
+    with a second of room noise before and after it would shift the
+    per-recording mean the model subtracts, and with it the answer. Silence
+    (all frames equally quiet) is returned as it is.
+    """
+    samples = np.asarray(samples, dtype="float32")
+    if len(samples) <= FRAME_LENGTH:
+        return samples
+    starts = np.arange(0, len(samples) - FRAME_LENGTH + 1, FRAME_STEP)
+    energy = np.array([np.mean(samples[start : start + FRAME_LENGTH] ** 2) for start in starts])
+    loud = np.flatnonzero(energy >= energy.max() * 10 ** (-floor_db / 10)) if energy.max() > 0 else []
+    if len(loud) == 0:
+        return samples
+    return samples[starts[loud[0]] : starts[loud[-1]] + FRAME_LENGTH]
+
+
 def pad_batch(waveforms):
     """(batch, longest) float32, 0-padded on the right, and to at least one frame (the model's shortest input)."""
     longest = max(FRAME_LENGTH, max(len(wave) for wave in waveforms))

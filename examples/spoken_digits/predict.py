@@ -6,7 +6,8 @@ Run:     python examples/spoken_digits/predict.py FILE.wav ...
 
 Prints one line per file: the digit and its probability. The recordings
 must be PCM WAV at 8 kHz (as the Free Spoken Digit Dataset's); stereo is
-mixed down to mono. A file that cannot be read (missing, empty, truncated,
+mixed down to mono. Silence before and after the word is cut off, as in the
+data set's recordings (the model never heard long pauses). A file that cannot be read (missing, empty, truncated,
 not a WAV, another sample rate) is reported on standard error and skipped,
 and the exit status is then 1.
 """
@@ -19,7 +20,7 @@ from common.saving import load_for_use
 from common.training import default_output_dir
 
 import audio  # noqa: F401  (registers the LogMelFrames layer that the saved model uses)
-from audio import predict_waveforms
+from audio import predict_waveforms, trim_silence
 from fsdd import AudioError, read_wav
 
 
@@ -50,7 +51,7 @@ def main(argv=None):
     readable, waveforms, failed = [], [], False
     for path in args.files:
         try:
-            waveforms.append(read_recording(path))
+            waveforms.append(trim_silence(read_recording(path)))
             readable.append(path)
         except AudioError as error:
             print(f"error: {error}", file=sys.stderr)

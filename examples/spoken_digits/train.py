@@ -16,8 +16,10 @@ frames.
 """
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -31,7 +33,7 @@ from common.models import POOLING, output_head, pool_over_time, recurrent_stack
 from common.plots import plt, save_figure
 from common.saving import check_round_trip
 from common.text import bucketed_dataset
-from common.training import Run, adam
+from common.training import BACKUP_DIR, RUN_RECORD, Run, adam
 
 from audio import LogMelFrames, WarpFrequencies, pad_batch, predict_waveforms, training_frames
 from fsdd import DIGITS, SAMPLE_RATE, SPEAKERS, load_recordings, official_split, speaker_split
@@ -241,6 +243,23 @@ def without_option(argv, option):
     return kept
 
 
+def finished_fold(argv):
+    """The run record of this fold when an earlier `--test-speaker all` finished it with the same options, else None.
+
+    So an interrupted `all` resumes where it stopped instead of training the finished folds again.
+    """
+    args = parse_args(argv)
+    folder = Path(args.output_dir)
+    if args.restart or (folder / BACKUP_DIR).exists() or not (folder / RUN_RECORD).exists():
+        return None
+    record = json.loads((folder / RUN_RECORD).read_text())
+    config = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
+    if record.get("config") != config:
+        return None
+    print(f"{folder}: this fold finished before with the same options; its record is reused")
+    return record
+
+
 def leave_each_speaker_out(argv):
     """Six runs, one per held-out speaker (each in its own folder, resumable), then their accuracies and mean."""
     argv = without_option(list(sys.argv[1:] if argv is None else argv), "--test-speaker")
@@ -249,7 +268,8 @@ def leave_each_speaker_out(argv):
     for speaker in SPEAKERS:
         # by default each fold has its own folder (outputs/spoken_digits-speaker-NAME); under --output-dir, a subfolder
         folder = ["--output-dir", f"{explicit_dir}/speaker-{speaker}"] if explicit_dir else []
-        records[speaker] = main([*without_option(argv, "--output-dir"), *folder, "--test-speaker", speaker])
+        fold = [*without_option(argv, "--output-dir"), *folder, "--test-speaker", speaker]
+        records[speaker] = finished_fold(fold) or main(fold)
     print(f"\n{'held-out speaker':<18}{'RNN':>8}{'baseline':>10}")
     for speaker, record in records.items():
         print(f"{speaker:<18}{record['metrics']['accuracy']:>8.4f}{record['metrics']['baseline_accuracy']:>10.4f}")
