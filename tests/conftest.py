@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,3 +35,13 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real-data test: {SHARED_DATA} is absent (see data/README.md)")
     return SHARED_DATA
+
+
+def run_predict(script, model_dir, *arguments):
+    """Run an example's predict.py on `arguments` with `--model-dir model_dir`, in a new process."""
+    return subprocess.run(
+        [sys.executable, str(script), "--model-dir", str(model_dir), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

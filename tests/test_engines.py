@@ -1,12 +1,9 @@
 """Turbofan remaining useful life (examples/engines): parsing, labels, windows, scaling, the PHM08 score, a quick
 run on files in NASA's format, predict.py on good and bad files, and the real FD001 files."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, load_example
+from conftest import REPO_ROOT, load_example, run_predict
 
 from common.data import DamagedDataError
 
@@ -189,12 +186,7 @@ def test_same_seed_same_numbers(data_dir, tmp_path):
 
 
 def predict(output_dir, *files):
-    return subprocess.run(
-        [sys.executable, str(PREDICT), "--model-dir", str(output_dir), *map(str, files)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_predict(PREDICT, output_dir, *files)
 
 
 def test_predict_reads_engines_and_rejects_bad_files(trained, data_dir, tmp_path):

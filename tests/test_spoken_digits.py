@@ -2,15 +2,13 @@
 data set's layout, predict.py on good and bad files in a new process, and the real FSDD archive."""
 
 import io
-import subprocess
-import sys
 import tarfile
 import wave
 
 import keras
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, load_example
+from conftest import REPO_ROOT, load_example, run_predict
 
 fsdd = load_example("spoken_digits", "fsdd")
 audio = load_example("spoken_digits", "audio")
@@ -171,12 +169,7 @@ def test_quick_run_learns_and_writes_its_artifacts(trained):
 
 
 def predict(output_dir, *files):
-    return subprocess.run(
-        [sys.executable, str(PREDICT), "--model-dir", str(output_dir), *map(str, files)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_predict(PREDICT, output_dir, *files)
 
 
 def test_predict_in_a_new_process_matches_the_model_and_rejects_bad_files(trained, data_dir, tmp_path):
