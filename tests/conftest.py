@@ -13,6 +13,14 @@ SHARED_DATA = Path(os.environ.get("RNN_EXAMPLES_SHARED_DATA", REPO_ROOT.parent /
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def load_module(path, name=None):
+    """Import the Python file at `path` (an example's script, a benchmark) as a module."""
+    spec = importlib.util.spec_from_file_location(name or f"script_{Path(path).stem}", path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
 def load_example(name, module="train"):
     """Import examples/NAME/MODULE.py under a unique module name.
 
@@ -22,11 +30,7 @@ def load_example(name, module="train"):
     folder = str(REPO_ROOT / "examples" / name)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    path = REPO_ROOT / "examples" / name / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}_{module}", path)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+    return load_module(REPO_ROOT / "examples" / name / f"{module}.py", f"example_{name}_{module}")
 
 
 @pytest.fixture

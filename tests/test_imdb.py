@@ -6,7 +6,7 @@ import tarfile
 import keras
 import numpy as np
 import pytest
-from conftest import load_example
+from conftest import REPO_ROOT, load_example, load_module
 
 from common.data import DataNotFoundError
 from common.text import bucketed_dataset, encode
@@ -198,6 +198,51 @@ def test_predict_refuses_a_file_that_is_not_text(trained, tmp_path):
         predict.main(["--model", str(output_dir / "end_to_end.keras"), "--file", str(binary)])
     with pytest.raises(SystemExit, match="cannot read .*absent.txt"):
         predict.main(["--model", str(output_dir / "end_to_end.keras"), "--file", str(tmp_path / "absent.txt")])
+
+
+def test_predict_explains_each_review_in_its_own_page(trained, tmp_path, capsys):
+    _, output_dir = trained
+    reviews_given = ["A wonderful, brilliant film. I loved it!", "zzz qqq", "<script>x</script> awful boring waste"]
+    folder = tmp_path / "why"
+    model = ["--model", str(output_dir / "end_to_end.keras")]
+    for method in ("integrated_gradients", "occlusion"):
+        capsys.readouterr()
+        predict.main([*model, "--explain", str(folder / method), "--method", method, "--steps", "16", *reviews_given])
+        printed = capsys.readouterr().out
+        assert "raised P(positive): " in printed and "nothing to explain" in printed
+        assert sorted(path.name for path in (folder / method).iterdir()) == [
+            "1-a-wonderful-brilliant-film-i-loved.html",
+            "1-a-wonderful-brilliant-film-i-loved.png",
+            "3-script-x-script-awful-boring-waste.html",
+            "3-script-x-script-awful-boring-waste.png",
+        ]
+    page = (folder / "occlusion" / "1-a-wonderful-brilliant-film-i-loved.html").read_text()
+    assert "P(positive) = " in page and ">brilliant</span>" in page
+    with pytest.raises(SystemExit):
+        predict.main([*model, "--explain", "--steps", "0", "good"])
+
+
+def test_explanation_benchmark_runs_end_to_end(trained, tmp_path, monkeypatch):
+    _, output_dir = trained
+    benchmark = load_module(REPO_ROOT / "benchmarks" / "explanations.py")
+    monkeypatch.setattr(reviews, "REVIEWS_PER_FOLDER", PER_FOLDER)
+    monkeypatch.setattr(reviews, "UNLABELLED_REVIEWS", UNLABELLED)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{benchmark.START}\nold table\n{benchmark.END}\nafter\n")
+    record = benchmark.main(
+        [
+            *("--model", str(output_dir / "end_to_end.keras"), "--data-dir", str(output_dir.parent / "data")),
+            *("--reviews", "6", "--steps", "8", "--draws", "2", "--record", str(tmp_path / "record.json")),
+            *("--plot", str(tmp_path / "deletion.png"), "--readme", str(readme)),
+        ]
+    )
+    assert record["summary"]["reviews"] == 6 and set(record["summary"]["methods"]) == set(benchmark.METHODS)
+    assert record["long_words"] == 100  # quick runs read at most 100 words; these small reviews are shorter
+    assert record["long_review_seconds"] == {"integrated_gradients": None, "occlusion": None}
+    text = readme.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n") and "old table" not in text
+    assert "| top k by integrated gradients |" in text and "| top k by occlusion |" in text
+    assert (tmp_path / "deletion.png").stat().st_size > 1000 and (tmp_path / "record.json").exists()
 
 
 def test_reloaded_model_matches_and_bucketing_matches_single_reviews(trained):

@@ -3,8 +3,12 @@
 Run: python examples/imdb/predict.py "A wonderful film." "Two hours I will never get back."
      python examples/imdb/predict.py --file reviews.txt        (one review per line)
      cat reviews.txt | python examples/imdb/predict.py
+     python examples/imdb/predict.py --explain "Brilliant acting, but the plot is a mess."
 
 Prints one line per review: label, P(positive), and the start of the review.
+With --explain, also the words that raised and lowered P(positive) most, and
+an HTML page (and a PNG) per review with every word coloured by its score
+(integrated gradients, or --method occlusion; see common/explain.py).
 Reviews with no word the model knows (empty, only markup or punctuation, or
 only words outside its vocabulary, such as another language) are reported as
 such instead of getting a made-up score. A --file that is not UTF-8 text is
@@ -16,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from common import cli
+from common.explain import TextExplainer, add_explain_args, explain_to_folder, page_name
 from common.saving import load_for_use
 from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
 from common.training import default_output_dir
@@ -28,6 +33,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--model", type=Path, default=default_output_dir("imdb", False) / "end_to_end.keras", help="saved model"
     )
+    add_explain_args(parser, default_output_dir("imdb", False) / "explanations")
     return parser.parse_args(argv)
 
 
@@ -53,11 +59,15 @@ def main(argv=None):
     if not any(review.strip() for review in reviews):
         raise SystemExit("error: no review given: pass reviews as arguments, with --file, or on standard input")
     answers = classify(model, reviews)
-    for review, (label, probability) in zip(reviews, answers, strict=True):
+    explainer = TextExplainer(model, ["positive"]) if args.explain else None
+    for number, (review, (label, probability)) in enumerate(zip(reviews, answers, strict=True), start=1):
         if label is None:
-            print(f"{'-':<9}{'-':>7}  (no word the model knows) {preview(review)!r}")
-        else:
-            print(f"{label:<9}{probability:>7.3f}  {preview(review)}")
+            print(f"{'-':<9}{'-':>7}  (no word the model knows: nothing to explain) {preview(review)!r}")
+            continue
+        print(f"{label:<9}{probability:>7.3f}  {preview(review)}")
+        if explainer:
+            name = page_name(number, review)
+            explain_to_folder(explainer, review, 0, args.explain, name, args.method, args.steps)
     return answers
 
 

@@ -4,11 +4,15 @@ Run: python examples/reuters/predict.py "Wheat and corn exports rose ..." "Oil p
      python examples/reuters/predict.py --file story.txt            (the whole file is one story)
      python examples/reuters/predict.py --file stories.txt --lines  (one story per line)
      cat story.txt | python examples/reuters/predict.py
+     python examples/reuters/predict.py --explain --file story.txt  [--topic crude]
 
 Prints, for each story, the topics whose score reaches the threshold chosen
 on validation data during training (at least the most likely one), with
 their scores. A story with no word the model knows (empty, only figures and
 punctuation, another language) is reported as such, not given made-up topics.
+With --explain, also which words raised and lowered the score of the story's
+top topic (or --topic) most, and an HTML page and a PNG per story with every
+word coloured by its score (see common/explain.py).
 """
 
 import json
@@ -18,6 +22,7 @@ import numpy as np
 
 from common import cli
 from common.data import resolve_data_dir
+from common.explain import TextExplainer, add_explain_args, explain_to_folder, page_name
 from common.saving import load_for_use
 from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
 from common.training import default_output_dir
@@ -34,15 +39,21 @@ def parse_args(argv=None):
     parser.add_argument("--top", type=cli.positive_int, default=5, help="show at most this many topics per story")
     parser.add_argument("--model-dir", type=Path, default=default_output_dir("reuters", False), help="train.py outputs")
     parser.add_argument("--data-dir", help="data folder (for the stop-word list, if the model used it)")
+    add_explain_args(parser, default_output_dir("reuters", False) / "explanations")
+    parser.add_argument("--topic", help="with --explain: the topic to explain (default: each story's top topic)")
     return parser.parse_args(argv)
 
 
-def predict_topics(model, settings, stories, data_dir=None, top=5):
-    """[(topic, score), ...] per story, or None for a story with no word the model knows."""
+def story_tokens(settings, stories, data_dir=None):
+    """Each story as the model reads it: its tokens, one string, stop words dropped if training dropped them."""
     stopwords = english_stopwords(resolve_data_dir(data_dir)) if settings["remove_stopwords"] else frozenset()
-    token_strings = [tokenize(story, stopwords) for story in stories]
+    return [tokenize(story, stopwords) for story in stories]
+
+
+def predict_topics(model, settings, token_strings, top=5):
+    """[(topic, score), ...] per story (its `story_tokens`), or None for a story with no word the model knows."""
     readable = np.flatnonzero(readable_word_counts(model, token_strings)).tolist()
-    answers = [None] * len(stories)
+    answers = [None] * len(token_strings)
     if readable:
         scores = model.predict(np.array([token_strings[i] for i in readable], dtype=object), verbose=0)
         decisions = multilabel_decisions(scores, settings["threshold"])
@@ -61,13 +72,23 @@ def main(argv=None):
     stories = [story for story in cli.read_inputs(args.stories, args.file, lines=args.lines) if story.strip()]
     if not stories:
         raise SystemExit("error: no story given: pass stories as arguments, with --file, or on standard input")
-    answers = predict_topics(model, json.loads(settings_path.read_text()), stories, args.data_dir, args.top)
-    for number, (story, topics) in enumerate(zip(stories, answers, strict=True), start=1):
+    settings = json.loads(settings_path.read_text())
+    if args.topic is not None and args.topic not in settings["topics"]:
+        raise SystemExit(
+            f"error: --topic {args.topic!r} is not one of the model's topics: {', '.join(settings['topics'])}"
+        )
+    token_strings = story_tokens(settings, stories, args.data_dir)
+    answers = predict_topics(model, settings, token_strings, args.top)
+    explainer = TextExplainer(model, settings["topics"]) if args.explain else None
+    for number, (story, tokens, topics) in enumerate(zip(stories, token_strings, answers, strict=True), start=1):
         heading = " ".join(story.split())[:70]
         if topics is None:
-            print(f"[{number}] (no word the model knows) {heading!r}")
-        else:
-            print(f"[{number}] {', '.join(f'{topic} {score:.2f}' for topic, score in topics)}   | {heading}")
+            print(f"[{number}] (no word the model knows: nothing to explain) {heading!r}")
+            continue
+        print(f"[{number}] {', '.join(f'{topic} {score:.2f}' for topic, score in topics)}   | {heading}")
+        if explainer:
+            topic = settings["topics"].index(args.topic or topics[0][0])
+            explain_to_folder(explainer, tokens, topic, args.explain, page_name(number, story), args.method, args.steps)
     return answers
 
 
