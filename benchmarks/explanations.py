@@ -14,6 +14,7 @@ explanations markers). Explains the trained model of `make example-imdb`.
 """
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -46,7 +47,7 @@ def imdb_test_reviews(data_dir):
 
 def long_review_seconds(explainer, texts, method, steps, count=3):
     """Median seconds to explain `count` reviews the model reads to its full length (600 words by default)."""
-    long = [text for text in texts if len(explainer.read(text)[0]) == explainer.max_length][:count]
+    long = list(itertools.islice((t for t in texts if len(explainer.read(t)[0]) == explainer.max_length), count))
     if not long:
         return None, explainer.max_length
     explainer.explain(long[0], 0, method, steps)  # the first call traces the graph for this length

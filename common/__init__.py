@@ -16,6 +16,8 @@ here when a second example needs it.
     data.py        data folder, download + checksum, NLTK corpora, UTF-8 reading .. every example
     text.py        text cleaning, vectorising, bucketing, raw-text models .. imdb, reuters (bucketing: tagging, seq2seq,
                    spoken_digits)
+    explain.py     word attributions (integrated gradients, occlusion), the deletion
+                   test of their faithfulness, HTML and PNG pages .. imdb and reuters predict.py, benchmarks
     embeddings.py  word vectors from unlabelled text (PPMI + SVD) ........... imdb, reuters
     chars.py       character corpora, vocabulary, validation tail, baselines .. char_lm, numpy_rnn
     plots.py       training curves; score against class frequency ........... every example; reuters, tagging

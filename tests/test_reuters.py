@@ -172,6 +172,18 @@ def test_predict_prints_topics_and_rejects_empty_input(small_reuters, tmp_path, 
     binary.write_bytes(b"OPEC crude \xff\xfe oil")
     with pytest.raises(SystemExit, match=r"story.bin is not UTF-8 text \(byte 11"):
         predict.main(["--model-dir", str(tmp_path / "out"), "--file", str(binary)])
+    # --explain: the top topic by default, or the one asked for; one page per story that the model can read
+    capsys.readouterr()
+    stories = ["OPEC crude oil prices", "...", "Wheat and corn harvest: farmers sold grain by the bushel."]
+    folder = tmp_path / "why"
+    answers = predict.main(["--model-dir", str(tmp_path / "out"), "--explain", str(folder), *stories])
+    printed = capsys.readouterr().out
+    assert f"raised P({answers[0][0][0]}): " in printed and f"raised P({answers[2][0][0]}): " in printed
+    assert sorted(path.suffix for path in folder.iterdir()) == [".html", ".html", ".png", ".png"]
+    predict.main(["--model-dir", str(tmp_path / "out"), "--explain", str(folder), "--topic", "grain", stories[0]])
+    assert "raised P(grain): " in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="'gold' is not one of the model's topics"):
+        predict.main(["--model-dir", str(tmp_path / "out"), "--explain", "--topic", "gold", stories[0]])
 
 
 def test_real_corpus_modapte_split(shared_data):
