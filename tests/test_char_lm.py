@@ -167,6 +167,29 @@ def test_one_step_generation_matches_the_trained_model(cell):
         np.testing.assert_allclose(logits.numpy(), whole_window[position], atol=1e-5)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
+def test_the_compiled_loop_writes_the_text_of_the_step_by_step_loop(cell):
+    """generate() runs the whole loop in one graph; for every seed and setting it must write what the plain
+    Python loop over the compiled step writes (the same random numbers, the same choices)."""
+    vocabulary = CharVocabulary.from_text("abcdefgh ijklmnop\nqrstuvwxyz.,")
+    args = train.parse_args(["--cell", cell, "--units", "16", "--layers", "2", "--output-dir", "/tmp/unused"])
+    model = train.build_language_model(args, len(vocabulary))
+    for layer in model.layers:  # larger weights than at initialisation: peaked distributions, as after training
+        layer.set_weights([weights * 3 for weights in layer.get_weights()])
+    generator = generation.CharGenerator(model, vocabulary)
+    for prompt, temperature, top_k, seed in [
+        ("a", 1.0, None, 0),
+        ("abc d", 0.5, None, 1),
+        ("q", 2.0, 3, 2),
+        ("zz", 1.0, 1, 3),
+    ]:
+        compiled = generator.generate(prompt, 300, temperature, top_k, seed)
+        assert compiled == generator.generate_stepwise(prompt, 300, temperature, top_k, seed)
+        assert len(compiled) == len(prompt) + 300
+    assert generator.generate("a", 300, seed=0) != generator.generate("a", 300, seed=1)
+    assert generator.generate("a", 0) == "a"
+
+
 def test_generator_refuses_a_model_it_cannot_step():
     import keras
 
