@@ -5,7 +5,7 @@ EXAMPLES := sine imdb reuters numpy_rnn char_lm tagging seq2seq engines spoken_d
 # Offline copies of the data sets (see data/README.md); linked into data/ when present.
 SHARED_DATA ?= ../shared/data
 
-.PHONY: setup data test lint format smoke bench results clean help $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
+.PHONY: setup data test lint format smoke bench compare results clean help $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
 
 help:
 	@echo "make setup            create .venv and install requirements.txt"
@@ -14,6 +14,7 @@ help:
 	@echo "make test             the test suite (what CI runs)"
 	@echo "make lint             ruff check and format check"
 	@echo "make bench            full runs of every example, benchmarks, then the README results table"
+	@echo "make compare          SimpleRNN vs LSTM vs GRU on four tasks (about 45 min; table in README.md)"
 	@echo "make clean            remove outputs/ and caches (keeps .venv and data/)"
 
 # The project itself is installed too (editable): `import common` then works from any folder.
@@ -70,6 +71,10 @@ bench: setup data
 	$(PYTHON) examples/spoken_digits/train.py --test-speaker all
 	@for script in benchmarks/*.py; do [ -e "$$script" ] || continue; $(PYTHON) "$$script" || exit 1; done
 	$(PYTHON) -m common.results
+
+# Which cell? The same examples trained with each cell; rewrites the README's cells table.
+compare: setup data
+	$(PYTHON) benchmarks/cells.py
 
 results: setup
 	$(PYTHON) -m common.results

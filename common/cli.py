@@ -139,7 +139,13 @@ def add_training_args(
     group.add_argument(
         "--restart", action="store_true", help="discard an interrupted run in --output-dir instead of resuming it"
     )
-    group.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none", help="tf.distribute strategy")
+    group.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE_CHOICES,
+        default="none",
+        help="tf.distribute strategy: mirrored = every local GPU (multi-worker is not offered: Keras 3's fit "
+        "fails under it, see common/training.py)",
+    )
     group.add_argument(
         "--mixed-precision", action="store_true", help="mixed float16 (fast on recent GPUs, slow on CPU)"
     )

@@ -24,7 +24,9 @@ def save_figure(figure, path):
 
 def plot_history(history, path, title=""):
     """Loss and each metric per epoch, training beside validation, one panel each."""
-    names = [key for key in history if not key.startswith("val_") and key not in ("epoch", "learning_rate")]
+    names = [
+        key for key in history if not key.startswith("val_") and key not in ("epoch", "learning_rate", "epoch_seconds")
+    ]
     figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
     for axis, name in zip(axes[0], names, strict=True):
         epochs = range(1, len(history[name]) + 1)

@@ -25,7 +25,11 @@ import tensorflow as tf
 
 from common.data import REPO_ROOT
 
-DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
+# No "multi-worker": Keras 3's Model.fit fails under MultiWorkerMirroredStrategy (keras-team/keras#20585,
+# tensorflow/tensorflow#72388). Measured with Keras 3.15.1 / TensorFlow 2.21.0: two workers on localhost
+# (TF_CONFIG with two ports) running the sine example both stop in their first step with "ValueError:
+# Attempt to convert a value (PerReplica:{...}) ... to a Tensor". An option that cannot work is not offered.
+DISTRIBUTE_CHOICES = ("none", "mirrored")
 BACKUP_DIR = "backup"
 HISTORY_FILE = "history.csv"
 RUN_RECORD = "run.json"
@@ -58,22 +62,19 @@ def set_precision(mixed):
 
 
 def make_strategy(name="none"):
-    """A `tf.distribute` strategy by name: none, mirrored or multi-worker.
+    """A `tf.distribute` strategy by name: none or mirrored.
 
     mirrored: one replica per local GPU (or per logical CPU device when there
-    is no GPU), gradients summed across replicas each step.
-    multi-worker: the same across machines, described by the TF_CONFIG
-    environment variable on every worker (see README, "More than one device").
-    The batch size given to `fit` is global: each replica gets batch/replicas.
+    is no GPU), gradients summed across replicas each step. The batch size
+    given to `fit` is global: each replica gets batch/replicas. (Several
+    machines: see DISTRIBUTE_CHOICES for why there is no multi-worker option.)
     """
     if name not in DISTRIBUTE_CHOICES:
         raise ValueError(f"distribute={name!r} is not one of {', '.join(DISTRIBUTE_CHOICES)}")
     if name == "none":
         return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([device.name for device in devices])
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
 
 
 def hardware_description():
@@ -212,6 +213,26 @@ class PauseForSignal(keras.callbacks.Callback):
         raise RuntimeError(f"{PAUSE_AFTER_EPOCH}: no signal came within {self.timeout} s of pausing")
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Adds each epoch's wall time, validation included, to the logs as `epoch_seconds` (so history.csv holds
+    it: curves against time, chapter 004 §9.4), and notes the model's parameter count for run.json.
+
+    It must come before CSVLogger in the callback list: Keras hands every callback the same logs.
+    """
+
+    parameters = None
+
+    def on_train_begin(self, logs=None):
+        self.parameters = self.model.count_params()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = round(time.perf_counter() - self.started, 3)
+
+
 class Run:
     """Everything around `model.fit` for one example run (see module docstring).
 
@@ -247,6 +268,7 @@ class Run:
         self.seed, self.deterministic, self.quick, self.tensorboard = seed, deterministic, quick, tensorboard
         self.monitor, self.mode = monitor, mode
         self.argv = list(sys.argv[1:] if argv is None else argv)
+        self.timer = None  # the EpochTimer of the last callbacks() call
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         set_seed(seed, deterministic)
@@ -322,7 +344,9 @@ class Run:
             output_dir.mkdir(exist_ok=True)
         checkpoint_path = output_dir / checkpoint_name
         remembered = resumed_best(output_dir / HISTORY_FILE, checkpoint_path, self.monitor, self.mode)
+        self.timer = EpochTimer()
         callbacks = [
+            self.timer,  # first: the CSVLogger after it writes the epoch's time
             keras.callbacks.BackupAndRestore(str(backup_dir)),
             keras.callbacks.CSVLogger(str(output_dir / HISTORY_FILE), append=True),
             # After the backup, before early stopping and the checkpoint: they see the averaged weights.
@@ -374,6 +398,7 @@ class Run:
             "device": self.device,
             "versions": library_versions(),
             **epochs,
+            "parameters": self.timer.parameters if self.timer else None,
             "metrics": metrics,
             "results": list(results),
             **(extra or {}),

@@ -245,6 +245,23 @@ def test_explanation_benchmark_runs_end_to_end(trained, tmp_path, monkeypatch):
     assert (tmp_path / "deletion.png").stat().st_size > 1000 and (tmp_path / "record.json").exists()
 
 
+def test_training_speed_benchmark_runs_every_setting(small_imdb, tmp_path):
+    benchmark = load_module(REPO_ROOT / "benchmarks" / "training_speed.py")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{benchmark.START}\n{benchmark.END}\n")
+    record = benchmark.main(
+        [
+            *("--data-dir", str(small_imdb), "--reviews", "48", "--epochs", "2"),
+            *("--record", str(tmp_path / "speed.json"), "--plot", str(tmp_path / "speed.png"), "--readme", str(readme)),
+        ]
+    )
+    assert [row["setting"] for row in record["rows"]] == [setting[0] for setting in benchmark.SETTINGS]
+    assert all(row["reviews_per_s"] > 0 and row["words_per_s"] > row["reviews_per_s"] for row in record["rows"])
+    table = readme.read_text()
+    assert table.count("\n| ") == len(benchmark.SETTINGS) + 2  # a row per setting, the GPU row, the header rule
+    assert "(the example's default) | " in table and "| 1.00x |" in table
+
+
 def test_reloaded_model_matches_and_bucketing_matches_single_reviews(trained):
     """Masking + right padding + bucketing must not change any prediction."""
     _, output_dir = trained

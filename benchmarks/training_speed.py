@@ -1,0 +1,186 @@
+"""Benchmark: what each way of speeding up training buys, measured on the IMDB model.
+
+Run: python benchmarks/training_speed.py   (part of `make bench`; about 10 minutes on 2 CPU cores)
+
+Chapter 004 §9.4 (how to train faster). The same network as
+examples/imdb/train.py (embedding 64, bidirectional LSTM 64, max over time),
+built by that example's own `build_classifier`, trained on the same training
+reviews cut at the default 600 words, under one change at a time:
+
+- pad every review to 600 words, or batch reviews of similar length (buckets);
+- batch size 32, 64, 128, 256;
+- XLA compilation (`jit_compile=True`) on or off;
+- float32, mixed float16 or mixed bfloat16;
+- on a GPU only: the fused cuDNN kernel or the generic one (the row says so
+  where no GPU was lent).
+
+Throughput is reviews and real (unpadded) words per second: the median of
+the timed epochs after a first, untimed one (tracing and compiling), over a
+fixed sample of training reviews. Writes results/benchmarks/training_speed.json,
+the bar plot examples/imdb/training_speed.png and the table in
+examples/imdb/README.md between its training-speed markers.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common.data import resolve_data_dir
+from common.plots import plt, save_figure
+from common.text import bucketed_dataset, encode, make_vectorizer
+from common.training import hardware_description, library_versions
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- training-speed:start -->", "<!-- training-speed:end -->"
+# (name, batching, batch size, jit_compile, precision policy)
+SETTINGS = [
+    ("padded to 600 words, batch 64", "padded", 64, False, "float32"),
+    ("buckets by length, batch 64 (the example's default)", "buckets", 64, False, "float32"),
+    ("buckets, batch 32", "buckets", 32, False, "float32"),
+    ("buckets, batch 128", "buckets", 128, False, "float32"),
+    ("buckets, batch 256", "buckets", 256, False, "float32"),
+    ("buckets, batch 64, XLA (jit_compile)", "buckets", 64, True, "float32"),
+    ("buckets, batch 64, mixed float16", "buckets", 64, False, "mixed_float16"),
+    ("buckets, batch 64, mixed bfloat16", "buckets", 64, False, "mixed_bfloat16"),
+]
+
+
+def imdb_module(name):
+    """examples/imdb/NAME.py (an example folder is not a package)."""
+    folder = str(ROOT / "examples" / "imdb")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return __import__(name)
+
+
+class EpochTimes(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
+
+
+def dataset(sequences, labels, batching, batch_size, max_length, seed):
+    if batching == "buckets":
+        return bucketed_dataset(sequences, labels, batch_size, shuffle=True, seed=seed)
+    padded = keras.utils.pad_sequences(sequences, maxlen=max_length, padding="post", truncating="post")
+    data = tf.data.Dataset.from_tensor_slices((padded, np.asarray(labels)))
+    return data.shuffle(len(padded), seed=seed).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def measure(setting, sequences, labels, vocab_size, epochs, seed):
+    """Median seconds of the timed epochs (all but the first) of one setting."""
+    _, batching, batch_size, jit_compile, policy = setting
+    train = imdb_module("train")
+    keras.mixed_precision.set_global_policy(policy)
+    keras.utils.set_random_seed(seed)
+    args = train.parse_args(["--batch-size", str(batch_size), "--output-dir", str(ROOT / "outputs" / "bench-unused")])
+    model = train.build_classifier(args, vocab_size)
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], jit_compile=jit_compile)
+    timer = EpochTimes()
+    data = dataset(sequences, labels, batching, batch_size, args.max_length, seed)
+    model.fit(data, epochs=epochs, verbose=0, callbacks=[timer])
+    keras.mixed_precision.set_global_policy("float32")
+    return float(np.median(timer.seconds[1:]))
+
+
+def render_table(record):
+    rows = record["rows"]
+    reference = next(row for row in rows if "default" in row["setting"])["reviews_per_s"]
+    lines = [
+        "| setting | reviews/s | words/s | relative to the default |",
+        "|---|---|---|---|",
+        *(
+            f"| {row['setting']} | {row['reviews_per_s']:,.0f} | {row['words_per_s']:,.0f} "
+            f"| {row['reviews_per_s'] / reference:.2f}x |"
+            for row in rows
+        ),
+        f"| fused cuDNN kernel vs generic (GPU only) | {record['gpu_note']} | | |",
+        "",
+        f"{record['reviews']:,} training reviews ({record['words']:,} words after cutting at 600), median of "
+        f"{record['epochs'] - 1} timed epochs after an untimed one; measured by `{record['command']}` on "
+        f"{record['hardware']} in {record['wall_time_s'] / 60:.0f} min.",
+    ]
+    return "\n".join(lines)
+
+
+def plot_bars(record, path):
+    rows = record["rows"]
+    figure, axis = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
+    axis.barh([row["setting"] for row in rows][::-1], [row["reviews_per_s"] for row in rows][::-1])
+    axis.set_xlabel("training reviews per second")
+    axis.set_title(f"IMDB model, training throughput ({record['hardware']})")
+    axis.grid(alpha=0.3, axis="x")
+    return save_figure(figure, path)
+
+
+def replace_between_markers(text, table):
+    if START not in text or END not in text:
+        raise ValueError(f"the README has no {START} ... {END} markers for the training-speed table")
+    head, rest = text.split(START, 1)
+    return f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", help="data folder (default: data/)")
+    parser.add_argument("--reviews", type=int, default=2048, help="training reviews timed per setting")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per setting; the first is not timed")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--record", type=Path, default=ROOT / "results" / "benchmarks" / "training_speed.json")
+    parser.add_argument("--plot", type=Path, default=ROOT / "examples" / "imdb" / "training_speed.png")
+    parser.add_argument("--readme", type=Path, default=ROOT / "examples" / "imdb" / "README.md")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.epochs < 2:
+        raise SystemExit("error: --epochs must be at least 2 (the first epoch is not timed)")
+    started = time.perf_counter()
+    texts, labels, _ = imdb_module("reviews").load_reviews(resolve_data_dir(args.data_dir))["train"]
+    chosen = np.random.default_rng(args.seed).choice(len(texts), size=min(args.reviews, len(texts)), replace=False)
+    vectorizer = make_vectorizer(texts, 20_000)  # the example's vocabulary size, from all training reviews
+    sequences = encode(vectorizer, [texts[i] for i in chosen], max_length=600)
+    labels = [labels[i] for i in chosen]
+    words = int(sum(len(sequence) for sequence in sequences))
+    rows = []
+    for setting in SETTINGS:
+        seconds = measure(setting, sequences, labels, vectorizer.vocabulary_size(), args.epochs, args.seed)
+        rows.append({"setting": setting[0], "seconds_per_epoch": seconds, "reviews_per_s": len(sequences) / seconds})
+        rows[-1]["words_per_s"] = words / seconds
+        print(f"{setting[0]}: {rows[-1]['reviews_per_s']:,.0f} reviews/s", flush=True)
+    gpu = tf.config.list_physical_devices("GPU")
+    record = {
+        "benchmark": "training_speed",
+        "command": "python benchmarks/training_speed.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
+        "hardware": hardware_description(),
+        "versions": library_versions(),
+        "reviews": len(sequences),
+        "words": words,
+        "epochs": args.epochs,
+        "rows": rows,
+        "gpu_note": "no GPU on this machine: not measured" if not gpu else "see the GPU record",
+        "wall_time_s": time.perf_counter() - started,
+    }
+    args.record.parent.mkdir(parents=True, exist_ok=True)
+    args.record.write_text(json.dumps(record, indent=2) + "\n")
+    plot_bars(record, args.plot)
+    table = render_table(record)
+    args.readme.write_text(replace_between_markers(args.readme.read_text(), table))
+    print(table)
+    return record
+
+
+if __name__ == "__main__":
+    main()
