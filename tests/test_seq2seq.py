@@ -181,6 +181,17 @@ def test_beam_width_one_is_greedy_search(attention):
     assert len(set(greedy)) > 1  # an untrained model still says different things for different words
 
 
+@pytest.mark.parametrize("attention", g2p.ATTENTION)
+def test_the_compiled_greedy_loop_decodes_as_the_step_by_step_loop(attention):
+    model, symbols, entries = untrained(attention, seed=4)
+    pronouncer = g2p.Pronouncer(model, symbols)
+    words = [*sorted(entries)[:30], "a", "ab" * 20]  # one letter; one cut at its step limit
+    compiled_ids, compiled_weights = pronouncer._greedy_batch(words)
+    stepwise_ids, stepwise_weights = pronouncer._greedy_batch_stepwise(words)
+    np.testing.assert_array_equal(compiled_ids, stepwise_ids)
+    np.testing.assert_allclose(compiled_weights, stepwise_weights, atol=1e-6)
+
+
 def test_beams_are_distinct_log_probabilities_best_first():
     model, symbols, entries = untrained("additive", seed=2)
     beams = g2p.Pronouncer(model, symbols).beam_search(sorted(entries)[:10], 5)

@@ -87,6 +87,11 @@ class Pronouncer:
 
     It uses the model's own layers: the encoder as a sub-model of the trained
     graph, and the decoder's layers one step at a time in a compiled function.
+    Greedy search runs its whole loop over the steps as one compiled graph
+    (tf.while_loop; chapter 004 §9.4): a Python loop around the compiled step
+    pays a call into TensorFlow per phoneme, which for one word costs more than
+    the step's arithmetic. Beam search keeps its loop in Python (NumPy picks
+    the beams), one compiled step per phoneme.
     """
 
     def __init__(self, model, symbols, batch_size=512):
@@ -106,6 +111,7 @@ class Pronouncer:
         self._never = tf.constant([-1e9 if i in (PAD, START) else 0.0 for i in range(symbols.phonemes_size)])
         # autograph=False: plain Python control flow only; and no re-reading of this file while it runs.
         self._step = tf.function(self._step_eagerly, reduce_retracing=True, autograph=False)
+        self._greedy_loop = tf.function(self._greedy_in_graph, reduce_retracing=True, autograph=False)
         # Keras warns of a softmax over one position for a one-letter word: all weight on that letter is right.
         warnings.filterwarnings("ignore", message="You are using a softmax over axis -1 of a tensor of shape .*, 1\\)")
 
@@ -157,6 +163,44 @@ class Pronouncer:
         return (pronunciations, attention) if with_attention else pronunciations
 
     def _greedy_batch(self, words):
+        """(N, steps) phoneme ids and (N, steps, letters) attention weights, by the compiled loop."""
+        memory, mask, states, limits = self._start(words)
+        ids, weights = self._greedy_loop(memory, mask, states, tf.constant(limits, tf.int32))
+        return ids.numpy(), weights.numpy()
+
+    def _greedy_in_graph(self, memory, mask, states, limits):
+        """Greedy search as one tf.while_loop, until every word has written END or reached its step limit."""
+        count = tf.shape(memory)[0]
+
+        def going_on(step, tokens, finished, states, ids, weights):
+            return (step < tf.reduce_max(limits)) & ~tf.reduce_all(finished)
+
+        def one_step(step, tokens, finished, states, ids, weights):
+            log_probs, states, step_weights = self._step_eagerly(tokens, states, memory, mask)
+            tokens = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+            tokens = tf.where(finished | (step >= limits), END, tokens)  # ended words stay ended; long ones cut
+            return (
+                step + 1,
+                tokens,
+                finished | (tokens == END),
+                states,
+                ids.write(step, tokens),
+                weights.write(step, step_weights),
+            )
+
+        start = (
+            tf.constant(0),
+            tf.fill([count], START),
+            tf.zeros([count], tf.bool),
+            states,
+            tf.TensorArray(tf.int32, size=0, dynamic_size=True),
+            tf.TensorArray(tf.float32, size=0, dynamic_size=True),
+        )
+        *_, ids, weights = tf.while_loop(going_on, one_step, start)
+        return tf.transpose(ids.stack()), tf.transpose(weights.stack(), [1, 0, 2])
+
+    def _greedy_batch_stepwise(self, words):
+        """The same as `_greedy_batch`, one compiled step per phoneme called from Python (to check it against)."""
         memory, mask, states, limits = self._start(words)
         tokens = np.full(len(words), START, dtype="int32")
         finished = np.zeros(len(words), dtype=bool)
