@@ -29,11 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from common.plots import plt, save_figure
+from common.results import write_table
 from common.training import hardware_description, library_versions, read_history
 
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = ("simple_rnn", "lstm", "gru")
-START, END = "<!-- cells:start -->", "<!-- cells:end -->"
+TABLE = "cells"  # the README's markers for the table (common.results.markers)
 
 
 @dataclass
@@ -129,13 +130,6 @@ def plot_curves(record, path):
     return save_figure(figure, path)
 
 
-def replace_between_markers(text, table):
-    if START not in text or END not in text:
-        raise ValueError(f"the README has no {START} ... {END} markers for the cells table")
-    head, rest = text.split(START, 1)
-    return f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}"
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS), help="tasks to compare")
@@ -175,7 +169,7 @@ def main(argv=None):
         print(f"wrote {args.record} and {args.plot}; --quick runs are not put in the README's table")
         return record
     table = render_table(record)
-    args.readme.write_text(replace_between_markers(args.readme.read_text(), table))
+    write_table(args.readme, table, TABLE)
     print(table)
     print(f"wrote {args.record}, {args.plot} and the table in {args.readme}")
     return record

@@ -25,6 +25,7 @@ import numpy as np
 from common.data import resolve_data_dir
 from common.explain import TextExplainer, faithfulness
 from common.plots import plt, save_figure
+from common.results import write_table
 from common.saving import load_for_use
 from common.training import hardware_description, library_versions
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COUNTS = (1, 5, 10, 20)
 METHODS = ("integrated_gradients", "occlusion")
 MIN_CHANGE = 0.01  # completeness is compared relative to |f(review) - f(baseline)| where it is at least this
-START, END = "<!-- explanations:start -->", "<!-- explanations:end -->"
+TABLE = "explanations"  # the README's markers for the table (common.results.markers)
 
 
 def imdb_test_reviews(data_dir):
@@ -143,13 +144,6 @@ def plot_deletion(record, path):
     return save_figure(figure, path)
 
 
-def replace_between_markers(text, table):
-    if START not in text or END not in text:
-        raise ValueError(f"the README has no {START} ... {END} markers for the explanations table")
-    head, rest = text.split(START, 1)
-    return f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}"
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=ROOT / "outputs" / "imdb" / "end_to_end.keras")
@@ -194,7 +188,7 @@ def main(argv=None):
     args.record.write_text(json.dumps(record, indent=2) + "\n")
     plot_deletion(record, args.plot)
     table = render_table(record)
-    args.readme.write_text(replace_between_markers(args.readme.read_text(), table))
+    write_table(args.readme, table, TABLE)
     print(table)
     print(f"wrote {args.record}, {args.plot} and the table in {args.readme}")
     return record

@@ -33,11 +33,12 @@ import tensorflow as tf
 
 from common.data import resolve_data_dir
 from common.plots import plt, save_figure
+from common.results import write_table
 from common.text import bucketed_dataset, encode, make_vectorizer
 from common.training import hardware_description, library_versions
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- training-speed:start -->", "<!-- training-speed:end -->"
+TABLE = "training-speed"  # the README's markers for the table (common.results.markers)
 # (name, batching, batch size, jit_compile, precision policy)
 SETTINGS = [
     ("padded to 600 words, batch 64", "padded", 64, False, "float32"),
@@ -124,13 +125,6 @@ def plot_bars(record, path):
     return save_figure(figure, path)
 
 
-def replace_between_markers(text, table):
-    if START not in text or END not in text:
-        raise ValueError(f"the README has no {START} ... {END} markers for the training-speed table")
-    head, rest = text.split(START, 1)
-    return f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}"
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", help="data folder (default: data/)")
@@ -177,7 +171,7 @@ def main(argv=None):
     args.record.write_text(json.dumps(record, indent=2) + "\n")
     plot_bars(record, args.plot)
     table = render_table(record)
-    args.readme.write_text(replace_between_markers(args.readme.read_text(), table))
+    write_table(args.readme, table, TABLE)
     print(table)
     return record
 

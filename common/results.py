@@ -20,6 +20,11 @@ from common.data import REPO_ROOT
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
+def markers(name):
+    """The pair of HTML comments between which a generated table lives in a README."""
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
 def collect(outputs_dir, results_dir):
     """Copy full-run records from outputs/*/run.json into results/; return the names copied."""
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -69,12 +74,20 @@ def load_records(results_dir):
     return [json.loads(path.read_text()) for path in sorted(Path(results_dir).glob("*.json"))]
 
 
-def replace_between_markers(text, table):
-    if START not in text or END not in text:
-        raise ValueError(f"README has no {START} ... {END} markers for the results table")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+def replace_between_markers(text, table, name="results"):
+    """`text` with the table between its `markers(name)` replaced by `table`; ValueError without them."""
+    start, end = markers(name)
+    if start not in text or end not in text:
+        raise ValueError(f"the README has no {start} ... {end} markers for the {name} table")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def write_table(readme, table, name):
+    """Put a generated table (a benchmark's) between its markers in the README file `readme`."""
+    readme = Path(readme)
+    readme.write_text(replace_between_markers(readme.read_text(), table, name))
 
 
 def main(argv=None):

@@ -5,12 +5,15 @@ import copy
 import pytest
 from conftest import REPO_ROOT, load_module
 
+from common.results import markers
+
 cells = load_module(REPO_ROOT / "benchmarks" / "cells.py")
 
 
 def test_cells_benchmark_runs_every_cell_and_refuses_to_publish_quick_runs(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{cells.START}\n{cells.END}\n")
+    start, end = markers(cells.TABLE)
+    readme.write_text(f"intro\n{start}\n{end}\n")
     record = cells.main(
         [
             *("--tasks", "sine", "--quick", "--outputs", str(tmp_path / "runs")),
@@ -25,7 +28,7 @@ def test_cells_benchmark_runs_every_cell_and_refuses_to_publish_quick_runs(tmp_p
     sizes = {cell: record["runs"][f"sine/{cell}"][0]["parameters"] for cell in cells.CELLS}
     assert sizes["simple_rnn"] < sizes["gru"] < sizes["lstm"]
     assert (tmp_path / "cells.png").stat().st_size > 1000 and (tmp_path / "cells.json").exists()
-    assert readme.read_text() == f"intro\n{cells.START}\n{cells.END}\n"  # quick runs never reach the README
+    assert readme.read_text() == f"intro\n{start}\n{end}\n"  # quick runs never reach the README
     with pytest.raises(ValueError, match="--quick runs"):
         cells.render_table(record)
     published = copy.deepcopy(record)  # the same record as if from full runs: every row renders

@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO_ROOT, load_example, load_module
 
 from common.data import DataNotFoundError
+from common.results import markers
 from common.text import bucketed_dataset, encode
 
 train = load_example("imdb", "train")
@@ -228,7 +229,7 @@ def test_explanation_benchmark_runs_end_to_end(trained, tmp_path, monkeypatch):
     monkeypatch.setattr(reviews, "REVIEWS_PER_FOLDER", PER_FOLDER)
     monkeypatch.setattr(reviews, "UNLABELLED_REVIEWS", UNLABELLED)
     readme = tmp_path / "README.md"
-    readme.write_text(f"before\n{benchmark.START}\nold table\n{benchmark.END}\nafter\n")
+    readme.write_text(f"before\n{markers(benchmark.TABLE)[0]}\nold table\n{markers(benchmark.TABLE)[1]}\nafter\n")
     record = benchmark.main(
         [
             *("--model", str(output_dir / "end_to_end.keras"), "--data-dir", str(output_dir.parent / "data")),
@@ -248,7 +249,7 @@ def test_explanation_benchmark_runs_end_to_end(trained, tmp_path, monkeypatch):
 def test_training_speed_benchmark_runs_every_setting(small_imdb, tmp_path):
     benchmark = load_module(REPO_ROOT / "benchmarks" / "training_speed.py")
     readme = tmp_path / "README.md"
-    readme.write_text(f"{benchmark.START}\n{benchmark.END}\n")
+    readme.write_text(f"{markers(benchmark.TABLE)[0]}\n{markers(benchmark.TABLE)[1]}\n")
     record = benchmark.main(
         [
             *("--data-dir", str(small_imdb), "--reviews", "48", "--epochs", "2"),
