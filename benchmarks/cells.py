@@ -123,8 +123,9 @@ def plot_curves(record, path):
                 axis.plot(runs[0]["elapsed_s"], runs[0]["val_loss"], marker="o", label=cell)
         axis.set_title(task_name)
         axis.set_xlabel("training time (s)")
-        axis.set_ylabel("validation loss")
-        axis.grid(alpha=0.3)
+        axis.set_ylabel("validation loss (log scale)")
+        axis.set_yscale("log")  # the first epochs' losses would flatten the rest
+        axis.grid(alpha=0.3, which="both")
         axis.legend()
     figure.suptitle("Which cell? Validation loss against wall-clock time")
     return save_figure(figure, path)
