@@ -57,6 +57,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", type=Path, default=ROOT / "outputs" / "seq2seq-additive")
     parser.add_argument("--beam-width", type=int, default=4)
+    parser.add_argument("--record", type=Path, default=ROOT / "results" / "benchmarks" / "seq2seq_decoding.json")
     args = parser.parse_args(argv)
     lexicon, g2p = seq2seq_module("lexicon"), seq2seq_module("g2p")
     symbols_path = args.model_dir / lexicon.SYMBOLS_FILE
@@ -72,6 +73,8 @@ def main(argv=None):
     lengths = dict(zip(test_words, map(len, pronunciations), strict=True))
     short = [word for word in test_words if lengths[word] <= 5][:WORDS_PER_GROUP]
     long = [word for word in test_words if lengths[word] >= 10][:WORDS_PER_GROUP]
+    if not short or not long:
+        raise SystemExit("error: the model wrote no pronunciation of <= 5 or of >= 10 phonemes to compare")
     pronouncer.greedy([short[0]])
     short_cost, long_cost = seconds_per_phoneme(pronouncer, short), seconds_per_phoneme(pronouncer, long)
     growth = long_cost / short_cost - 1
@@ -91,9 +94,8 @@ def main(argv=None):
         f"phonemes, {1000 * long_cost:.2f} ms for >= 10 (growth {growth:+.0%}, target <= {MAX_GROWTH:+.0%}); "
         f"{record['hardware']}"
     )
-    out = ROOT / "outputs" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "seq2seq_decoding.json").write_text(json.dumps(record, indent=2))
+    args.record.parent.mkdir(parents=True, exist_ok=True)
+    args.record.write_text(json.dumps(record, indent=2) + "\n")
     if growth > MAX_GROWTH:
         print("FAILED: the cost per phoneme grows with the output length")
         return 1

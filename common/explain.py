@@ -120,12 +120,11 @@ class TextExplainer:
         self.vectorizer = end_to_end.get_layer("vectorize")
         self.max_length = end_to_end.get_layer("truncate").max_length
         self.classifier = next(layer for layer in end_to_end.layers if isinstance(layer, keras.Model))
-        networks = [layer for layer in self.classifier.layers if isinstance(layer, keras.Model)]
-        if networks and not isinstance(self.classifier.layers[-1], keras.layers.Average):
+        members = [layer for layer in self.classifier.layers if isinstance(layer, keras.Model)]
+        if members and not isinstance(self.classifier.layers[-1], keras.layers.Average):
             raise ValueError(f"{self.classifier.name!r} combines several networks, but not by averaging them")
+        networks = members or [self.classifier]
         self.networks = [(network.get_layer("embedding"), _chain_after(network, "embedding")) for network in networks]
-        if not networks:
-            self.networks = [(self.classifier.get_layer("embedding"), _chain_after(self.classifier, "embedding"))]
         self.output_names = list(output_names)
         self.batch_size = batch_size
         config = self.vectorizer.get_config()
@@ -151,6 +150,7 @@ class TextExplainer:
         return words, ids
 
     def check_output(self, output):
+        """ValueError for an output index the model does not have."""
         if not 0 <= output < len(self.output_names):
             raise ValueError(f"output {output} does not exist: the model has {len(self.output_names)} outputs")
 

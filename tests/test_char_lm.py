@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, load_example
+from conftest import REPO_ROOT, load_example, load_module
 
 from common.chars import (
     CharVocabulary,
@@ -285,3 +285,13 @@ def test_quick_run_on_real_shakespeare(shared_data, tmp_path):
     )
     assert record["metrics"]["vocab_size"] > 50
     assert record["metrics"]["val_loss_nats"] < record["metrics"]["uniform_loss_nats"]
+
+
+def test_generation_benchmark_times_both_paths(trained, tmp_path):
+    """The benchmark end to end on the quick model; whether it meets its speed targets depends on the machine,
+    so only that it measures and records is checked here (the targets are `make bench`'s)."""
+    _, output_dir = trained
+    benchmark = load_module(REPO_ROOT / "benchmarks" / "char_lm_generation.py")
+    benchmark.main(["--model-dir", str(output_dir), "--record", str(tmp_path / "generation.json")])
+    record = json.loads((tmp_path / "generation.json").read_text())
+    assert record["rate_2000"] > 0 and record["stepwise_rate_2000"] > 0 and 0 <= record["rate_gap"] < 1

@@ -260,6 +260,8 @@ def test_training_speed_benchmark_runs_every_setting(small_imdb, tmp_path):
     assert all(row["reviews_per_s"] > 0 and row["words_per_s"] > row["reviews_per_s"] for row in record["rows"])
     table = readme.read_text()
     assert table.count("\n| ") == len(benchmark.SETTINGS) + 2  # a row per setting, the GPU row, the header rule
+    padded, bucketed = record["rows"][:2]
+    assert padded["padding_share"] > bucketed["padding_share"] and padded["time_steps"] == 600 * padded["batches"]
     assert "(the example's default) | " in table and "| 1.00x |" in table
 
 

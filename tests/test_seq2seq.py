@@ -1,6 +1,7 @@
 """Spelling to pronunciation (examples/seq2seq): the dictionary and its split, error rates, the encoder-decoder
 (teacher forcing = step-by-step decoding, beam width 1 = greedy), training end to end, pronounce.py on odd input."""
 
+import json
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO_ROOT, load_example
+from conftest import REPO_ROOT, load_example, load_module
 
 lexicon = load_example("seq2seq", "lexicon")
 g2p = load_example("seq2seq", "g2p")
@@ -335,3 +336,12 @@ def test_help_shows_the_defaults():
     text = " ".join(result.stdout.split())  # argparse wraps lines at the terminal's width
     assert result.returncode == 0 and "--attention {additive,dot,none} additive (Bahdanau), dot (Luong) or none" in text
     assert "or none (default: additive)" in text and "--beam-width BEAM_WIDTH" in text and "--no-stress" in text
+
+
+def test_decoding_benchmark_measures_and_records(trained, tmp_path):
+    """The benchmark end to end on the quick model (its speed target is `make bench`'s, not a test's)."""
+    _, output_dir, _ = trained
+    benchmark = load_module(REPO_ROOT / "benchmarks" / "seq2seq_decoding.py")
+    benchmark.main(["--model-dir", str(output_dir), "--beam-width", "2", "--record", str(tmp_path / "decoding.json")])
+    record = json.loads((tmp_path / "decoding.json").read_text())
+    assert record["greedy_words_per_second"] > 0 and record["beam_2_words_per_second"] > 0

@@ -112,6 +112,10 @@ class Pronouncer:
         # autograph=False: plain Python control flow only; and no re-reading of this file while it runs.
         self._step = tf.function(self._step_eagerly, reduce_retracing=True, autograph=False)
         self._greedy_loop = tf.function(self._greedy_in_graph, reduce_retracing=True, autograph=False)
+        # The encoder compiled too: called eagerly, its GRU runs one Python-level step per letter.
+        self._encode = tf.function(
+            lambda letters: self.encoder(letters, training=False), reduce_retracing=True, autograph=False
+        )
         # Keras warns of a softmax over one position for a one-letter word: all weight on that letter is right.
         warnings.filterwarnings("ignore", message="You are using a softmax over axis -1 of a tensor of shape .*, 1\\)")
 
@@ -143,7 +147,7 @@ class Pronouncer:
     def _start(self, words, copies=1):
         """Encode a batch: memory (N*copies, T, D), its mask, the decoder's first states, per-word step limits."""
         letters = self.encode_words(words)
-        memory, *states = self.encoder(letters, training=False)
+        memory, *states = self._encode(tf.constant(letters))
         repeat = lambda tensor: tf.repeat(tensor, copies, axis=0)  # noqa: E731 (beam search: one copy per beam)
         mask = tf.constant(letters != 0)
         limits = np.array([output_limit(len(word)) for word in words])
