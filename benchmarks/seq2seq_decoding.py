@@ -57,6 +57,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", type=Path, default=ROOT / "outputs" / "seq2seq-additive")
     parser.add_argument("--beam-width", type=int, default=4)
+    parser.add_argument("--short-max", type=int, default=5, help="short pronunciations: at most this many phonemes")
+    parser.add_argument("--long-min", type=int, default=10, help="long pronunciations: at least this many phonemes")
     parser.add_argument("--record", type=Path, default=ROOT / "results" / "benchmarks" / "seq2seq_decoding.json")
     args = parser.parse_args(argv)
     lexicon, g2p = seq2seq_module("lexicon"), seq2seq_module("g2p")
@@ -71,10 +73,12 @@ def main(argv=None):
     beam_seconds, _ = best_time(lambda: pronouncer.beam_search(test_words, args.beam_width), repeats=2)
 
     lengths = dict(zip(test_words, map(len, pronunciations), strict=True))
-    short = [word for word in test_words if lengths[word] <= 5][:WORDS_PER_GROUP]
-    long = [word for word in test_words if lengths[word] >= 10][:WORDS_PER_GROUP]
+    short = [word for word in test_words if lengths[word] <= args.short_max][:WORDS_PER_GROUP]
+    long = [word for word in test_words if lengths[word] >= args.long_min][:WORDS_PER_GROUP]
     if not short or not long:
-        raise SystemExit("error: the model wrote no pronunciation of <= 5 or of >= 10 phonemes to compare")
+        raise SystemExit(
+            f"error: the model wrote no pronunciation of <= {args.short_max} or of >= {args.long_min} phonemes"
+        )
     pronouncer.greedy([short[0]])
     short_cost, long_cost = seconds_per_phoneme(pronouncer, short), seconds_per_phoneme(pronouncer, long)
     growth = long_cost / short_cost - 1
@@ -90,8 +94,9 @@ def main(argv=None):
     print(
         f"{len(test_words):,} test words: greedy {record['greedy_words_per_second']:,.0f} words/s, "
         f"beam width {args.beam_width} {len(test_words) / beam_seconds:,.0f} words/s (batches of "
-        f"{pronouncer.batch_size})\none word at a time: {1000 * short_cost:.2f} ms per phoneme for words of <= 5 "
-        f"phonemes, {1000 * long_cost:.2f} ms for >= 10 (growth {growth:+.0%}, target <= {MAX_GROWTH:+.0%}); "
+        f"{pronouncer.batch_size})\none word at a time: {1000 * short_cost:.2f} ms per phoneme for words of <= "
+        f"{args.short_max} phonemes, {1000 * long_cost:.2f} ms for >= {args.long_min} "
+        f"(growth {growth:+.0%}, target <= {MAX_GROWTH:+.0%}); "
         f"{record['hardware']}"
     )
     args.record.parent.mkdir(parents=True, exist_ok=True)

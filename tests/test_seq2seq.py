@@ -342,6 +342,7 @@ def test_decoding_benchmark_measures_and_records(trained, tmp_path):
     """The benchmark end to end on the quick model (its speed target is `make bench`'s, not a test's)."""
     _, output_dir, _ = trained
     benchmark = load_module(REPO_ROOT / "benchmarks" / "seq2seq_decoding.py")
-    benchmark.main(["--model-dir", str(output_dir), "--beam-width", "2", "--record", str(tmp_path / "decoding.json")])
+    options = ["--beam-width", "2", "--short-max", "3", "--long-min", "6"]  # the toy words have 3-6 phonemes
+    benchmark.main(["--model-dir", str(output_dir), *options, "--record", str(tmp_path / "decoding.json")])
     record = json.loads((tmp_path / "decoding.json").read_text())
     assert record["greedy_words_per_second"] > 0 and record["beam_2_words_per_second"] > 0
