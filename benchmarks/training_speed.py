@@ -22,6 +22,7 @@ examples/imdb/README.md between its training-speed markers.
 """
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -53,11 +54,19 @@ SETTINGS = [
 
 
 def imdb_module(name):
-    """examples/imdb/NAME.py (an example folder is not a package)."""
-    folder = str(ROOT / "examples" / "imdb")
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    return __import__(name)
+    """examples/imdb/NAME.py, imported from its file under a name of its own ("imdb_NAME"): other examples have
+    a train.py too, and `import train` would give whichever was imported first."""
+    folder = ROOT / "examples" / "imdb"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))  # train.py imports its sibling reviews.py
+    if name == "reviews":  # the one reviews module (tests patch it)
+        import reviews
+
+        return reviews
+    spec = importlib.util.spec_from_file_location(f"imdb_{name}", folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class EpochTimes(keras.callbacks.Callback):
@@ -86,10 +95,10 @@ def epoch_shape(data):
     return len(lengths), sum(length for _, length in lengths), sum(rows * length for rows, length in lengths)
 
 
-def measure(setting, sequences, labels, vocab_size, epochs, seed):
-    """Median seconds of the timed epochs (all but the first) of one setting, and its epoch's shape."""
+def measure(setting, train, sequences, labels, vocab_size, epochs, seed):
+    """Median seconds of the timed epochs (all but the first) of one setting, and its epoch's shape; `train` is
+    examples/imdb/train.py, whose build_classifier makes the network."""
     _, batching, batch_size, jit_compile, policy = setting
-    train = imdb_module("train")
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(seed)
     args = train.parse_args(["--batch-size", str(batch_size), "--output-dir", str(ROOT / "outputs" / "bench-unused")])
@@ -157,10 +166,10 @@ def main(argv=None):
     sequences = encode(vectorizer, [texts[i] for i in chosen], max_length=600)
     labels = [labels[i] for i in chosen]
     words = int(sum(len(sequence) for sequence in sequences))
-    rows = []
+    rows, train = [], imdb_module("train")
     for setting in SETTINGS:
         seconds, (batches, steps, padded) = measure(
-            setting, sequences, labels, vectorizer.vocabulary_size(), args.epochs, args.seed
+            setting, train, sequences, labels, vectorizer.vocabulary_size(), args.epochs, args.seed
         )
         rows.append(
             {
