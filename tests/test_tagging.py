@@ -1,4 +1,5 @@
-"""Sequence labelling on CoNLL-2000: chunk F1 by hand, masking, the baseline, end-to-end runs, prediction."""
+"""Sequence labelling on CoNLL-2000 and CoNLL-2002: chunk F1 by hand, masking, the baseline, the NER reader and
+spans, end-to-end runs (softmax and CRF), prediction."""
 
 import json
 
@@ -45,6 +46,33 @@ def write_corpus(folder, train_sentences=300, test_sentences=60, seed=0):
     for name, count in (("train.txt", train_sentences), ("test.txt", test_sentences)):
         blocks = ["\n".join(" ".join(row) for row in sentence(rng)) for _ in range(count)]
         (corpus / name).write_text("\n\n".join(blocks) + "\n")
+    return folder
+
+
+FIRST_NAMES = ["Felipe", "José", "Ángel", "María"]
+SURNAMES = ["González", "Pérez", "Muñoz", "Núñez"]
+CITIES = ["Bogotá", "Málaga", "Córdoba", "Madrid"]
+
+
+def ner_sentence(rng):
+    """(word, POS, entity) rows of a made-up Spanish in CoNLL-2002's style: a person visits a city."""
+    rows = [("El", "DA", "O"), ("presidente", "NC", "O"), (rng.choice(FIRST_NAMES), "NP", "B-PER")]
+    rows += [(rng.choice(SURNAMES), "NP", "I-PER"), ("visitó", "VMI", "O"), (rng.choice(CITIES), "NP", "B-LOC")]
+    if rng.random() < 0.5:  # lengths vary, and a one-word sentence as in the real files
+        return [("-", "Fg", "O")] if rng.random() < 0.2 else [("Ayer", "RG", "O"), *rows[2:], ("hoy", "RG", "O")]
+    return [*rows, (".", "Fp", "O")]
+
+
+def write_ner_corpus(folder, prefix="esp", encoding="latin-1", sentences=(300, 60, 60), seed=0):
+    """A small CoNLL-2002 in NLTK's layout, in the shared task's own encoding (Latin-1) by default; a
+    -DOCSTART- line opens each file's first sentence, as in the Dutch files."""
+    rng = np.random.default_rng(seed)
+    corpus = folder / "nltk_data" / "corpora" / "conll2002"
+    corpus.mkdir(parents=True)
+    for suffix, count in zip(("train", "testa", "testb"), sentences, strict=True):
+        blocks = ["\n".join(" ".join(row) for row in ner_sentence(rng)) for _ in range(count)]
+        text = "-DOCSTART- -DOCSTART- O\n" + "\n\n".join(blocks) + "\n"
+        (corpus / f"{prefix}.{suffix}").write_bytes(text.encode(encoding))
     return folder
 
 
@@ -137,6 +165,48 @@ def test_most_frequent_tag_baseline():
     sentences += [(("run",), ("VB",), ("B-VP",))]
     tagger = conll.MostFrequentTagger(sentences, column=1)
     assert tagger.tag(["run", "fast", "never-seen"]) == ["VB", "RB", "VB"]  # unknown -> most frequent overall
+
+
+def test_spans_show_entities_in_brackets():
+    words = "El presidente Felipe González visitó Bogotá hoy".split()
+    tags = ["O", "O", "B-PER", "I-PER", "O", "B-LOC", "O"]
+    assert conll.spans(words, tags) == "El presidente [PER Felipe González] visitó [LOC Bogotá] hoy"
+    # two entities side by side, one at the end, and an I- tag after O (conlleval: it opens an entity)
+    assert conll.spans(["a", "b", "c", "d"], ["B-PER", "B-PER", "O", "I-ORG"]) == "[PER a] [PER b] c [ORG d]"
+    assert conll.spans(["a", "b"], ["I-MISC", "I-MISC"]) == "[MISC a b]"
+    assert conll.spans(["a"], ["O"]) == "a"
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-8"])
+def test_conll2002_reader_decodes_the_file_and_drops_document_marks(tmp_path, encoding):
+    data = write_ner_corpus(tmp_path, encoding=encoding)
+    splits = conll.load_splits(data, "ner", "es")
+    assert [len(splits[name]) for name in ("train", "validation", "test")] == [300, 60, 60]
+    words = {word for sentence in splits["train"] for word in sentence[0]}
+    assert {"González", "Bogotá", "Ángel"} <= words  # accents read right, whatever the encoding
+    assert "-DOCSTART-" not in words
+    first_words, first_pos, first_tags = splits["train"][0]
+    assert len(first_words) == len(first_pos) == len(first_tags) and first_words[0] != "-DOCSTART-"
+
+
+def test_missing_language_files_are_a_clear_error(tmp_path):
+    data = write_ner_corpus(tmp_path, prefix="esp")
+    with pytest.raises(DamagedDataError, match=r"ned\.train"):
+        conll.load_splits(data, "ner", "nl")
+
+
+def test_language_is_for_ner_only_and_names_the_output_folder(capsys):
+    assert train.parse_args(["--task", "ner"]).output_dir.endswith("tagging-ner-es")
+    args = train.parse_args(["--task", "ner", "--language", "nl"])
+    assert args.output_dir.endswith("tagging-ner-nl") and args.language == "nl" and not args.pos_input
+    with pytest.raises(SystemExit):
+        train.parse_args(["--task", "chunk", "--language", "nl"])
+    assert "--language chooses the CoNLL-2002 language" in capsys.readouterr().err
+    assert predict.parse_args(["--task", "ner", "--language", "nl"]).model_dir.name == "tagging-ner-nl"
+
+
+def test_predict_tokenizes_spanish_marks_as_conll2002_does():
+    assert predict.tokenize("¿Dónde está Felipe? ¡Ya!") == ["¿", "Dónde", "está", "Felipe", "?", "¡", "Ya", "!"]
 
 
 # --- masking ---
@@ -237,6 +307,22 @@ def test_chunker_without_pos_input(tmp_path):
     assert predict.main(["--task", "chunk", "--model-dir", str(out), SENTENCE]) == [EXPECTED["chunk"]]
 
 
+def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
+    data = write_ner_corpus(tmp_path / "data")
+    out = tmp_path / "ner"
+    record = train.main(
+        ["--quick", "--task", "ner", "--crf", "--epochs", "8", "--data-dir", str(data), "--output-dir", str(out)]
+    )
+    assert record["example"] == "tagging-ner-es" and record["config"]["crf"]
+    assert record["metrics"]["entity_f1"] > 0.9  # the made-up Spanish is nearly deterministic
+    assert set(record["metrics"]["per_label"]) == {"PER", "LOC"}
+    capsys.readouterr()
+    sentence = "El presidente María Núñez visitó Málaga ."
+    tagged = predict.main(["--task", "ner", "--model-dir", str(out), sentence])
+    assert tagged == [["O", "O", "B-PER", "I-PER", "O", "B-LOC", "O"]]
+    assert capsys.readouterr().out.strip() == "El presidente [PER María Núñez] visitó [LOC Málaga] ."
+
+
 def test_pos_input_is_refused_for_the_pos_task(capsys):
     with pytest.raises(SystemExit):
         train.parse_args(["--task", "pos", "--pos-input"])
@@ -279,6 +365,19 @@ def test_real_conll2000_counts(shared_data, tmp_path):
     guessed = np.concatenate([baseline.tag(s[0]) for s in test_sentences])
     assert 0.85 < (true == guessed).mean() < 0.95  # the classic most-frequent-tag figure, ~0.9
     json.dumps(train_sentences[:2])  # plain tuples of strings
+
+
+@pytest.mark.parametrize(
+    "language, counts, first_words",
+    [("es", (8323, 1915, 1517), ("Melbourne", "(", "Australia")), ("nl", (15806, 2895, 5195), ("De", "tekst", "van"))],
+)
+def test_real_conll2002_counts(shared_data, language, counts, first_words):
+    splits = conll.load_splits(shared_data, "ner", language)
+    assert tuple(len(splits[name]) for name in ("train", "validation", "test")) == counts
+    words, _, tags = splits["train"][0]
+    assert words[:3] == first_words  # the Dutch -DOCSTART- mark is gone
+    types = {kind for sentence in splits["train"] for *_, kind in conll.iob_chunks(sentence[2])}
+    assert types == {"PER", "ORG", "LOC", "MISC"}
 
 
 def test_scores_per_pos_tag_and_per_chunk_type():

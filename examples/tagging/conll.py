@@ -1,11 +1,14 @@
-"""CoNLL-2000 (NLTK's `conll2000` corpus): sentences of (word, part of speech, IOB chunk tag), and their ids.
+"""CoNLL-2000 and CoNLL-2002 (NLTK's `conll2000`, `conll2002`): sentences of (word, POS tag, IOB tag), and ids.
 
 Chapter 004 §5.2.1 prepares tagged sentences for a sequence labeller. NLTK's
 `nltk.corpus.conll2000` is a `ConllChunkCorpusReader` over `train.txt`
 (8,936 sentences) and `test.txt` (2,012), one "word POS chunk" line per token
-and a blank line between sentences. We build the same reader from the folder
-NLTK finds in the project's data directory, so tests can point it at a small
-corpus of their own.
+and a blank line between sentences. `nltk.corpus.conll2002` (§6.1.4, named
+entities) is the same reader over `esp.*` (Spanish) and `ned.*` (Dutch):
+"word POS entity" lines, entities PER, ORG, LOC, MISC in IOB2 tags, each
+language in `.train`, `.testa` (validation) and `.testb` (test). We build
+the same readers from the folder NLTK finds in the project's data
+directory, so tests can point them at small corpora of their own.
 """
 
 import json
@@ -18,28 +21,77 @@ from nltk.corpus.reader import ConllChunkCorpusReader
 
 from common.data import DamagedDataError, nltk_corpus
 
-FILES = ("train.txt", "test.txt")
-TASK_COLUMN = {"pos": 1, "chunk": 2}  # which column of (word, pos, chunk) is the label
+TASK_COLUMN = {"pos": 1, "chunk": 2, "ner": 2}  # which column of (word, POS, IOB tag) is the label
+LANGUAGES = {"es": "esp", "nl": "ned"}  # --language -> the CoNLL-2002 file prefix
+LANGUAGE_NAMES = {"es": "Spanish", "nl": "Dutch"}
+DOCUMENT_START = "-DOCSTART-"  # the Dutch files mark each article with a token of this word; not text
 PAD, UNKNOWN = "<pad>", "<unk>"  # id 0 is padding (masked), id 1 any word/character not in the vocabulary
 MAX_WORD_CHARS = 20  # longer words keep their first 20 characters: 99.9% of CoNLL-2000 words are shorter
 VOCABULARIES_FILE = "vocabularies.json"
 _DIGIT = re.compile(r"\d")
 
 
-def open_reader(data_dir):
-    """The reader `nltk.corpus.conll2000` would give, rooted in our data directory."""
-    return ConllChunkCorpusReader(nltk_corpus("conll2000", data_dir), list(FILES), ("NP", "VP", "PP"))
+def task_name(task, language=None):
+    """The name of a task's runs and output folder: "pos", "chunk", "ner-es", "ner-nl"."""
+    return f"{task}-{language}" if task == "ner" else task
+
+
+def corpus_title(task, language=None):
+    """How tables and plots name the data: "CoNLL-2000", "CoNLL-2002 Spanish"."""
+    return f"CoNLL-2002 {LANGUAGE_NAMES[language]}" if task == "ner" else "CoNLL-2000"
+
+
+def corpus_files(task, language=None):
+    """(NLTK corpus, {"train", "test"[, "validation"]: file}) of a task; CoNLL-2000 has no validation file."""
+    if task == "ner":
+        prefix = LANGUAGES[language]
+        return "conll2002", {"train": f"{prefix}.train", "validation": f"{prefix}.testa", "test": f"{prefix}.testb"}
+    return "conll2000", {"train": "train.txt", "test": "test.txt"}
+
+
+def file_encoding(root, fileid):
+    """UTF-8, or Latin-1 for a file that is not valid UTF-8: NLTK's copy of CoNLL-2002 is UTF-8, the shared
+    task's original files are Latin-1 (and Latin-1 text with accents is practically never valid UTF-8)."""
+    try:
+        with root.join(fileid).open() as stream:
+            stream.read().decode("utf-8")
+    except UnicodeDecodeError:
+        return "latin-1"
+    except OSError:
+        return "utf-8"  # missing or unreadable: load_split reports it
+    return "utf-8"
+
+
+def open_reader(data_dir, task="pos", language=None):
+    """The reader `nltk.corpus.conll2000` (or `conll2002`) would give, rooted in our data directory."""
+    name, files = corpus_files(task, language)
+    root = nltk_corpus(name, data_dir)
+    fileids = list(files.values())
+    encodings = [(re.escape(fileid), file_encoding(root, fileid)) for fileid in fileids]
+    chunk_types = ("LOC", "PER", "ORG", "MISC") if name == "conll2002" else ("NP", "VP", "PP")
+    return ConllChunkCorpusReader(root, fileids, chunk_types, encoding=encodings)
 
 
 def load_split(reader, fileid):
-    """[(words, pos tags, chunk tags)] of one file, each a tuple of strings."""
+    """[(words, pos tags, IOB tags)] of one file, each a tuple of strings; document-start marks left out."""
     try:
-        sentences = [tuple(zip(*sentence, strict=True)) for sentence in reader.iob_sents(fileid) if sentence]
+        sentences = [
+            tuple(zip(*[token for token in sentence if token[0] != DOCUMENT_START], strict=True))
+            for sentence in reader.iob_sents(fileid)
+        ]
     except (OSError, ValueError) as error:  # a missing file, or a line without three columns
-        raise DamagedDataError(f"cannot read {fileid} of the conll2000 corpus at {reader.root}: {error}") from None
+        raise DamagedDataError(f"cannot read {fileid} of the corpus at {reader.root}: {error}") from None
+    sentences = [sentence for sentence in sentences if sentence]
     if not sentences:
-        raise DamagedDataError(f"{fileid} of the conll2000 corpus holds no sentences")
+        raise DamagedDataError(f"{fileid} of the corpus at {reader.root} holds no sentences")
     return sentences
+
+
+def load_splits(data_dir, task, language=None):
+    """{"train", "test"[, "validation"]: sentences} of a task, read from the project's data directory."""
+    _, files = corpus_files(task, language)
+    reader = open_reader(data_dir, task, language)
+    return {split: load_split(reader, fileid) for split, fileid in files.items()}
 
 
 def normalise(word):
@@ -126,7 +178,7 @@ class MostFrequentTagger:
 
 
 def iob_chunks(tags):
-    """The chunks of one sentence's IOB tags, as a set of (start, end, type) with `end` exclusive.
+    """The chunks (or entities) of one sentence's IOB tags, as a set of (start, end, type), `end` exclusive.
 
     Chapter 004 §5.2 (sequence labelling). As the CoNLL evaluation script
     (conlleval) reads tags: a chunk starts at B-X, or at I-X that does not
@@ -145,7 +197,7 @@ def iob_chunks(tags):
 
 
 def chunk_scores(true_sentences, predicted_sentences):
-    """Chunk-level precision, recall and F1, overall and per chunk type (conlleval's numbers).
+    """Chunk-level precision, recall and F1, overall and per chunk (or entity) type (conlleval's numbers).
 
     A predicted chunk counts only when its span and its type both match a
     true chunk; token accuracy would reward getting most of a chunk right.
@@ -172,3 +224,18 @@ def chunk_scores(true_sentences, predicted_sentences):
         for kind in types
     }
     return prf(true_chunks, predicted_chunks), per_type
+
+
+def spans(words, tags):
+    """The sentence with each chunk or entity in brackets: "El [PER Felipe González] habló ."."""
+    chunks = sorted(iob_chunks(tags))
+    starts, ends = {start: kind for start, _, kind in chunks}, {end for _, end, _ in chunks}
+    pieces = []
+    for position, word in enumerate([*words, None]):
+        if position in ends:
+            pieces[-1] += "]"
+        if position in starts:
+            pieces.append(f"[{starts[position]}")
+        if word is not None:
+            pieces.append(word)
+    return " ".join(pieces)

@@ -1,16 +1,21 @@
-"""Tag sentences with a trained CoNLL-2000 tagger: prints word/TAG pairs, one sentence per line.
+"""Tag sentences with a trained tagger: word/TAG pairs, or the named entities in brackets, one sentence per line.
 
-Chapter: 004 §5.2.4 (using the trained labeller).
+Chapter: 004 §5.2.4 (using the trained labeller), §6.1.4 (named entities).
 Run:     python examples/tagging/predict.py "The pound fell sharply against the dollar ."
          python examples/tagging/predict.py --task chunk --file sentences.txt
+         python examples/tagging/predict.py --task ner --language es "El presidente Felipe González visitó Bruselas ."
          echo "Stocks rose ." | python examples/tagging/predict.py
 
 A chunker trained with POS input (the default for --task chunk) gets its POS
 tags from the trained POS tagger (--pos-model-dir) and prints word/POS/CHUNK.
+The entity tagger prints each sentence with its entities as spans:
+"El presidente [PER Felipe González] visitó [LOC Bruselas] .".
 
 Sentences come from the arguments, else --file, else standard input (one per
 line), and are split into words with NLTK's Treebank-style word tokenizer,
-the tokenisation of the Wall Street Journal text CoNLL-2000 comes from.
+the tokenisation of the Wall Street Journal text CoNLL-2000 comes from; it
+also splits the CoNLL-2002 texts much as they were split (Spanish opening
+"¿" and "¡" are split off as there).
 """
 
 from pathlib import Path
@@ -21,7 +26,7 @@ from common import cli
 from common.saving import load_for_use
 from common.training import default_output_dir
 
-from conll import TASK_COLUMN, VOCABULARIES_FILE, Vocabularies
+from conll import LANGUAGES, TASK_COLUMN, VOCABULARIES_FILE, Vocabularies, spans, task_name
 from tagger import tag_sentences
 
 EXAMPLE = "tagging"
@@ -32,7 +37,12 @@ def parse_args(argv=None):
     parser.add_argument("sentences", nargs="*", help="sentences to tag (default: --file, else standard input)")
     parser.add_argument("--file", type=Path, help="a UTF-8 text file, one sentence per line")
     parser.add_argument("--task", choices=tuple(TASK_COLUMN), default="pos", help="which trained tagger to use")
-    parser.add_argument("--model-dir", type=Path, help="a training run's outputs (default: outputs/tagging-TASK)")
+    parser.add_argument(
+        "--language", choices=tuple(LANGUAGES), default="es", help="the language of the --task ner tagger"
+    )
+    parser.add_argument(
+        "--model-dir", type=Path, help="a training run's outputs (default: outputs/tagging-TASK, tagging-ner-LANGUAGE)"
+    )
     parser.add_argument(
         "--pos-model-dir",
         type=Path,
@@ -40,8 +50,22 @@ def parse_args(argv=None):
         help="the POS tagger that feeds a chunker trained with --pos-input",
     )
     args = parser.parse_args(argv)
-    args.model_dir = args.model_dir or default_output_dir(f"{EXAMPLE}-{args.task}", quick=False)
+    args.model_dir = args.model_dir or default_output_dir(f"{EXAMPLE}-{task_name(args.task, args.language)}", False)
     return args
+
+
+TOKENIZER = NLTKWordTokenizer()  # rules only: no tokenizer model to download
+
+
+def tokenize(text):
+    """The words of one line of text; Spanish "¿" and "¡" are words of their own, as in CoNLL-2002."""
+    words = []
+    for token in TOKENIZER.tokenize(text):
+        while len(token) > 1 and token[0] in "¿¡":
+            words.append(token[0])
+            token = token[1:]
+        words.append(token)
+    return words
 
 
 def load_tagger(model_dir):
@@ -53,8 +77,7 @@ def load_tagger(model_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    tokenizer = NLTKWordTokenizer()  # rules only: no tokenizer model to download
-    sentences = [tokenizer.tokenize(text) for text in cli.read_inputs(args.sentences, args.file)]
+    sentences = [tokenize(text) for text in cli.read_inputs(args.sentences, args.file)]
     sentences = [words for words in sentences if words]
     if not sentences:
         raise SystemExit("error: no sentence to tag; give one as an argument, with --file, or on standard input")
@@ -64,7 +87,7 @@ def main(argv=None):
         columns.append(tag_sentences(*load_tagger(args.pos_model_dir), sentences))
     tagged = tag_sentences(model, vocabularies, *columns)
     for row in zip(*columns, tagged, strict=True):
-        print(" ".join("/".join(parts) for parts in zip(*row, strict=True)))
+        print(spans(*row) if args.task == "ner" else " ".join("/".join(parts) for parts in zip(*row, strict=True)))
     return tagged
 
 

@@ -6,6 +6,7 @@ train.py, which trains it, and predict.py, which loads it.
 
 import keras
 import numpy as np
+from crf import CRF, CRFTagger
 from keras import layers
 
 from common.models import CELLS, output_head, recurrent_stack
@@ -86,7 +87,8 @@ def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size
         words = sentences[start : start + batch_size]
         encoded = [vocabularies.encode_inputs(w, p) for w, p in zip(words, pos_sentences[start:], strict=False)]
         inputs = tuple(pad_batch(list(parts)) for parts in zip(*encoded, strict=True))
-        best = model.predict_on_batch(inputs).argmax(-1)
+        best = np.asarray(model.predict_on_batch(inputs))
+        best = best if best.ndim == 2 else best.argmax(-1)  # a CRF tagger gives the Viterbi path's tag ids
         predictions.extend([vocabularies.tags[i] for i in best[row, : len(w)]] for row, w in enumerate(words))
     return predictions
 
@@ -97,7 +99,8 @@ def build_tagger(args, vocabularies):
     Chapter 004 §5.2.3: each word is its word vector joined with a vector read
     from its characters (and, for chunking, its POS tag's vector); a
     bidirectional LSTM reads the sentence both ways; a Dense layer gives every
-    word's tag scores. Compiled.
+    word's tag scores. With `args.crf` a CRF layer (crf.py) scores whole tag
+    sequences on top of them. Compiled.
     """
     word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
     char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
@@ -131,10 +134,17 @@ def build_tagger(args, vocabularies):
     )
     x = layers.Dropout(args.dropout, name="output_dropout")(x)
     logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
-    model = keras.Model(inputs, logits, name=f"tagger_{args.task}")
+    if args.crf:
+        model = CRFTagger(inputs, CRF(len(vocabularies.tags), name="crf")(logits), name=f"tagger_{args.task}_crf")
+        loss = None  # CRFTagger.compute_loss: the CRF's negative log-likelihood
+    else:
+        model = keras.Model(inputs, logits, name=f"tagger_{args.task}")
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
         optimizer=adam(args.learning_rate, args.clipnorm),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],  # Keras weights it by the mask: padding is not counted
+        loss=loss,
+        # Keras weights it by the mask: padding is not counted. With a CRF it is the accuracy of each
+        # word's best emission score, a cheap running sign of progress; the test scores use Viterbi.
+        metrics=["accuracy"],
     )
     return model

@@ -1,20 +1,23 @@
-"""Sequence labelling on CoNLL-2000: part-of-speech tags or IOB chunks, one label per word, with a bidirectional RNN.
+"""Sequence labelling: part of speech and chunks (CoNLL-2000), named entities (CoNLL-2002), with a bidirectional RNN.
 
 Chapter: 004 §5.2 (sequence labelling: 5.2.1 data, 5.2.2 word embeddings,
          5.2.3 the model, 5.2.4 training and evaluation), sketched there in
          PyTorch; here in Keras, many-to-many beside the examples' many-to-one.
+         004 §6.1.4 (named-entity recognition): --task ner.
 Run:     make example-tagging                       (--task pos, the default)
          python examples/tagging/train.py --task chunk
+         python examples/tagging/train.py --task ner --language es   (or nl)
          (quick check: make smoke-tagging)
 Results: see README.md (measured, with hardware and wall time)
 
 Each word is its (lower-cased) word vector joined with a vector read from its
 characters; a bidirectional stack reads the sentence both ways, so every
-word's label sees its left and right context; a softmax per word gives the
-label. Padding is masked out of the loss and the metrics. Part of speech is
-scored by token accuracy, chunks as the CoNLL evaluation does (a chunk
-counts only when its span and type are both right), each beside the
-most-frequent-tag baseline on the same test sentences.
+word's label sees its left and right context; a softmax per word, or a CRF
+over the whole sentence (--crf), gives the labels. Padding is masked out of
+the loss and the metrics. Part of speech is scored by token accuracy, chunks
+and entities as the CoNLL evaluation does (a chunk counts only when its span
+and type are both right), each beside the most-frequent-tag baseline on the
+same test sentences.
 """
 
 import argparse
@@ -33,14 +36,16 @@ from common.text import batch_by_length
 from common.training import Run
 
 from conll import (
+    LANGUAGES,
     TASK_COLUMN,
     VOCABULARIES_FILE,
     MostFrequentTagger,
     Vocabularies,
     chunk_scores,
+    corpus_title,
     iob_chunks,
-    load_split,
-    open_reader,
+    load_splits,
+    task_name,
 )
 from tagger import build_tagger, tag_sentences
 
@@ -51,12 +56,28 @@ TASKS = tuple(TASK_COLUMN)
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
     data = parser.add_argument_group("data")
-    data.add_argument("--task", choices=TASKS, default="pos", help="label each word with its part of speech or chunk")
     data.add_argument(
-        "--validation-fraction", type=cli.fraction, default=0.1, help="share of training sentences held out"
+        "--task",
+        choices=TASKS,
+        default="pos",
+        help="label each word with its part of speech or chunk (CoNLL-2000), or named entity (CoNLL-2002)",
+    )
+    data.add_argument(
+        "--language", choices=tuple(LANGUAGES), help="the CoNLL-2002 language of --task ner (default: es)"
+    )
+    data.add_argument(
+        "--validation-fraction",
+        type=cli.fraction,
+        default=0.1,
+        help="share of CoNLL-2000 training sentences held out (CoNLL-2002 has its own validation file, testa)",
     )
     data.add_argument("--min-count", type=cli.positive_int, default=2, help="rarer words share the unknown vector")
-    cli.add_model_args(parser, cell="lstm", units=128, layers=1, dropout=0.3, bidirectional=True)
+    model = cli.add_model_args(parser, cell="lstm", units=128, layers=1, dropout=0.3, bidirectional=True)
+    model.add_argument(
+        "--crf",
+        action=argparse.BooleanOptionalAction,
+        help="a CRF output layer that scores whole tag sequences (crf.py), instead of a softmax per word",
+    )
     words = parser.add_argument_group("word representation")
     words.add_argument(
         "--pos-input",
@@ -70,17 +91,24 @@ def parse_args(argv=None):
         "--char-units", type=cli.positive_int, default=25, help="units of the character encoder, each direction"
     )
     cli.add_training_args(parser, epochs=10, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0)
-    task = cli.peek(parser, argv, "task")
+    task, language = cli.peek(parser, argv, "task"), cli.peek(parser, argv, "language")
+    if language and task != "ner":
+        parser.error("--language chooses the CoNLL-2002 language of --task ner; CoNLL-2000 is English")
     args = cli.finish_parsing(
         parser,
         argv,
-        f"{EXAMPLE}-{task}",
+        f"{EXAMPLE}-{task_name(task, language or 'es')}",
         quick_defaults={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1},
     )
+    args.language = args.language or ("es" if task == "ner" else None)
     if args.pos_input is None:
         args.pos_input = args.task == "chunk"
+    if args.crf is None:
+        args.crf = False
     if args.pos_input and args.task == "pos":
         parser.error("--pos-input reads POS tags, which are what --task pos predicts; use it with --task chunk")
+    if args.pos_input and args.task == "ner":
+        parser.error("--pos-input needs a POS tagger of the language for new text, which only English has here")
     if not args.quick and args.validation_fraction == 0:
         parser.error("--validation-fraction must be above 0: early stopping needs validation sentences")
     return args
@@ -128,13 +156,18 @@ def check_saved_tagger(output_dir, predicted, sentences):
     check_round_trip(output_dir / "model.keras", predicted, answer=tag_with)
 
 
+SPANS = {"chunk": "chunk", "ner": "entity"}  # tasks scored by their spans, and what a span is called
+HEADLINE = {"pos": "token_accuracy", "chunk": "chunk_f1", "ner": "entity_f1"}
+
+
 def score(task, true_tags, predicted_tags):
-    """Token accuracy, and a per-label report: per POS tag (scikit-learn), or per chunk type (conlleval's way)."""
+    """Token accuracy, and a per-label report: per POS tag (scikit-learn), or per chunk / entity type
+    (conlleval's way)."""
     true_flat, predicted_flat = np.concatenate(true_tags), np.concatenate(predicted_tags)
     scores = {"token_accuracy": float((true_flat == predicted_flat).mean())}
-    if task == "chunk":
+    if task in SPANS:
         overall, per_label = chunk_scores(true_tags, predicted_tags)
-        scores.update({f"chunk_{key}": value for key, value in overall.items() if key != "support"})
+        scores.update({f"{SPANS[task]}_{key}": value for key, value in overall.items() if key != "support"})
         return scores, per_label
     tags = sorted(set(true_flat))
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -153,24 +186,28 @@ def score(task, true_tags, predicted_tags):
 
 
 def label_counts(task, sentences, column):
-    """Training frequency of each scored label: words per POS tag, chunks per chunk type."""
-    if task == "chunk":
+    """Training frequency of each scored label: words per POS tag, chunks (entities) per type."""
+    if task in SPANS:
         return Counter(kind for sentence in sentences for *_, kind in iob_chunks(sentence[column]))
     return Counter(tag for sentence in sentences for tag in sentence[column])
 
 
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv, name=f"{EXAMPLE}-{args.task}")
-    column = TASK_COLUMN[args.task]
+    name = task_name(args.task, args.language)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv, name=f"{EXAMPLE}-{name}")
+    column, title = TASK_COLUMN[args.task], corpus_title(args.task, args.language)
 
-    # --- 5.2.1 Data: CoNLL-2000 sentences, validation held out of training ---
-    reader = open_reader(resolve_data_dir(args.data_dir))
-    train_sentences, test_sentences = load_split(reader, "train.txt"), load_split(reader, "test.txt")
-    training_file = train_sentences
+    # --- 5.2.1 Data: sentences of the corpus; CoNLL-2000's validation is held out of training ---
+    splits = load_splits(resolve_data_dir(args.data_dir), args.task, args.language)
+    training_file = splits["train"]
     if args.quick:
-        train_sentences, test_sentences = train_sentences[:600], test_sentences[:200]
-    train_sentences, val_sentences = split_validation(train_sentences, args.validation_fraction, args.seed)
+        splits = {split: sentences[: 600 if split == "train" else 200] for split, sentences in splits.items()}
+    train_sentences, test_sentences = splits["train"], splits["test"]
+    if "validation" in splits:
+        val_sentences = splits["validation"]
+    else:
+        train_sentences, val_sentences = split_validation(train_sentences, args.validation_fraction, args.seed)
     print(f"sentences: train {len(train_sentences):,}, validation {len(val_sentences):,}, test {len(test_sentences):,}")
 
     # --- 5.2.2 Word representations: word ids + character ids ---
@@ -212,11 +249,12 @@ def main(argv=None):
     )
     baseline_seconds = time.perf_counter() - baseline_started
 
-    headline = "token_accuracy" if args.task == "pos" else "chunk_f1"
+    headline = HEADLINE[args.task]
+    model_name = f"bi-{args.cell}{'-crf' if args.crf else ''}"
     print(f"\n{'test sentences':<22}" + "".join(f"{key:>18}" for key in model_scores))
-    for name, scores in {f"bi-{args.cell}": model_scores, "most frequent tag": baseline_scores}.items():
-        print(f"{name:<22}" + "".join(f"{value:>18.4f}" for value in scores.values()))
-    unit = "chunk type" if args.task == "chunk" else "tag"
+    for row_name, scores in {model_name: model_scores, "most frequent tag": baseline_scores}.items():
+        print(f"{row_name:<22}" + "".join(f"{value:>18.4f}" for value in scores.values()))
+    unit = f"{SPANS[args.task]} type" if args.task in SPANS else "tag"
     print(f"\nper {unit} (test): label  precision  recall  f1  support")
     for label, row in sorted(per_label.items(), key=lambda item: -item[1]["support"]):
         print(f"  {label:<8}{row['precision']:>9.3f}{row['recall']:>8.3f}{row['f1']:>8.3f}{row['support']:>9}")
@@ -226,11 +264,15 @@ def main(argv=None):
         [row["f1"] for row in per_label.values()],
         list(per_label),
         run.output_dir / "f1_by_label.png",
-        title=f"CoNLL-2000 {args.task}: test F1 per {unit}",
-        xlabel=f"training {'chunks' if args.task == 'chunk' else 'words'} (log scale)",
+        title=f"{title} {args.task}: test F1 per {unit}",
+        xlabel=f"training {SPANS[args.task] + 's' if args.task in SPANS else 'words'} (log scale)",
     )
 
-    metric = {"pos": "POS token accuracy (test)", "chunk": "chunk F1, conlleval (test)"}[args.task]
+    metric = {
+        "pos": "POS token accuracy (test)",
+        "chunk": "chunk F1, conlleval (test)",
+        "ner": f"entity F1, conlleval ({title} test, testb)",
+    }[args.task]
     results = [
         {
             "metric": metric,
