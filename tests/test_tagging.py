@@ -14,6 +14,7 @@ conll = load_example("tagging", "conll")
 tagger = load_example("tagging", "tagger")
 train = load_example("tagging", "train")
 predict = load_example("tagging", "predict")
+features = load_example("tagging", "features")
 
 # (words, POS, chunk) patterns; the test corpus is made of these, with varied nouns.
 NOUNS = ["pound", "dollar", "market", "stock", "bank", "price", "rate", "share"]
@@ -205,6 +206,12 @@ def test_language_is_for_ner_only_and_names_the_output_folder(capsys):
     assert predict.parse_args(["--task", "ner", "--language", "nl"]).model_dir.name == "tagging-ner-nl"
 
 
+def test_word_shapes_and_features_of_the_feature_baseline():
+    assert [features.shape(w) for w in ("González", "1.500", "EFE", "McDonald", "-")] == ["Xx", "d.d", "X", "XxXx", "-"]
+    found = features.word_features(["El", "Ángel", "vino"], 0)
+    assert found["word"] == "el" and found["first"] and found["word-1"] == "<edge>" and found["shape+1"] == "Xx"
+
+
 def test_predict_tokenizes_spanish_marks_as_conll2002_does():
     assert predict.tokenize("¿Dónde está Felipe? ¡Ya!") == ["¿", "Dónde", "está", "Felipe", "?", "¡", "Ya", "!"]
 
@@ -316,6 +323,9 @@ def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
     assert record["example"] == "tagging-ner-es" and record["config"]["crf"]
     assert record["metrics"]["entity_f1"] > 0.9  # the made-up Spanish is nearly deterministic
     assert set(record["metrics"]["per_label"]) == {"PER", "LOC"}
+    # two baselines, each a row of the results table: most frequent tag, and the linear model on word features
+    assert [row["baseline_name"].split()[0] for row in record["results"]] == ["most", "linear"]
+    assert record["metrics"]["features_baseline_entity_f1"] > 0.9
     capsys.readouterr()
     sentence = "El presidente María Núñez visitó Málaga ."
     tagged = predict.main(["--task", "ner", "--model-dir", str(out), sentence])

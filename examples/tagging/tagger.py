@@ -6,11 +6,12 @@ train.py, which trains it, and predict.py, which loads it.
 
 import keras
 import numpy as np
-from crf import CRF, CRFTagger
 from keras import layers
 
 from common.models import CELLS, output_head, recurrent_stack
 from common.training import adam
+
+from crf import CRF, CRFTagger
 
 
 @keras.saving.register_keras_serializable(package="rnn_examples")

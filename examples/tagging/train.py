@@ -47,6 +47,7 @@ from conll import (
     load_splits,
     task_name,
 )
+from features import FeatureTagger
 from tagger import build_tagger, tag_sentences
 
 EXAMPLE = "tagging"
@@ -248,11 +249,22 @@ def main(argv=None):
         args.task, true_tags, [np.array(baseline.tag(sentence[0])) for sentence in test_sentences]
     )
     baseline_seconds = time.perf_counter() - baseline_started
+    baselines = {"most frequent tag": (baseline_scores, "most frequent tag per word", baseline_seconds)}
+    if args.task == "ner":  # the named-entity baseline of the field before neural networks: features by hand
+        started = time.perf_counter()
+        features_tagger = FeatureTagger(train_sentences, column, seed=args.seed)
+        predicted_by_features = features_tagger.tag_all([sentence[0] for sentence in test_sentences])
+        features_scores, _ = score(args.task, true_tags, [np.array(tags) for tags in predicted_by_features])
+        baselines["word features"] = (
+            features_scores,
+            "linear classifier on word, shape, affix and neighbour features",
+            time.perf_counter() - started,
+        )
 
     headline = HEADLINE[args.task]
     model_name = f"bi-{args.cell}{'-crf' if args.crf else ''}"
     print(f"\n{'test sentences':<22}" + "".join(f"{key:>18}" for key in model_scores))
-    for row_name, scores in {model_name: model_scores, "most frequent tag": baseline_scores}.items():
+    for row_name, scores in {model_name: model_scores, **{key: row[0] for key, row in baselines.items()}}.items():
         print(f"{row_name:<22}" + "".join(f"{value:>18.4f}" for value in scores.values()))
     unit = f"{SPANS[args.task]} type" if args.task in SPANS else "tag"
     print(f"\nper {unit} (test): label  precision  recall  f1  support")
@@ -277,14 +289,16 @@ def main(argv=None):
         {
             "metric": metric,
             "model": model_scores[headline],
-            "baseline": baseline_scores[headline],
-            "baseline_name": "most frequent tag per word",
-            "baseline_wall_time_s": round(baseline_seconds, 1),
+            "baseline": scores[headline],
+            "baseline_name": description,
+            "baseline_wall_time_s": round(seconds, 1),
         }
+        for scores, description, seconds in baselines.values()
     ]
     metrics = {
         **model_scores,
         **{f"baseline_{key}": value for key, value in baseline_scores.items()},
+        **{f"features_baseline_{key}": value for key, value in baselines.get("word features", ({},))[0].items()},
         "per_label": per_label,
         "rnn_wall_time_s": round(rnn_seconds, 1),
     }
