@@ -24,6 +24,7 @@ import argparse
 import time
 from collections import Counter
 
+import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.metrics import precision_recall_fscore_support
@@ -146,13 +147,39 @@ def training_dataset(examples, batch_size, shuffle, seed):
     return batch_by_length(dataset, lengths, [10, 20, 30, 40, 60], batch_size, lambda inputs, tags: tf.shape(tags)[0])
 
 
+def tag_corpus_sentences(model, vocabularies, sentences):
+    """The predicted tags of (words, POS tags, labels) sentences; the POS column is read only by a chunker
+    trained with --pos-input (the corpus' POS tags, as in the CoNLL-2000 shared task: a tagger's, not gold)."""
+    return tag_sentences(model, vocabularies, *zip(*[sentence[:2] for sentence in sentences], strict=True))
+
+
+class ValidationF1(keras.callbacks.Callback):
+    """After each epoch, the validation sentences' chunk or entity F1 (conlleval's) as `val_f1`.
+
+    Chunks and entities are judged by this F1, so early stopping, the best
+    checkpoint and the learning-rate schedule follow it rather than the
+    validation loss. With a CRF the two part ways: the loss (the negative
+    log-likelihood) rises again as the model grows confident while the F1
+    still climbs. Must come before the callbacks that read `val_f1`.
+    """
+
+    def __init__(self, vocabularies, sentences, column):
+        super().__init__()
+        self.vocabularies, self.sentences = vocabularies, sentences
+        self.true_tags = [sentence[column] for sentence in sentences]
+
+    def on_epoch_end(self, epoch, logs=None):
+        predicted = tag_corpus_sentences(self.model, self.vocabularies, self.sentences)
+        logs["val_f1"] = chunk_scores(self.true_tags, predicted)[0]["f1"]
+        print(f" - val_f1: {logs['val_f1']:.4f}")
+
+
 def check_saved_tagger(output_dir, predicted, sentences):
     """The saved model and vocabularies load again, as predict.py loads them, and tag `sentences` as the
     model in memory did (`predicted`)."""
 
     def tag_with(loaded_model):
-        vocabularies = Vocabularies.load(output_dir / VOCABULARIES_FILE)
-        return tag_sentences(loaded_model, vocabularies, *zip(*[sentence[:2] for sentence in sentences], strict=True))
+        return tag_corpus_sentences(loaded_model, Vocabularies.load(output_dir / VOCABULARIES_FILE), sentences)
 
     check_round_trip(output_dir / "model.keras", predicted, answer=tag_with)
 
@@ -196,7 +223,9 @@ def label_counts(task, sentences, column):
 def main(argv=None):
     args = parse_args(argv)
     name = task_name(args.task, args.language)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv, name=f"{EXAMPLE}-{name}")
+    # Chunks and entities are judged by their F1 on validation (ValidationF1), part of speech by the loss.
+    monitor = {"monitor": "val_f1", "mode": "max"} if args.task in SPANS else {}
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), **monitor, argv=argv, name=f"{EXAMPLE}-{name}")
     column, title = TASK_COLUMN[args.task], corpus_title(args.task, args.language)
 
     # --- 5.2.1 Data: sentences of the corpus; CoNLL-2000's validation is held out of training ---
@@ -234,11 +263,13 @@ def main(argv=None):
         validation_data=val_ds,
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles itself every epoch
-        callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=1),
+        callbacks=[
+            *([ValidationF1(vocabularies, val_sentences, column)] if args.task in SPANS else []),
+            *run.callbacks(patience=args.patience, reduce_lr_patience=1),
+        ],
     )
     true_tags = [np.array(sentence[column]) for sentence in test_sentences]
-    # POS input on test is the file's POS column, as in the CoNLL-2000 shared task (tags from a tagger, not gold).
-    predicted = tag_sentences(model, vocabularies, *zip(*[sentence[:2] for sentence in test_sentences], strict=True))
+    predicted = tag_corpus_sentences(model, vocabularies, test_sentences)
     rnn_seconds = time.perf_counter() - run.started
     model_scores, per_label = score(args.task, true_tags, [np.array(tags) for tags in predicted])
     check_saved_tagger(run.output_dir, predicted[:20], test_sentences[:20])
