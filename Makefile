@@ -61,12 +61,14 @@ format: setup
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-# Full default runs (the README's numbers; tagging twice, one run per task; seq2seq twice, with and
+# Full default runs (the README's numbers; tagging four times, one run per task and NER language; seq2seq twice, with and
 # without attention; spoken_digits on the official split, then leaving out each speaker), the benchmarks
 # (e.g. char_lm generation speed, which uses the trained model), then the results table.
 bench: setup data
 	@for name in $(EXAMPLES); do $(PYTHON) examples/$$name/train.py || exit 1; done
 	$(PYTHON) examples/tagging/train.py --task chunk
+	$(PYTHON) examples/tagging/train.py --task ner --language es
+	$(PYTHON) examples/tagging/train.py --task ner --language nl
 	$(PYTHON) examples/seq2seq/train.py --attention none
 	$(PYTHON) examples/spoken_digits/train.py --test-speaker all
 	@for script in benchmarks/*.py; do [ -e "$$script" ] || continue; $(PYTHON) "$$script" || exit 1; done

@@ -168,6 +168,11 @@ def test_most_frequent_tag_baseline():
     assert tagger.tag(["run", "fast", "never-seen"]) == ["VB", "RB", "VB"]  # unknown -> most frequent overall
 
 
+def test_invalid_transitions_count_i_tags_that_continue_nothing():
+    assert conll.invalid_transitions(["B-PER", "I-PER", "O", "B-LOC", "I-LOC"]) == 0
+    assert conll.invalid_transitions(["I-PER", "O", "I-LOC", "B-ORG", "I-MISC", "I-MISC"]) == 3
+
+
 def test_spans_show_entities_in_brackets():
     words = "El presidente Felipe González visitó Bogotá hoy".split()
     tags = ["O", "O", "B-PER", "I-PER", "O", "B-LOC", "O"]

@@ -44,6 +44,7 @@ from conll import (
     Vocabularies,
     chunk_scores,
     corpus_title,
+    invalid_transitions,
     iob_chunks,
     load_splits,
     task_name,
@@ -196,6 +197,7 @@ def score(task, true_tags, predicted_tags):
     if task in SPANS:
         overall, per_label = chunk_scores(true_tags, predicted_tags)
         scores.update({f"{SPANS[task]}_{key}": value for key, value in overall.items() if key != "support"})
+        scores["invalid_transitions"] = sum(invalid_transitions(list(tags)) for tags in predicted_tags)
         return scores, per_label
     tags = sorted(set(true_flat))
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -296,7 +298,10 @@ def main(argv=None):
     model_name = f"bi-{args.cell}{'-crf' if args.crf else ''}"
     print(f"\n{'test sentences':<22}" + "".join(f"{key:>18}" for key in model_scores))
     for row_name, scores in {model_name: model_scores, **{key: row[0] for key, row in baselines.items()}}.items():
-        print(f"{row_name:<22}" + "".join(f"{value:>18.4f}" for value in scores.values()))
+        print(
+            f"{row_name:<22}"
+            + "".join(f"{value:>18.4f}" if isinstance(value, float) else f"{value:>18}" for value in scores.values())
+        )
     unit = f"{SPANS[args.task]} type" if args.task in SPANS else "tag"
     print(f"\nper {unit} (test): label  precision  recall  f1  support")
     for label, row in sorted(per_label.items(), key=lambda item: -item[1]["support"]):
