@@ -171,8 +171,7 @@ class ValidationF1(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         predicted = tag_corpus_sentences(self.model, self.vocabularies, self.sentences)
-        logs["val_f1"] = chunk_scores(self.true_tags, predicted)[0]["f1"]
-        print(f" - val_f1: {logs['val_f1']:.4f}")
+        logs["val_f1"] = chunk_scores(self.true_tags, predicted)[0]["f1"]  # the progress bar shows it
 
 
 def check_saved_tagger(output_dir, predicted, sentences):
