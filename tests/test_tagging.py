@@ -336,6 +336,8 @@ def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
     tagged = predict.main(["--task", "ner", "--model-dir", str(out), sentence])
     assert tagged == [["O", "O", "B-PER", "I-PER", "O", "B-LOC", "O"]]
     assert capsys.readouterr().out.strip() == "El presidente [PER María Núñez] visitó [LOC Málaga] ."
+    predict.main(["--task", "ner", "--tags", "--model-dir", str(out), sentence])
+    assert capsys.readouterr().out.split()[2:4] == ["María/B-PER", "Núñez/I-PER"]
 
 
 def test_pos_input_is_refused_for_the_pos_task(capsys):

@@ -41,6 +41,9 @@ def parse_args(argv=None):
         "--language", choices=tuple(LANGUAGES), default="es", help="the language of the --task ner tagger"
     )
     parser.add_argument(
+        "--tags", action="store_true", help="--task ner: print word/TAG pairs instead of the entities in brackets"
+    )
+    parser.add_argument(
         "--model-dir", type=Path, help="a training run's outputs (default: outputs/tagging-TASK, tagging-ner-LANGUAGE)"
     )
     parser.add_argument(
@@ -87,7 +90,8 @@ def main(argv=None):
         columns.append(tag_sentences(*load_tagger(args.pos_model_dir), sentences))
     tagged = tag_sentences(model, vocabularies, *columns)
     for row in zip(*columns, tagged, strict=True):
-        print(spans(*row) if args.task == "ner" else " ".join("/".join(parts) for parts in zip(*row, strict=True)))
+        as_spans = args.task == "ner" and not args.tags
+        print(spans(*row) if as_spans else " ".join("/".join(parts) for parts in zip(*row, strict=True)))
     return tagged
 
 
