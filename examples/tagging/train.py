@@ -295,12 +295,14 @@ def main(argv=None):
 
     headline = HEADLINE[args.task]
     model_name = f"bi-{args.cell}{'-crf' if args.crf else ''}"
-    print(f"\n{'test sentences':<22}" + "".join(f"{key:>18}" for key in model_scores))
+    widths = [max(18, len(key) + 2) for key in model_scores]
+    print(
+        f"\n{'test sentences':<22}"
+        + "".join(f"{key:>{width}}" for key, width in zip(model_scores, widths, strict=True))
+    )
     for row_name, scores in {model_name: model_scores, **{key: row[0] for key, row in baselines.items()}}.items():
-        print(
-            f"{row_name:<22}"
-            + "".join(f"{value:>18.4f}" if isinstance(value, float) else f"{value:>18}" for value in scores.values())
-        )
+        cells = [f"{value:.4f}" if isinstance(value, float) else str(value) for value in scores.values()]
+        print(f"{row_name:<22}" + "".join(f"{cell:>{width}}" for cell, width in zip(cells, widths, strict=True)))
     unit = f"{SPANS[args.task]} type" if args.task in SPANS else "tag"
     print(f"\nper {unit} (test): label  precision  recall  f1  support")
     for label, row in sorted(per_label.items(), key=lambda item: -item[1]["support"]):
