@@ -156,8 +156,13 @@ def add_training_args(
 
 
 def peek(parser, argv, option):
-    """The value of one option before the full parse, e.g. to name the output folder after --task."""
-    known, _ = parser.parse_known_args(argv)
+    """The value of one option before the full parse, e.g. to name the output folder after --task.
+
+    --help is left for the full parse, so that the help shows the defaults
+    that depend on the peeked option (e.g. `--task ner --help`).
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    known, _ = parser.parse_known_args([arg for arg in argv if arg not in ("-h", "--help")])
     return getattr(known, option)
 
 

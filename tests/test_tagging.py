@@ -363,6 +363,17 @@ def test_corpus_without_a_test_file_is_a_clear_error(tmp_path):
         train.main(["--quick", "--data-dir", str(data), "--output-dir", str(tmp_path / "out")])
 
 
+def test_each_task_has_its_measured_defaults_and_the_help_shows_them(capsys):
+    pos, chunk, ner = (train.parse_args(["--task", task]) for task in ("pos", "chunk", "ner"))
+    assert (pos.crf, chunk.crf, ner.crf) == (False, True, True)
+    assert (pos.pos_input, chunk.pos_input, ner.pos_input) == (False, True, False)
+    assert train.parse_args(["--task", "chunk", "--no-crf"]).crf is False  # an option given still wins
+    with pytest.raises(SystemExit):
+        train.parse_args(["--task", "ner", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"--epochs EPOCHS maximum epochs (early stopping may end sooner) (default: {ner.epochs})" in help_text
+
+
 def test_output_folder_is_named_after_the_task():
     assert train.parse_args(["--task", "chunk"]).output_dir.endswith("tagging-chunk")
     assert train.parse_args(["--quick"]).output_dir.endswith("tagging-pos-quick")
