@@ -18,6 +18,7 @@ from common.chars import (
     unigram_loss,
 )
 from common.data import DamagedDataError
+from common.training import read_history
 
 generation = load_example("char_lm", "generation")
 train = load_example("char_lm", "train")
@@ -211,8 +212,7 @@ def test_quick_run_learns_and_writes_its_artifacts(trained):
     assert math.isfinite(metrics["val_loss_nats"])
     # A 4-line verse repeated: far more predictable than its character frequencies.
     assert metrics["val_loss_nats"] < 0.8 * metrics["unigram_loss_nats"] < metrics["uniform_loss_nats"]
-    history = (out / "history.csv").read_text().splitlines()
-    losses = [float(line.split(",")[1]) for line in history[1:]]
+    losses = read_history(out / "history.csv")["loss"]
     assert losses[-1] < losses[0]
     for name in ("model.keras", "vocabulary.json", "samples.txt", "history.png", "run.json"):
         assert (out / name).exists(), name

@@ -11,6 +11,7 @@ from conftest import REPO_ROOT, load_example, load_module
 from common.data import DataNotFoundError
 from common.results import markers
 from common.text import bucketed_dataset, encode
+from common.training import read_history
 
 train = load_example("imdb", "train")
 reviews = sys.modules["reviews"]  # the very module train.py reads data with, so patches reach it
@@ -147,7 +148,7 @@ def test_quick_run_learns_and_writes_artifacts(trained):
     assert history["baseline_test_accuracy"] > 0.85
     for name in ("model.keras", "end_to_end.keras", "history.csv", "history.png", "review_lengths.png", "run.json"):
         assert (output_dir / name).exists(), name
-    losses = [float(line.split(",")[2]) for line in (output_dir / "history.csv").read_text().splitlines()[1:]]
+    losses = read_history(output_dir / "history.csv")["loss"]
     assert losses[-1] < losses[0]
 
 

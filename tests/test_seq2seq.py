@@ -11,6 +11,8 @@ import pytest
 import tensorflow as tf
 from conftest import REPO_ROOT, load_example, load_module
 
+from common.training import read_history
+
 lexicon = load_example("seq2seq", "lexicon")
 g2p = load_example("seq2seq", "g2p")
 train = load_example("seq2seq", "train")
@@ -240,13 +242,8 @@ def test_quick_run_learns_and_writes_its_artifacts(trained):
     assert untrained_rates["wer"] > 0.9
     assert record["metrics"]["greedy_wer"] < 0.3 and record["metrics"]["per"] < 0.1
     assert record["metrics"]["per"] < record["metrics"]["baseline_per"]
-    history = (output_dir / "history.csv").read_text().splitlines()
-    losses = [float(line.split(",")[header_index(history, "loss")]) for line in history[1:]]
+    losses = read_history(output_dir / "history.csv")["loss"]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
-
-
-def header_index(history_lines, column):
-    return history_lines[0].split(",").index(column)
 
 
 def pronounce(output_dir, *arguments, stdin=""):

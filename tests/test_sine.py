@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT, load_example
 
-from common.training import PAUSE_AFTER_EPOCH
+from common.training import PAUSE_AFTER_EPOCH, read_history
 
 series = load_example("sine", "series")
 train = load_example("sine", "train")
@@ -55,7 +55,7 @@ def test_quick_run_learns_and_writes_artifacts(tmp_path):
     record = train.main(quick(tmp_path, "--epochs", "6"))
     history = json.loads((tmp_path / "run.json").read_text())
     assert history["quick"] is True and record["epochs_run"] >= 2
-    losses = [float(line.split(",")[1]) for line in (tmp_path / "history.csv").read_text().splitlines()[1:]]
+    losses = read_history(tmp_path / "history.csv")["loss"]
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
     for name in ("model.keras", "history.csv", "history.png", "forecast.png", "run.json"):
         assert (tmp_path / name).exists(), name
@@ -154,7 +154,7 @@ def test_interrupted_command_resumes_when_run_again(tmp_path):
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert "Resuming the interrupted run" in finished.stdout
-    epochs = [int(line.split(",")[0]) for line in history.read_text().splitlines()[1:]]
+    epochs = [int(epoch) for epoch in read_history(history)["epoch"]]
     assert epochs == list(range(12))  # every epoch exactly once
     assert not (tmp_path / "backup").exists()
 

@@ -83,14 +83,17 @@ def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size
     if len(model.inputs) == 3 and pos_sentences is None:
         raise ValueError("this model reads POS tags: give pos_sentences (e.g. from the POS tagger)")
     pos_sentences = pos_sentences if len(model.inputs) == 3 else [None] * len(sentences)
-    predictions = []
-    for start in range(0, len(sentences), batch_size):
-        words = sentences[start : start + batch_size]
-        encoded = [vocabularies.encode_inputs(w, p) for w, p in zip(words, pos_sentences[start:], strict=False)]
+    # Shortest first, so that each batch is padded only to sentences of about its own length.
+    order = sorted(range(len(sentences)), key=lambda index: len(sentences[index]))
+    predictions = [None] * len(sentences)
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        encoded = [vocabularies.encode_inputs(sentences[i], pos_sentences[i]) for i in batch]
         inputs = tuple(pad_batch(list(parts)) for parts in zip(*encoded, strict=True))
         best = np.asarray(model.predict_on_batch(inputs))
         best = best if best.ndim == 2 else best.argmax(-1)  # a CRF tagger gives the Viterbi path's tag ids
-        predictions.extend([vocabularies.tags[i] for i in best[row, : len(w)]] for row, w in enumerate(words))
+        for row, index in enumerate(batch):
+            predictions[index] = [vocabularies.tags[i] for i in best[row, : len(sentences[index])]]
     return predictions
 
 

