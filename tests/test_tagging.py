@@ -251,9 +251,11 @@ def test_predictions_do_not_depend_on_batch_padding(tmp_path):
     sentences = [(("The", "pound", "rose"), ("DT", "NN", "VBD"), ("B-NP", "I-NP", "B-VP"))]
     vocabularies = conll.Vocabularies.from_sentences(sentences, column=1, min_count=1)
     model = tagger.build_tagger(train.parse_args(["--quick", "--output-dir", str(tmp_path)]), vocabularies)
-    alone = tagger.tag_sentences(model, vocabularies, [["The", "pound"]])
-    beside_a_long_one = tagger.tag_sentences(model, vocabularies, [["The", "pound"], ["The", "pound", "rose"] * 5])
-    assert alone[0] == beside_a_long_one[0]
+    short, long = ["The", "pound"], ["The", "pound", "rose"] * 5
+    alone = tagger.tag_sentences(model, vocabularies, [short])
+    beside_a_long_one = tagger.tag_sentences(model, vocabularies, [long, short])  # tagged shortest first
+    assert beside_a_long_one[1] == alone[0] and len(beside_a_long_one[0]) == len(long)
+    assert beside_a_long_one[0] == tagger.tag_sentences(model, vocabularies, [long])[0]  # the order given comes back
 
 
 # --- end to end ---
