@@ -217,7 +217,9 @@ class EpochTimer(keras.callbacks.Callback):
     """Adds each epoch's wall time, validation included, to the logs as `epoch_seconds` (so history.csv holds
     it: curves against time, chapter 004 §9.4), and notes the model's parameter count for run.json.
 
-    It must come before CSVLogger in the callback list: Keras hands every callback the same logs.
+    It must come before CSVLogger in the callback list: Keras hands every callback the same logs. (Its
+    on_epoch_begin runs after those of the callbacks before it: BackupAndRestore's, which does nothing, and
+    SwapEMAWeights', which swaps the weights back; negligible beside an epoch.)
     """
 
     parameters = None
@@ -319,7 +321,13 @@ class Run:
         return self.strategy.scope()
 
     def callbacks(
-        self, patience=5, reduce_lr_patience=None, checkpoint_name="model.keras", folder=None, averaged_weights=False
+        self,
+        patience=5,
+        reduce_lr_patience=None,
+        checkpoint_name="model.keras",
+        folder=None,
+        averaged_weights=False,
+        evaluators=(),
     ):
         """The standard callbacks, in the order Keras must call them.
 
@@ -337,6 +345,12 @@ class Run:
         of the weights instead of the last step's weights (Polyak averaging):
         the average smooths out the noise of the last updates. The backup
         keeps the raw weights, so a resumed run goes on training them.
+
+        `evaluators` are callbacks that add a validation metric of their own
+        to the epoch's logs (e.g. tagging's F1 over whole entities, which
+        Keras cannot compute batch by batch); `monitor` may name it. They run
+        after the averaged weights are swapped in and before the callbacks
+        that read or write the logs.
         """
         output_dir, backup_dir = self.output_dir, self.backup_dir
         if folder:
@@ -346,11 +360,12 @@ class Run:
         remembered = resumed_best(output_dir / HISTORY_FILE, checkpoint_path, self.monitor, self.mode)
         self.timer = EpochTimer()
         callbacks = [
-            self.timer,  # first: the CSVLogger after it writes the epoch's time
-            keras.callbacks.BackupAndRestore(str(backup_dir)),
-            keras.callbacks.CSVLogger(str(output_dir / HISTORY_FILE), append=True),
-            # After the backup, before early stopping and the checkpoint: they see the averaged weights.
+            keras.callbacks.BackupAndRestore(str(backup_dir)),  # first, so that it saves the raw weights
+            # After the backup, before the evaluators, early stopping and the checkpoint: they see the averages.
             *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if averaged_weights else []),
+            *evaluators,
+            self.timer,  # after the evaluators (their time is the epoch's too), before the CSVLogger writes it
+            keras.callbacks.CSVLogger(str(output_dir / HISTORY_FILE), append=True),
             BestEpochStopping(self.monitor, self.mode, patience, **remembered),
             keras.callbacks.ModelCheckpoint(
                 checkpoint_path,

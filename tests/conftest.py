@@ -22,14 +22,22 @@ def load_module(path, name=None):
 
 
 def load_example(name, module="train"):
-    """Import examples/NAME/MODULE.py under a unique module name.
+    """Import examples/NAME/MODULE.py.
 
     The example's folder goes on sys.path first, as when it runs as a script,
     so its modules can import their siblings (e.g. bridge.py imports rnn).
+    A module whose name no other example uses (tagging's crf.py, conll.py)
+    is imported under that name, so the test gets the very module the
+    example's scripts import: a second copy would register its Keras layers
+    again, and a loaded model would then be of the other copy's classes.
+    Scripts whose names repeat across examples (train.py, predict.py) get a
+    unique name.
     """
     folder = str(REPO_ROOT / "examples" / name)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    if len(list((REPO_ROOT / "examples").glob(f"*/{module}.py"))) == 1:
+        return importlib.import_module(module)
     return load_module(REPO_ROOT / "examples" / name / f"{module}.py", f"example_{name}_{module}")
 
 

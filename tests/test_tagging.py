@@ -261,6 +261,12 @@ def test_predictions_do_not_depend_on_batch_padding(tmp_path):
 # --- end to end ---
 
 
+# Eight epochs without early stopping: on 600 sentences an epoch is 10 steps, and a chunker's or entity
+# tagger's validation F1 stays at its first value for the first few (every word O, or one tag), which
+# early stopping after 3 epochs without progress would take for the end.
+EIGHT_EPOCHS = ["--epochs", "8", "--patience", "8"]
+
+
 def check_run(record, out, task):
     metrics = record["metrics"]
     assert record["example"] == f"tagging-{task}"
@@ -284,7 +290,7 @@ def test_quick_runs_learn_and_predict_pos_then_chunks_from_predicted_pos(tmp_pat
     for task in ("pos", "chunk"):
         out = tmp_path / task
         runs[task] = train.main(
-            ["--quick", "--task", task, "--epochs", "8", "--data-dir", str(data), "--output-dir", str(out)]
+            ["--quick", "--task", task, *EIGHT_EPOCHS, "--data-dir", str(data), "--output-dir", str(out)]
         )
         check_run(runs[task], out, task)
         assert runs[task]["config"]["pos_input"] == (task == "chunk")
@@ -309,8 +315,7 @@ def test_chunker_without_pos_input(tmp_path):
             "--task",
             "chunk",
             "--no-pos-input",
-            "--epochs",
-            "8",
+            *EIGHT_EPOCHS,
             "--data-dir",
             str(data),
             "--output-dir",
@@ -325,7 +330,7 @@ def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
     data = write_ner_corpus(tmp_path / "data")
     out = tmp_path / "ner"
     record = train.main(
-        ["--quick", "--task", "ner", "--crf", "--epochs", "8", "--data-dir", str(data), "--output-dir", str(out)]
+        ["--quick", "--task", "ner", "--crf", *EIGHT_EPOCHS, "--data-dir", str(data), "--output-dir", str(out)]
     )
     assert record["example"] == "tagging-ner-es" and record["config"]["crf"]
     assert record["metrics"]["entity_f1"] > 0.9  # the made-up Spanish is nearly deterministic

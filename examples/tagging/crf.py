@@ -21,7 +21,10 @@ the likelihood nor the decoded tags of the real words.
 """
 
 import keras
+import numpy as np
 from keras import layers, ops
+
+FORBIDDEN = -1e4  # added to the score of a forbidden move: exp(-1e4) is 0, and float32 sums stay exact enough
 
 
 def _time_major(emissions, mask):
@@ -107,6 +110,30 @@ def viterbi_decode(emissions, mask, transitions, start, end):
     return ops.transpose(path, (1, 0)), ops.max(final, axis=1)
 
 
+def iob_constraints(tags, seen=()):
+    """(forbidden moves, forbidden first tags) of IOB tags, as lists of index pairs and of indices.
+
+    An I-X tag continues an entity or chunk of type X, so it may follow only
+    B-X or I-X, and no sentence starts with it. `seen` holds (tag, next tag)
+    pairs found in the training data: those stay allowed even where the rule
+    forbids them (CoNLL-2002 Spanish has one `B-X I-Y` in each file), so that
+    no training sentence is impossible for the CRF. Tags without an I- prefix
+    (part of speech) give no constraint.
+    """
+    index = {tag: i for i, tag in enumerate(tags)}
+
+    def continues(previous, tag):
+        return previous[:2] in ("B-", "I-") and previous[2:] == tag[2:]
+
+    moves = [
+        [index[previous], index[tag]]
+        for previous in tags
+        for tag in tags
+        if tag.startswith("I-") and not continues(previous, tag) and (previous, tag) not in set(seen)
+    ]
+    return moves, [index[tag] for tag in tags if tag.startswith("I-")]
+
+
 @keras.saving.register_keras_serializable(package="rnn_examples")
 class CRF(layers.Layer):
     """The CRF's learned scores: transitions[i, j] for tag i followed by tag j, start[j] and end[j].
@@ -115,11 +142,23 @@ class CRF(layers.Layer):
     mask included: the network stays an ordinary Keras model whose output
     is the emissions, and `CRFTagger` turns them into a loss (the negative
     log-likelihood) and into predictions (Viterbi) with these scores.
+
+    `forbidden_moves` ([from, to] tag index pairs) and `forbidden_starts`
+    (tag indices), e.g. from `iob_constraints`, get a score of FORBIDDEN
+    added, fixed rather than learned: the CRF never decodes `O I-PER`, and
+    training spends nothing on learning that it should not.
     """
 
-    def __init__(self, num_tags, **kwargs):
+    def __init__(self, num_tags, forbidden_moves=(), forbidden_starts=(), **kwargs):
         super().__init__(**kwargs)
         self.num_tags = num_tags
+        self.forbidden_moves = [list(map(int, move)) for move in forbidden_moves]
+        self.forbidden_starts = [int(tag) for tag in forbidden_starts]
+        self.move_penalty = np.zeros((num_tags, num_tags), dtype="float32")
+        for previous, tag in self.forbidden_moves:
+            self.move_penalty[previous, tag] = FORBIDDEN
+        self.start_penalty = np.zeros(num_tags, dtype="float32")
+        self.start_penalty[self.forbidden_starts] = FORBIDDEN
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -139,7 +178,8 @@ class CRF(layers.Layer):
         return emissions
 
     def scores(self):
-        return self.transitions, self.start, self.end
+        """(transitions, start, end) as decoding and the likelihood use them: learned, plus the fixed penalties."""
+        return self.transitions + self.move_penalty, self.start + self.start_penalty, self.end
 
     def log_likelihood(self, emissions, tags, mask):
         return log_likelihood(emissions, tags, mask, *self.scores())
@@ -148,7 +188,12 @@ class CRF(layers.Layer):
         return viterbi_decode(emissions, mask, *self.scores())[0]
 
     def get_config(self):
-        return {**super().get_config(), "num_tags": self.num_tags}
+        return {
+            **super().get_config(),
+            "num_tags": self.num_tags,
+            "forbidden_moves": self.forbidden_moves,
+            "forbidden_starts": self.forbidden_starts,
+        }
 
 
 @keras.saving.register_keras_serializable(package="rnn_examples")

@@ -11,7 +11,8 @@ from keras import layers
 from common.models import CELLS, output_head, recurrent_stack
 from common.training import adam
 
-from crf import CRF, CRFTagger
+from conll import UNKNOWN
+from crf import CRF, CRFTagger, iob_constraints
 
 
 @keras.saving.register_keras_serializable(package="rnn_examples")
@@ -67,6 +68,34 @@ class CharacterWordEncoder(layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="rnn_examples")
+class WordDropout(layers.Layer):
+    """In training, each real word id becomes the unknown word's id with probability `rate`; padding stays 0.
+
+    Chapter 004 §5.2.2 (word representations). An entity never seen in
+    training reaches the tagger as the unknown word, whose vector is trained
+    only on the rare words; the tagger must then go by its spelling and its
+    neighbours. Reading a share of the known words as unknown trains exactly
+    that (Lample et al. 2016 do it to singletons). At prediction time it
+    does nothing.
+    """
+
+    def __init__(self, rate, unknown_id, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate, self.unknown_id, self.seed = rate, unknown_id, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, word_ids, training=False):
+        if not training or not self.rate:
+            return word_ids
+        dropped = keras.random.uniform(keras.ops.shape(word_ids), seed=self.seed_generator) < self.rate
+        dropped = keras.ops.logical_and(dropped, keras.ops.not_equal(word_ids, 0))
+        return keras.ops.where(dropped, keras.ops.full_like(word_ids, self.unknown_id), word_ids)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "unknown_id": self.unknown_id, "seed": self.seed}
+
+
 def pad_batch(arrays):
     """Same-rank int arrays of different shapes -> one 0-padded (right) array with a leading batch axis."""
     batch = np.zeros((len(arrays), *np.max([a.shape for a in arrays], axis=0)), dtype=np.int32)
@@ -97,20 +126,25 @@ def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size
     return predictions
 
 
-def build_tagger(args, vocabularies):
+def build_tagger(args, vocabularies, seen_transitions=()):
     """word ids (batch, words) + char ids (batch, words, chars) [+ POS ids] -> (batch, words, tags) logits.
 
     Chapter 004 §5.2.3: each word is its word vector joined with a vector read
     from its characters (and, for chunking, its POS tag's vector); a
     bidirectional LSTM reads the sentence both ways; a Dense layer gives every
     word's tag scores. With `args.crf` a CRF layer (crf.py) scores whole tag
-    sequences on top of them. Compiled.
+    sequences on top of them, and never moves from one tag to another in a
+    way the IOB scheme forbids, unless the pair is in `seen_transitions` (the
+    training data's (tag, next tag) pairs). Compiled.
     """
     word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
     char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
+    read_ids = word_ids
+    if args.word_dropout:
+        read_ids = WordDropout(args.word_dropout, vocabularies.word_index[UNKNOWN], name="word_dropout")(word_ids)
     # mask_zero: padding words are skipped by the RNN and carry no weight in the loss and metrics.
     word_vectors = layers.Embedding(len(vocabularies.words), args.embedding_dim, mask_zero=True, name="word_embedding")(
-        word_ids
+        read_ids
     )
     spelling = CharacterWordEncoder(
         len(vocabularies.chars), args.char_embedding_dim, args.char_units, cell=args.cell, name="spelling"
@@ -139,13 +173,15 @@ def build_tagger(args, vocabularies):
     x = layers.Dropout(args.dropout, name="output_dropout")(x)
     logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
     if args.crf:
-        model = CRFTagger(inputs, CRF(len(vocabularies.tags), name="crf")(logits), name=f"tagger_{args.task}_crf")
+        moves, starts = iob_constraints(vocabularies.tags, seen_transitions)
+        crf = CRF(len(vocabularies.tags), forbidden_moves=moves, forbidden_starts=starts, name="crf")
+        model = CRFTagger(inputs, crf(logits), name=f"tagger_{args.task}_crf")
         loss = None  # CRFTagger.compute_loss: the CRF's negative log-likelihood
     else:
         model = keras.Model(inputs, logits, name=f"tagger_{args.task}")
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
-        optimizer=adam(args.learning_rate, args.clipnorm),
+        optimizer=adam(args.learning_rate, args.clipnorm, args.weight_averaging),
         loss=loss,
         # Keras weights it by the mask: padding is not counted. With a CRF it is the accuracy of each
         # word's best emission score, a cheap running sign of progress; the test scores use Viterbi.

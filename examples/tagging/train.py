@@ -23,6 +23,7 @@ same test sentences.
 import argparse
 import time
 from collections import Counter
+from itertools import pairwise
 
 import keras
 import numpy as np
@@ -59,7 +60,14 @@ TASKS = tuple(TASK_COLUMN)
 TASK_DEFAULTS = {
     "pos": {"pos_input": False, "crf": False},
     "chunk": {"pos_input": True, "crf": True, "dropout": 0.5, "epochs": 15},
-    "ner": {"pos_input": False, "crf": True, "dropout": 0.5, "epochs": 12},
+    "ner": {
+        "pos_input": False,
+        "crf": True,
+        "dropout": 0.5,
+        "epochs": 12,
+        "word_dropout": 0.1,
+        "weight_averaging": 0.995,
+    },
 }
 
 
@@ -97,11 +105,19 @@ def parse_args(argv=None):
     )
     words.add_argument("--pos-embedding-dim", type=cli.positive_int, default=16, help="POS tag vector size")
     words.add_argument("--embedding-dim", type=cli.positive_int, default=100, help="word vector size")
+    words.add_argument(
+        "--word-dropout",
+        type=cli.fraction,
+        default=0.0,
+        help="share of training words read as the unknown word (the spelling encoder still sees them)",
+    )
     words.add_argument("--char-embedding-dim", type=cli.positive_int, default=25, help="character vector size")
     words.add_argument(
         "--char-units", type=cli.positive_int, default=25, help="units of the character encoder, each direction"
     )
-    cli.add_training_args(parser, epochs=10, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0)
+    cli.add_training_args(
+        parser, epochs=10, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0, weight_averaging=0.0
+    )
     task, language = cli.peek(parser, argv, "task"), cli.peek(parser, argv, "language")
     if language and task != "ner":
         parser.error("--language chooses the CoNLL-2002 language of --task ner; CoNLL-2000 is English")
@@ -172,7 +188,9 @@ class ValidationF1(keras.callbacks.Callback):
     checkpoint and the learning-rate schedule follow it rather than the
     validation loss. With a CRF the two part ways: the loss (the negative
     log-likelihood) rises again as the model grows confident while the F1
-    still climbs. Must come before the callbacks that read `val_f1`.
+    still climbs. `Run.callbacks(evaluators=...)` puts it where it must be:
+    after the averaged weights are swapped in, before the callbacks that
+    read `val_f1`.
     """
 
     def __init__(self, vocabularies, sentences, column):
@@ -265,8 +283,9 @@ def main(argv=None):
     )
 
     # --- 5.2.3 The model ---
+    seen_transitions = {pair for sentence in train_sentences for pair in pairwise(sentence[column])}
     with run.scope():
-        model = build_tagger(args, vocabularies)
+        model = build_tagger(args, vocabularies, seen_transitions)
     model.summary()
 
     # --- 5.2.4 Training and evaluation ---
@@ -275,10 +294,12 @@ def main(argv=None):
         validation_data=val_ds,
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles itself every epoch
-        callbacks=[
-            *([ValidationF1(vocabularies, val_sentences, column)] if args.task in SPANS else []),
-            *run.callbacks(patience=args.patience, reduce_lr_patience=1),
-        ],
+        callbacks=run.callbacks(
+            patience=args.patience,
+            reduce_lr_patience=1,
+            averaged_weights=bool(args.weight_averaging),
+            evaluators=[ValidationF1(vocabularies, val_sentences, column)] if args.task in SPANS else [],
+        ),
     )
     true_tags = [np.array(sentence[column]) for sentence in test_sentences]
     predicted = tag_corpus_sentences(model, vocabularies, test_sentences)
