@@ -114,6 +114,40 @@ def test_transitions_forbid_a_move_that_emissions_alone_would_make():
     assert [tags[i] for i in emissions[0].argmax(-1)] == ["O", "I"]  # what a per-word softmax picks
 
 
+def test_iob_constraints_forbid_what_iob2_never_does_unless_the_training_tags_do():
+    tags = ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"]
+    moves, starts = crf.iob_constraints(tags)
+    named = {(tags[a], tags[b]) for a, b in moves}
+    assert named == {(a, b) for a in tags for b in ("I-LOC", "I-PER") if a[2:] != b[2:] or a == "O"}
+    assert ("B-PER", "I-PER") not in named and ("I-PER", "I-PER") not in named and ("O", "I-PER") in named
+    assert [tags[i] for i in starts] == ["I-LOC", "I-PER"]
+    # a training sentence that opens with I-PER after B-LOC... stays possible
+    moves, starts = crf.iob_constraints(tags, [("I-PER", "O"), ("B-LOC", "I-PER")])
+    named = {(tags[a], tags[b]) for a, b in moves}
+    assert ("B-LOC", "I-PER") not in named and ("O", "I-PER") in named
+    assert [tags[i] for i in starts] == ["I-LOC"]
+    assert crf.iob_constraints(["DT", "NN", "VBD"]) == ([], [])  # part-of-speech tags: nothing to forbid
+
+
+def test_a_crf_with_iob_constraints_never_decodes_a_forbidden_move_and_keeps_them_after_loading(tmp_path):
+    tags = ["B-PER", "I-PER", "O"]
+    moves, starts = crf.iob_constraints(tags)
+    word_ids = keras.Input(shape=(None,), dtype="int32")
+    emissions = keras.layers.Embedding(10, 3, mask_zero=True)(word_ids)
+    model = crf.CRFTagger(word_ids, crf.CRF(3, forbidden_moves=moves, forbidden_starts=starts, name="crf")(emissions))
+    ids = np.random.default_rng(0).integers(1, 10, size=(64, 7)).astype("int32")
+    embedding = model.layers[1]
+    # emissions that, read one word at a time, would give every forbidden move: I-PER is often the best tag
+    embedding.set_weights([np.random.default_rng(1).normal(size=(10, 3)).astype("float32") * 5])
+    argmax = embedding(ids).numpy().argmax(-1)
+    assert (argmax[:, 0] == 1).any() and ((argmax[:, :-1] == 2) & (argmax[:, 1:] == 1)).any()
+    model.save(tmp_path / "constrained.keras")
+    for tagger in (model, keras.models.load_model(tmp_path / "constrained.keras")):
+        path = tagger.predict(ids, verbose=0)
+        assert not (path[:, 0] == 1).any()  # no sentence starts with I-PER
+        assert not ((path[:, :-1] == 2) & (path[:, 1:] == 1)).any()  # I-PER never follows O
+
+
 def small_crf_tagger():
     word_ids = keras.Input(shape=(None,), dtype="int32")
     x = keras.layers.Embedding(10, 8, mask_zero=True)(word_ids)

@@ -247,6 +247,17 @@ def test_padding_is_kept_out_of_loss_and_accuracy(tmp_path):
     assert accuracy == pytest.approx(0.75)
 
 
+def test_word_dropout_reads_some_training_words_as_unknown_and_none_at_prediction():
+    layer = tagger.WordDropout(0.3, unknown_id=1, seed=0)
+    ids = np.tile(np.arange(2, 12, dtype="int32"), (200, 1))
+    ids[:, -3:] = 0  # padding
+    dropped = np.asarray(layer(ids, training=True))
+    assert np.all(dropped[:, -3:] == 0)  # padding stays padding: the mask is unchanged
+    assert set(np.unique(dropped[:, :-3])) <= {1, *range(2, 12)}
+    assert 0.25 < (dropped[:, :-3] == 1).mean() < 0.35
+    np.testing.assert_array_equal(np.asarray(layer(ids, training=False)), ids)
+
+
 def test_predictions_do_not_depend_on_batch_padding(tmp_path):
     sentences = [(("The", "pound", "rose"), ("DT", "NN", "VBD"), ("B-NP", "I-NP", "B-VP"))]
     vocabularies = conll.Vocabularies.from_sentences(sentences, column=1, min_count=1)
@@ -261,9 +272,9 @@ def test_predictions_do_not_depend_on_batch_padding(tmp_path):
 # --- end to end ---
 
 
-# Eight epochs without early stopping: on 600 sentences an epoch is 10 steps, and a chunker's or entity
-# tagger's validation F1 stays at its first value for the first few (every word O, or one tag), which
-# early stopping after 3 epochs without progress would take for the end.
+# Eight epochs without early stopping: on these corpora of 300 sentences an epoch is about 10 steps, and
+# a chunker's or entity tagger's validation F1 stays at its first value for the first few (every word O,
+# or one tag), which early stopping after 3 epochs without progress would take for the end.
 EIGHT_EPOCHS = ["--epochs", "8", "--patience", "8"]
 
 

@@ -20,6 +20,8 @@ and at least one real word per sentence; padded positions change neither
 the likelihood nor the decoded tags of the real words.
 """
 
+import itertools
+
 import keras
 import numpy as np
 from keras import layers, ops
@@ -110,17 +112,20 @@ def viterbi_decode(emissions, mask, transitions, start, end):
     return ops.transpose(path, (1, 0)), ops.max(final, axis=1)
 
 
-def iob_constraints(tags, seen=()):
+def iob_constraints(tags, sequences=()):
     """(forbidden moves, forbidden first tags) of IOB tags, as lists of index pairs and of indices.
 
     An I-X tag continues an entity or chunk of type X, so it may follow only
-    B-X or I-X, and no sentence starts with it. `seen` holds (tag, next tag)
-    pairs found in the training data: those stay allowed even where the rule
-    forbids them (CoNLL-2002 Spanish has one `B-X I-Y` in each file), so that
-    no training sentence is impossible for the CRF. Tags without an I- prefix
-    (part of speech) give no constraint.
+    B-X or I-X, and no sentence starts with it. What the training tag
+    `sequences` do stays allowed even where the rule forbids it (CoNLL-2002
+    Spanish has one `B-X I-Y` and one sentence opening with I-X in each
+    file), so that no training sentence is impossible for the CRF: its
+    loss would hold the fixed penalty. Tags without an I- prefix (part of
+    speech) give no constraint.
     """
     index = {tag: i for i, tag in enumerate(tags)}
+    seen_moves = {move for sequence in sequences for move in itertools.pairwise(sequence)}
+    seen_starts = {sequence[0] for sequence in sequences if len(sequence)}
 
     def continues(previous, tag):
         return previous[:2] in ("B-", "I-") and previous[2:] == tag[2:]
@@ -129,9 +134,9 @@ def iob_constraints(tags, seen=()):
         [index[previous], index[tag]]
         for previous in tags
         for tag in tags
-        if tag.startswith("I-") and not continues(previous, tag) and (previous, tag) not in set(seen)
+        if tag.startswith("I-") and not continues(previous, tag) and (previous, tag) not in seen_moves
     ]
-    return moves, [index[tag] for tag in tags if tag.startswith("I-")]
+    return moves, [index[tag] for tag in tags if tag.startswith("I-") and tag not in seen_starts]
 
 
 @keras.saving.register_keras_serializable(package="rnn_examples")

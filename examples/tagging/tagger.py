@@ -126,7 +126,7 @@ def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size
     return predictions
 
 
-def build_tagger(args, vocabularies, seen_transitions=()):
+def build_tagger(args, vocabularies, training_tags=()):
     """word ids (batch, words) + char ids (batch, words, chars) [+ POS ids] -> (batch, words, tags) logits.
 
     Chapter 004 §5.2.3: each word is its word vector joined with a vector read
@@ -134,8 +134,8 @@ def build_tagger(args, vocabularies, seen_transitions=()):
     bidirectional LSTM reads the sentence both ways; a Dense layer gives every
     word's tag scores. With `args.crf` a CRF layer (crf.py) scores whole tag
     sequences on top of them, and never moves from one tag to another in a
-    way the IOB scheme forbids, unless the pair is in `seen_transitions` (the
-    training data's (tag, next tag) pairs). Compiled.
+    way the IOB scheme forbids, unless the training sentences' tag sequences
+    (`training_tags`) do. Compiled.
     """
     word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
     char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
@@ -173,7 +173,7 @@ def build_tagger(args, vocabularies, seen_transitions=()):
     x = layers.Dropout(args.dropout, name="output_dropout")(x)
     logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
     if args.crf:
-        moves, starts = iob_constraints(vocabularies.tags, seen_transitions)
+        moves, starts = iob_constraints(vocabularies.tags, training_tags)
         crf = CRF(len(vocabularies.tags), forbidden_moves=moves, forbidden_starts=starts, name="crf")
         model = CRFTagger(inputs, crf(logits), name=f"tagger_{args.task}_crf")
         loss = None  # CRFTagger.compute_loss: the CRF's negative log-likelihood

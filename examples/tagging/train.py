@@ -23,7 +23,6 @@ same test sentences.
 import argparse
 import time
 from collections import Counter
-from itertools import pairwise
 
 import keras
 import numpy as np
@@ -122,11 +121,19 @@ def parse_args(argv=None):
     if language and task != "ner":
         parser.error("--language chooses the CoNLL-2002 language of --task ner; CoNLL-2000 is English")
     parser.set_defaults(**TASK_DEFAULTS[task])
+    quick_averaging = 0.9 if TASK_DEFAULTS[task].get("weight_averaging") else 0.0
     args = cli.finish_parsing(
         parser,
         argv,
         f"{EXAMPLE}-{task_name(task, language or 'es')}",
-        quick_defaults={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1},
+        # (a quick run has a few dozen steps: its weight average, if any, must forget the start sooner)
+        quick_defaults={
+            "units": 32,
+            "embedding_dim": 32,
+            "epochs": 2,
+            "min_count": 1,
+            "weight_averaging": quick_averaging,
+        },
     )
     args.language = args.language or ("es" if task == "ner" else None)
     if args.pos_input and args.task == "pos":
@@ -283,9 +290,8 @@ def main(argv=None):
     )
 
     # --- 5.2.3 The model ---
-    seen_transitions = {pair for sentence in train_sentences for pair in pairwise(sentence[column])}
     with run.scope():
-        model = build_tagger(args, vocabularies, seen_transitions)
+        model = build_tagger(args, vocabularies, training_tags=[sentence[column] for sentence in train_sentences])
     model.summary()
 
     # --- 5.2.4 Training and evaluation ---
