@@ -262,6 +262,37 @@ def test_validation_sees_the_averaged_weights(tmp_path):
     assert raw[-1] < 0.9 * raw[0]  # the raw weights, meanwhile, learned
 
 
+class ValidationByHand(keras.callbacks.Callback):
+    """An evaluator: adds `val_by_hand`, the validation MSE computed outside Keras, to the epoch's logs."""
+
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y, self.values = x, y, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_by_hand"] = float(np.mean((self.model.predict_on_batch(self.x) - self.y) ** 2))
+        self.values.append(logs["val_by_hand"])
+
+
+def test_an_evaluator_sees_the_averaged_weights_and_its_metric_is_logged_and_monitored(tmp_path):
+    """The metric of an evaluator (e.g. tagging's entity F1) equals Keras' own validation loss on the averaged
+    weights, reaches history.csv, and drives early stopping and the checkpoint."""
+    x, y = tiny_data()
+    model = keras.Sequential([keras.Input((5, 1)), keras.layers.GRU(4), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.05, use_ema=True, ema_momentum=0.9), loss="mse")
+    run = Run("tiny", {}, output_dir=tmp_path, seed=1, quick=True, monitor="val_by_hand", mode="min", argv=[])
+    evaluator = ValidationByHand(x[48:], y[48:])
+    callbacks = run.callbacks(patience=50, averaged_weights=True, evaluators=[evaluator])
+    names = [type(callback).__name__ for callback in callbacks]
+    assert names.index("SwapEMAWeights") < names.index("ValidationByHand") < names.index("CSVLogger")
+    history = model.fit(x[:48], y[:48], validation_data=(x[48:], y[48:]), epochs=4, verbose=0, callbacks=callbacks)
+    np.testing.assert_allclose(evaluator.values, history.history["val_loss"], rtol=1e-4)
+    np.testing.assert_allclose(read_history(tmp_path / "history.csv")["val_by_hand"], evaluator.values, rtol=1e-6)
+    saved = keras.models.load_model(tmp_path / "model.keras")  # the best epoch by val_by_hand
+    best = float(np.mean((saved.predict(x[48:], verbose=0) - y[48:]) ** 2))
+    assert best == pytest.approx(min(evaluator.values), rel=1e-4)
+
+
 def test_default_output_dir_separates_quick_runs():
     assert training.default_output_dir("sine", False).name == "sine"
     assert training.default_output_dir("sine", True).name == "sine-quick"
