@@ -196,17 +196,19 @@ def iob_chunks(tags):
     return chunks
 
 
+def breaks_iob(previous, tag):
+    """Whether `tag` may not follow `previous` in IOB2: I-X after a tag that is neither B-X nor I-X
+    (O I-PER, B-LOC I-ORG). A sentence's first tag follows "O"."""
+    return tag.startswith("I-") and not (previous[:2] in ("B-", "I-") and previous[2:] == tag[2:])
+
+
 def invalid_transitions(tags):
     """How many times an I-X tag follows a tag that is neither B-X nor I-X (e.g. O I-PER, B-LOC I-ORG).
 
     IOB2 data never does this; a softmax per word can, a CRF learns not to.
     (conlleval reads such an I-X as the start of a new chunk.)
     """
-    return sum(
-        1
-        for previous, tag in zip(["O", *tags[:-1]], tags, strict=True)
-        if tag.startswith("I-") and previous[2:] != tag[2:]
-    )
+    return sum(1 for previous, tag in zip(["O", *tags[:-1]], tags, strict=True) if breaks_iob(previous, tag))
 
 
 def chunk_scores(true_sentences, predicted_sentences):

@@ -26,6 +26,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from conll import breaks_iob
+
 FORBIDDEN = -1e4  # added to the score of a forbidden move: exp(-1e4) is 0, and float32 sums stay exact enough
 
 
@@ -126,17 +128,13 @@ def iob_constraints(tags, sequences=()):
     index = {tag: i for i, tag in enumerate(tags)}
     seen_moves = {move for sequence in sequences for move in itertools.pairwise(sequence)}
     seen_starts = {sequence[0] for sequence in sequences if len(sequence)}
-
-    def continues(previous, tag):
-        return previous[:2] in ("B-", "I-") and previous[2:] == tag[2:]
-
     moves = [
         [index[previous], index[tag]]
         for previous in tags
         for tag in tags
-        if tag.startswith("I-") and not continues(previous, tag) and (previous, tag) not in seen_moves
+        if breaks_iob(previous, tag) and (previous, tag) not in seen_moves
     ]
-    return moves, [index[tag] for tag in tags if tag.startswith("I-") and tag not in seen_starts]
+    return moves, [index[tag] for tag in tags if breaks_iob("O", tag) and tag not in seen_starts]
 
 
 @keras.saving.register_keras_serializable(package="rnn_examples")
