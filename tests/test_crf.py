@@ -129,6 +129,17 @@ def test_iob_constraints_forbid_what_iob2_never_does_unless_the_training_tags_do
     assert crf.iob_constraints(["DT", "NN", "VBD"]) == ([], [])  # part-of-speech tags: nothing to forbid
 
 
+def test_iobes_constraints_leave_only_the_moves_iobes_makes():
+    tags = ["B-PER", "E-PER", "I-PER", "O", "S-PER", "S-LOC"]
+    moves, starts = crf.iob_constraints(tags)
+    allowed = {(a, b) for a in tags for b in tags} - {(tags[i], tags[j]) for i, j in moves}
+    closed = ("E-PER", "O", "S-PER", "S-LOC")
+    assert allowed == {(a, b) for a in closed for b in ("B-PER", "O", "S-PER", "S-LOC")} | {
+        (a, b) for a in ("B-PER", "I-PER") for b in ("I-PER", "E-PER")
+    }
+    assert [tags[i] for i in starts] == ["E-PER", "I-PER"]
+
+
 def test_a_crf_with_iob_constraints_never_decodes_a_forbidden_move_and_keeps_them_after_loading(tmp_path):
     tags = ["B-PER", "I-PER", "O"]
     moves, starts = crf.iob_constraints(tags)

@@ -121,19 +121,30 @@ def test_chunk_scores_refuse_misaligned_input():
 # --- the character word encoder (tagger.py) ---
 
 
-def test_character_encoder_shapes_and_padding_words(tmp_path):
-    encoder = tagger.CharacterWordEncoder(num_chars=10, embedding_dim=4, units=3)
-    chars = np.array([[[2, 3, 0], [4, 0, 0], [0, 0, 0]]])  # two words and a padding word
-    vectors = encoder(chars)
+@pytest.mark.parametrize("encoder", tagger.CHAR_ENCODERS)
+def test_character_encoder_shapes_and_padding_words(tmp_path, encoder):
+    keras.utils.set_random_seed(0)
+    spelling = tagger.CharacterWordEncoder(num_chars=10, embedding_dim=4, units=3, encoder=encoder)
+    chars = np.array([[[2, 3, 5], [4, 0, 0], [0, 0, 0]]])  # two words (the first unpadded) and a padding word
+    vectors = spelling(chars)
     assert vectors.shape == (1, 3, 6)
     # Padding characters change nothing: the same word padded wider gets the same vector.
-    wider = encoder(np.array([[[2, 3, 0, 0, 0]]]))
+    wider = spelling(np.array([[[2, 3, 5, 0, 0, 0, 0]]]))
     np.testing.assert_allclose(wider[0, 0], vectors[0, 0], atol=1e-6)
+    # The spelling matters, its order too (a convolution's windows see it).
+    assert np.abs(spelling(np.array([[[5, 3, 2]]]))[0, 0] - vectors[0, 0]).max() > 1e-4
+    np.testing.assert_array_equal(spelling.compute_mask(chars), [[True, True, False]])
     inputs = keras.Input((None, None), dtype="int32")
-    model = keras.Model(inputs, tagger.CharacterWordEncoder(10, 4, 3, name="spelling")(inputs))
+    model = keras.Model(inputs, tagger.CharacterWordEncoder(10, 4, 3, encoder=encoder, name="spelling")(inputs))
     model.save(tmp_path / "encoder.keras")
     reloaded = keras.saving.load_model(tmp_path / "encoder.keras")
+    assert reloaded.get_layer("spelling").encoder == encoder
     np.testing.assert_allclose(reloaded(chars), model(chars), atol=1e-6)
+
+
+def test_character_encoder_refuses_an_unknown_encoder():
+    with pytest.raises(ValueError, match="encoder='transformer' is not one of 'rnn', 'cnn'"):
+        tagger.CharacterWordEncoder(10, encoder="transformer")
 
 
 # --- vocabularies and the baseline ---
@@ -179,6 +190,53 @@ def test_only_b_x_and_i_x_may_come_before_i_x():
     forbidden = [("O", "I-PER"), ("B-LOC", "I-ORG"), ("I-MISC", "I-PER"), ("B-NP", "I-VP")]
     assert not any(conll.breaks_iob(previous, tag) for previous, tag in allowed)
     assert all(conll.breaks_iob(previous, tag) for previous, tag in forbidden)
+
+
+def test_in_iobes_an_open_chunk_must_go_on_and_only_it_may():
+    allowed = [("B-PER", "I-PER"), ("B-PER", "E-PER"), ("I-PER", "E-PER"), ("E-PER", "O"), ("S-LOC", "B-PER")]
+    allowed += [("O", "S-LOC"), ("E-LOC", "S-LOC"), ("O", "O")]
+    forbidden = [("B-PER", "O"), ("I-PER", "B-LOC"), ("B-PER", "S-PER"), ("O", "E-PER"), ("S-PER", "I-PER")]
+    forbidden += [("B-LOC", "E-PER"), ("E-PER", "E-PER")]
+    assert not any(conll.breaks_iob(previous, tag, iobes=True) for previous, tag in allowed)
+    assert all(conll.breaks_iob(previous, tag, iobes=True) for previous, tag in forbidden)
+    assert not conll.breaks_iob("B-PER", "O")  # in IOB2 a B- may close its chunk at once
+
+
+@pytest.mark.parametrize(
+    "iob, iobes",
+    [
+        (["B-PER", "I-PER", "I-PER", "O", "B-LOC"], ["B-PER", "I-PER", "E-PER", "O", "S-LOC"]),
+        (["B-PER", "B-PER", "I-PER"], ["S-PER", "B-PER", "E-PER"]),
+        (["O", "O"], ["O", "O"]),
+        # conlleval's reading: an I- tag that continues nothing opens a chunk; another type starts a new one
+        (["I-ORG", "O", "B-LOC", "I-PER"], ["S-ORG", "O", "S-LOC", "S-PER"]),
+    ],
+)
+def test_iobes_marks_one_word_chunks_and_last_words_and_gives_back_the_same_chunks(iob, iobes):
+    assert conll.to_iobes(iob) == iobes
+    assert conll.iob_chunks(conll.to_iob(iobes)) == conll.iob_chunks(iob)
+    assert conll.to_iob(conll.to_iobes(conll.to_iob(iobes))) == conll.to_iob(iobes)
+
+
+def test_iobes_vocabularies_train_on_iobes_and_give_back_iob(tmp_path):
+    sentences = [(("Ana", "Pérez", "vive", "en", "Lima"), ("N",) * 5, ("B-PER", "I-PER", "O", "O", "B-LOC"))]
+    vocabularies = conll.Vocabularies.from_sentences(sentences, 2, min_count=1, tag_scheme="iobes")
+    assert vocabularies.tags == ["B-PER", "E-PER", "O", "S-LOC"]
+    ids = vocabularies.encode_tags(sentences[0][2])
+    assert [vocabularies.tags[i] for i in ids] == ["B-PER", "E-PER", "O", "O", "S-LOC"]
+    assert vocabularies.decode_tags(ids) == list(sentences[0][2])
+    vocabularies.save(tmp_path / "v.json")
+    assert conll.Vocabularies.load(tmp_path / "v.json").tag_scheme == "iobes"
+    iob = conll.Vocabularies.from_sentences(sentences, 2, min_count=1)
+    assert iob.tag_scheme == "iob" and iob.decode_tags(iob.encode_tags(sentences[0][2])) == list(sentences[0][2])
+    with pytest.raises(ValueError, match="tag_scheme='bilou'"):
+        conll.Vocabularies(["<pad>"], ["<pad>"], ["O"], ["<pad>"], tag_scheme="bilou")
+
+
+def test_vocabularies_saved_before_tag_schemes_load_as_iob(tmp_path):
+    saved = {"words": ["<pad>", "<unk>"], "chars": ["<pad>", "<unk>"], "tags": ["B-NP", "O"], "pos_tags": []}
+    (tmp_path / "v.json").write_text(json.dumps(saved))
+    assert conll.Vocabularies.load(tmp_path / "v.json").tag_scheme == "iob"
 
 
 def test_spans_show_entities_in_brackets():
@@ -361,6 +419,11 @@ def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
             *SPAN_TAGGER_RATE,
             "--weight-averaging",  # quick runs do not average; this one checks that an averaged tagger trains
             "0.9",
+            # the options that are nobody's default run here; chunk runs (above) cover IOB tags and a character RNN
+            "--tag-scheme",
+            "iobes",
+            "--char-encoder",
+            "cnn",
             "--data-dir",
             str(data),
             "--output-dir",
@@ -369,6 +432,7 @@ def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
     )
     assert record["example"] == "tagging-ner-es" and record["config"]["crf"]  # the CRF is NER's default
     assert record["config"]["weight_averaging"] == 0.9 and record["config"]["word_dropout"] == 0.1
+    assert json.loads((out / "vocabularies.json").read_text())["tags"] == ["B-PER", "E-PER", "O", "S-LOC"]
     assert record["metrics"]["entity_f1"] > 0.9  # the made-up Spanish is nearly deterministic
     assert set(record["metrics"]["per_label"]) == {"PER", "LOC"}
     # two baselines, each a row of the results table: most frequent tag, and the linear model on word features
@@ -381,6 +445,12 @@ def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "El presidente [PER María Núñez] visitó [LOC Málaga] ."
     predict.main(["--task", "ner", "--tags", "--model-dir", str(out), sentence])
     assert capsys.readouterr().out.split()[2:4] == ["María/B-PER", "Núñez/I-PER"]
+
+
+def test_tag_scheme_is_refused_for_the_pos_task(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--task", "pos", "--tag-scheme", "iobes"])
+    assert "part-of-speech tags have no spans" in capsys.readouterr().err
 
 
 def test_pos_input_is_refused_for_the_pos_task(capsys):

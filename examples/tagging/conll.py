@@ -26,6 +26,7 @@ LANGUAGES = {"es": "esp", "nl": "ned"}  # --language -> the CoNLL-2002 file pref
 LANGUAGE_NAMES = {"es": "Spanish", "nl": "Dutch"}
 DOCUMENT_START = "-DOCSTART-"  # the Dutch files mark each article with a token of this word; not text
 PAD, UNKNOWN = "<pad>", "<unk>"  # id 0 is padding (masked), id 1 any word/character not in the vocabulary
+TAG_SCHEMES = ("iob", "iobes")  # how span labels are written for training; scoring and output stay IOB2
 MAX_WORD_CHARS = 20  # longer words keep their first 20 characters: 99.9% of CoNLL-2000 words are shorter
 VOCABULARIES_FILE = "vocabularies.json"
 _DIGIT = re.compile(r"\d")
@@ -103,20 +104,28 @@ def normalise(word):
 
 
 class Vocabularies:
-    """Words (normalised), characters and tags <-> ids; saved beside the model as JSON."""
+    """Words (normalised), characters and tags <-> ids; saved beside the model as JSON.
 
-    def __init__(self, words, chars, tags, pos_tags):
+    With `tag_scheme="iobes"` the model's tags are IOBES (`to_iobes`):
+    `encode_tags` takes IOB2 tags and `decode_tags` gives them back as IOB2,
+    so the rest of the code, the scores and predict.py see IOB2 only.
+    """
+
+    def __init__(self, words, chars, tags, pos_tags, tag_scheme="iob"):
+        if tag_scheme not in TAG_SCHEMES:
+            raise ValueError(f"tag_scheme={tag_scheme!r} is not one of {', '.join(map(repr, TAG_SCHEMES))}")
         self.words, self.chars, self.tags, self.pos_tags = list(words), list(chars), list(tags), list(pos_tags)
+        self.tag_scheme = tag_scheme
         self.word_index = {word: i for i, word in enumerate(self.words)}
         self.char_index = {char: i for i, char in enumerate(self.chars)}
         self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
         self.pos_index = {tag: i for i, tag in enumerate(self.pos_tags)}
 
     @classmethod
-    def from_sentences(cls, sentences, column, min_count=2, tagged=None):
+    def from_sentences(cls, sentences, column, min_count=2, tagged=None, tag_scheme="iob"):
         """Words seen `min_count` times in `sentences`, most frequent first (ties alphabetical); every
-        character; every tag of `tagged` (default: `sentences`), sorted; and the POS tags as an input
-        vocabulary (for chunking with POS input).
+        character; every tag of `tagged` (default: `sentences`) in `tag_scheme`, sorted; and the POS tags as
+        an input vocabulary (for chunking with POS input).
 
         Rarer words share the unknown vector, which therefore gets trained.
         Pass the whole training file as `tagged` so that a tag too rare to
@@ -125,9 +134,10 @@ class Vocabularies:
         word_counts = Counter(normalise(word) for words, *_ in sentences for word in words)
         words = sorted((w for w, n in word_counts.items() if n >= min_count), key=lambda w: (-word_counts[w], w))
         chars = sorted({char for words, *_ in sentences for word in words for char in word})
-        tags = sorted({tag for sentence in (tagged or sentences) for tag in sentence[column]})
+        written = to_iobes if tag_scheme == "iobes" else list
+        tags = sorted({tag for sentence in (tagged or sentences) for tag in written(sentence[column])})
         pos_tags = sorted({tag for sentence in sentences for tag in sentence[1]})
-        return cls([PAD, UNKNOWN, *words], [PAD, UNKNOWN, *chars], tags, [PAD, UNKNOWN, *pos_tags])
+        return cls([PAD, UNKNOWN, *words], [PAD, UNKNOWN, *chars], tags, [PAD, UNKNOWN, *pos_tags], tag_scheme)
 
     def encode_words(self, words):
         """(n,) word ids and (n, min(longest word, MAX_WORD_CHARS)) character ids, 0-padded on the right."""
@@ -145,18 +155,28 @@ class Vocabularies:
             return word_ids, char_ids
         return word_ids, char_ids, np.array([self.pos_index.get(tag, 1) for tag in pos_tags], dtype=np.int32)
 
+    def model_tags(self, tags):
+        """A sentence's tags (IOB2 for chunks and entities) as the model writes them: in this tag scheme."""
+        return to_iobes(tags) if self.tag_scheme == "iobes" else list(tags)
+
     def encode_tags(self, tags):
-        return np.array([self.tag_index[tag] for tag in tags], dtype=np.int32)
+        return np.array([self.tag_index[tag] for tag in self.model_tags(tags)], dtype=np.int32)
+
+    def decode_tags(self, ids):
+        """Tag ids -> tags, IOB2 again for an IOBES model."""
+        tags = [self.tags[i] for i in ids]
+        return to_iob(tags) if self.tag_scheme == "iobes" else tags
 
     def save(self, path):
         saved = {"words": self.words, "chars": self.chars, "tags": self.tags, "pos_tags": self.pos_tags}
-        Path(path).write_text(json.dumps(saved))
+        Path(path).write_text(json.dumps({**saved, "tag_scheme": self.tag_scheme}))
 
     @classmethod
     def load(cls, path):
         try:
             saved = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(saved["words"], saved["chars"], saved["tags"], saved["pos_tags"])
+            # (files saved before tag schemes existed are IOB)
+            return cls(saved["words"], saved["chars"], saved["tags"], saved["pos_tags"], saved.get("tag_scheme", "iob"))
         except (OSError, ValueError, KeyError) as error:
             raise DamagedDataError(f"cannot read the vocabularies {path}: {error}") from None
 
@@ -196,10 +216,36 @@ def iob_chunks(tags):
     return chunks
 
 
-def breaks_iob(previous, tag):
-    """Whether `tag` may not follow `previous` in IOB2: I-X after a tag that is neither B-X nor I-X
-    (O I-PER, B-LOC I-ORG). A sentence's first tag follows "O"."""
-    return tag.startswith("I-") and not (previous[:2] in ("B-", "I-") and previous[2:] == tag[2:])
+def to_iobes(tags):
+    """IOB2 tags -> IOBES: a one-word chunk is S-X, a longer one B-X I-X ... E-X (chunks as conlleval reads
+    them, so `to_iob` gives back the same chunks). The tagger then also learns where each chunk ends."""
+    written = ["O"] * len(tags)
+    for start, end, kind in iob_chunks(tags):
+        if end - start == 1:
+            written[start] = f"S-{kind}"
+        else:
+            written[start:end] = [f"B-{kind}", *[f"I-{kind}"] * (end - start - 2), f"E-{kind}"]
+    return written
+
+
+def to_iob(tags):
+    """IOBES tags -> IOB2: S-X is B-X, E-X is I-X; IOB2 tags pass unchanged."""
+    return [{"S-": "B-", "E-": "I-"}.get(tag[:2], tag[:2]) + tag[2:] for tag in tags]
+
+
+def breaks_iob(previous, tag, iobes=False):
+    """Whether `tag` may not follow `previous` (a sentence's first tag follows "O").
+
+    IOB2: I-X only continues a chunk of type X, so it may follow only B-X or
+    I-X (not O I-PER, B-LOC I-ORG). IOBES (`iobes=True`): I-X and E-X
+    likewise, and an open chunk (B-X, I-X) must go on with I-X or E-X (not
+    B-PER O, I-LOC S-PER).
+    """
+    inside = previous[:2] in ("B-", "I-")
+    continues = tag[:2] in (("I-", "E-") if iobes else ("I-",))
+    if continues:
+        return not (inside and previous[2:] == tag[2:])
+    return iobes and inside
 
 
 def invalid_transitions(tags):

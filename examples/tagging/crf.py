@@ -115,10 +115,11 @@ def viterbi_decode(emissions, mask, transitions, start, end):
 
 
 def iob_constraints(tags, sequences=()):
-    """(forbidden moves, forbidden first tags) of IOB tags, as lists of index pairs and of indices.
+    """(forbidden moves, forbidden first tags) of IOB2 or IOBES tags, as lists of index pairs and of indices.
 
     An I-X tag continues an entity or chunk of type X, so it may follow only
-    B-X or I-X, and no sentence starts with it. What the training tag
+    B-X or I-X, and no sentence starts with it; in IOBES (tags with S- or E-)
+    E-X too, and B-X or I-X must be followed by I-X or E-X (`breaks_iob`). What the training tag
     `sequences` do stays allowed even where the rule forbids it (CoNLL-2002
     Spanish has one `B-X I-Y` and one sentence opening with I-X in each
     file), so that no training sentence is impossible for the CRF: its
@@ -126,15 +127,16 @@ def iob_constraints(tags, sequences=()):
     speech) give no constraint.
     """
     index = {tag: i for i, tag in enumerate(tags)}
+    iobes = any(tag[:2] in ("S-", "E-") for tag in tags)
     seen_moves = {move for sequence in sequences for move in itertools.pairwise(sequence)}
     seen_starts = {sequence[0] for sequence in sequences if len(sequence)}
     moves = [
         [index[previous], index[tag]]
         for previous in tags
         for tag in tags
-        if breaks_iob(previous, tag) and (previous, tag) not in seen_moves
+        if breaks_iob(previous, tag, iobes) and (previous, tag) not in seen_moves
     ]
-    return moves, [index[tag] for tag in tags if breaks_iob("O", tag) and tag not in seen_starts]
+    return moves, [index[tag] for tag in tags if breaks_iob("O", tag, iobes) and tag not in seen_starts]
 
 
 @keras.saving.register_keras_serializable(package="rnn_examples")

@@ -14,41 +14,66 @@ from common.training import adam
 from conll import UNKNOWN
 from crf import CRF, CRFTagger, iob_constraints
 
+CHAR_ENCODERS = ("rnn", "cnn")
+CHAR_WINDOW = 3  # characters the convolution reads at a time (Ma and Hovy 2016)
+
 
 @keras.saving.register_keras_serializable(package="rnn_examples")
 class CharacterWordEncoder(layers.Layer):
     """Each word from its characters: (batch, words, chars) ids -> (batch, words, 2 * units).
 
-    Chapter 004 §5.2.2 (word representations). A bidirectional `cell` reads
-    the characters of every word (0 is padding) and its two final states are
-    the word's vector, so a word never seen in training still gets one from
-    its spelling, capitals, digits and suffix ("-ly", "-ed").
+    Chapter 004 §5.2.2 (word representations). With `encoder="rnn"` a
+    bidirectional `cell` reads the characters of every word (0 is padding)
+    and its two final states are the word's vector, so a word never seen in
+    training still gets one from its spelling, capitals, digits and suffix
+    ("-ly", "-ed"). With `encoder="cnn"` a convolution reads every window of
+    CHAR_WINDOW characters with 2 * units filters, and each filter keeps its
+    largest response over the word (max-pooling): it finds the same
+    capitals and suffixes without a step-by-step loop over the characters,
+    which on a CPU is most of the tagger's training time (README).
 
-    Every word is one row of a (batch * words, chars) batch. The first
-    character step is never masked: padding words would otherwise be empty
-    sequences, which the cuDNN kernel refuses; their vectors are masked
-    later by the word mask.
+    Every word is one row of a (batch * words, chars) batch. For the RNN the
+    first character step is never masked: padding words would otherwise be
+    empty sequences, which the cuDNN kernel refuses; their vectors are
+    masked later by the word mask.
     """
 
-    def __init__(self, num_chars, embedding_dim=25, units=25, cell="lstm", **kwargs):
+    def __init__(self, num_chars, embedding_dim=25, units=25, cell="lstm", encoder="rnn", **kwargs):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"cell={cell!r} is not one of {', '.join(map(repr, CELLS))}")
-        self.num_chars, self.embedding_dim, self.units, self.cell = num_chars, embedding_dim, units, cell
+        if encoder not in CHAR_ENCODERS:
+            raise ValueError(f"encoder={encoder!r} is not one of {', '.join(map(repr, CHAR_ENCODERS))}")
+        self.num_chars, self.embedding_dim, self.units = num_chars, embedding_dim, units
+        self.cell, self.encoder = cell, encoder
         self.embedding = layers.Embedding(num_chars, embedding_dim, name="char_embedding")
-        self.rnn = layers.Bidirectional(CELLS[cell](units), name=f"char_{cell}")
+        if encoder == "cnn":
+            self.conv = layers.Conv1D(2 * units, CHAR_WINDOW, padding="same", activation="relu", name="char_cnn")
+        else:
+            self.rnn = layers.Bidirectional(CELLS[cell](units), name=f"char_{cell}")
 
     def build(self, input_shape):
         self.embedding.build((None, input_shape[-1]))
-        self.rnn.build((None, input_shape[-1], self.embedding_dim))
+        (self.conv if self.encoder == "cnn" else self.rnn).build((None, input_shape[-1], self.embedding_dim))
 
     def call(self, char_ids):
         shape = keras.ops.shape(char_ids)
         rows = keras.ops.reshape(char_ids, (-1, shape[2]))  # (batch * words, chars)
-        first_step = keras.ops.expand_dims(keras.ops.arange(shape[2]) == 0, 0)
-        mask = keras.ops.logical_or(keras.ops.not_equal(rows, 0), first_step)
-        vectors = self.rnn(self.embedding(rows), mask=mask)  # (batch * words, 2 * units)
+        vectors = self._convolve(rows) if self.encoder == "cnn" else self._read(rows)  # (batch * words, 2 * units)
         return keras.ops.reshape(vectors, (shape[0], shape[1], 2 * self.units))
+
+    def _read(self, rows):
+        first_step = keras.ops.expand_dims(keras.ops.arange(keras.ops.shape(rows)[1]) == 0, 0)
+        mask = keras.ops.logical_or(keras.ops.not_equal(rows, 0), first_step)
+        return self.rnn(self.embedding(rows), mask=mask)
+
+    def _convolve(self, rows):
+        real = keras.ops.cast(keras.ops.not_equal(rows, 0), self.compute_dtype)[..., None]
+        # Padding characters read as zeros, as the convolution's own padding at the word's start does, so a
+        # word's vector does not depend on how wide its batch is padded; the ReLU responses are >= 0, so
+        # zeroing them at padding leaves each filter's maximum over the real characters as it was.
+        responses = self.conv(self.embedding(rows) * real)
+        return keras.ops.max(responses * real, axis=1)
 
     def compute_mask(self, char_ids, mask=None):
         # A word is real when it has a character. Without a mask here, Concatenate would
@@ -65,6 +90,7 @@ class CharacterWordEncoder(layers.Layer):
             "embedding_dim": self.embedding_dim,
             "units": self.units,
             "cell": self.cell,
+            "encoder": self.encoder,
         }
 
 
@@ -105,7 +131,7 @@ def pad_batch(arrays):
 
 
 def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size=64):
-    """The predicted tags (strings) of each sentence (a list of words), in the order given.
+    """The predicted tags (strings; IOB2 for chunks and entities) of each sentence (a list of words), in order.
 
     A model that reads POS tags (chunking) needs `pos_sentences`, one tag per word.
     """
@@ -122,7 +148,7 @@ def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size
         best = np.asarray(model.predict_on_batch(inputs))
         best = best if best.ndim == 2 else best.argmax(-1)  # a CRF tagger gives the Viterbi path's tag ids
         for row, index in enumerate(batch):
-            predictions[index] = [vocabularies.tags[i] for i in best[row, : len(sentences[index])]]
+            predictions[index] = vocabularies.decode_tags(best[row, : len(sentences[index])])
     return predictions
 
 
@@ -147,7 +173,12 @@ def build_tagger(args, vocabularies, training_tags=()):
         read_ids
     )
     spelling = CharacterWordEncoder(
-        len(vocabularies.chars), args.char_embedding_dim, args.char_units, cell=args.cell, name="spelling"
+        len(vocabularies.chars),
+        args.char_embedding_dim,
+        args.char_units,
+        cell=args.cell,
+        encoder=args.char_encoder,
+        name="spelling",
     )(char_ids)
     inputs, features = [word_ids, char_ids], [word_vectors, spelling]
     if args.pos_input:
@@ -173,7 +204,7 @@ def build_tagger(args, vocabularies, training_tags=()):
     x = layers.Dropout(args.dropout, name="output_dropout")(x)
     logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
     if args.crf:
-        moves, starts = iob_constraints(vocabularies.tags, training_tags)
+        moves, starts = iob_constraints(vocabularies.tags, [vocabularies.model_tags(tags) for tags in training_tags])
         crf = CRF(len(vocabularies.tags), forbidden_moves=moves, forbidden_starts=starts, name="crf")
         model = CRFTagger(inputs, crf(logits), name=f"tagger_{args.task}_crf")
         loss = None  # CRFTagger.compute_loss: the CRF's negative log-likelihood

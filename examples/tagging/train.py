@@ -38,6 +38,7 @@ from common.training import Run
 
 from conll import (
     LANGUAGES,
+    TAG_SCHEMES,
     TASK_COLUMN,
     VOCABULARIES_FILE,
     MostFrequentTagger,
@@ -50,7 +51,7 @@ from conll import (
     task_name,
 )
 from features import FeatureTagger
-from tagger import build_tagger, tag_sentences
+from tagger import CHAR_ENCODERS, build_tagger, tag_sentences
 
 EXAMPLE = "tagging"
 TASKS = tuple(TASK_COLUMN)
@@ -87,6 +88,13 @@ def parse_args(argv=None):
     data.add_argument("--min-count", type=cli.positive_int, default=2, help="rarer words share the unknown vector")
     model = cli.add_model_args(parser, cell="lstm", units=128, layers=1, dropout=0.3, bidirectional=True)
     model.add_argument(
+        "--tag-scheme",
+        choices=TAG_SCHEMES,
+        default="iob",
+        help="chunks and entities: train on the corpus' IOB2 tags, or on IOBES (S- one-word, E- last word);"
+        " scores and output are IOB2 either way",
+    )
+    model.add_argument(
         "--crf",
         action=argparse.BooleanOptionalAction,
         help="a CRF output layer that scores whole tag sequences (crf.py), instead of a softmax per word",
@@ -105,9 +113,18 @@ def parse_args(argv=None):
         default=0.0,
         help="share of training words read as the unknown word (the spelling encoder still sees them)",
     )
+    words.add_argument(
+        "--char-encoder",
+        choices=CHAR_ENCODERS,
+        default="rnn",
+        help="read each word's characters with a bidirectional --cell, or a convolution with max-pooling",
+    )
     words.add_argument("--char-embedding-dim", type=cli.positive_int, default=25, help="character vector size")
     words.add_argument(
-        "--char-units", type=cli.positive_int, default=25, help="units of the character encoder, each direction"
+        "--char-units",
+        type=cli.positive_int,
+        default=25,
+        help="units of the character RNN, each direction (a CNN has twice as many filters)",
     )
     cli.add_training_args(
         parser, epochs=10, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0, weight_averaging=0.0
@@ -125,6 +142,8 @@ def parse_args(argv=None):
         quick_defaults={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1, "weight_averaging": 0.0},
     )
     args.language = args.language or ("es" if task == "ner" else None)
+    if args.tag_scheme != "iob" and args.task == "pos":
+        parser.error("--tag-scheme rewrites chunk and entity tags; part-of-speech tags have no spans")
     if args.pos_input and args.task == "pos":
         parser.error("--pos-input reads POS tags, which are what --task pos predicts; use it with --task chunk")
     if args.pos_input and args.task == "ner":
@@ -267,7 +286,9 @@ def main(argv=None):
     print(f"sentences: train {len(train_sentences):,}, validation {len(val_sentences):,}, test {len(test_sentences):,}")
 
     # --- 5.2.2 Word representations: word ids + character ids ---
-    vocabularies = Vocabularies.from_sentences(train_sentences, column, args.min_count, tagged=training_file)
+    vocabularies = Vocabularies.from_sentences(
+        train_sentences, column, args.min_count, tagged=training_file, tag_scheme=args.tag_scheme
+    )
     vocabularies.save(run.output_dir / VOCABULARIES_FILE)  # predict.py maps words and tags with the same tables
     print(
         f"vocabularies: {len(vocabularies.words):,} words, {len(vocabularies.chars)} characters, "
