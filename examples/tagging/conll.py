@@ -134,8 +134,7 @@ class Vocabularies:
         word_counts = Counter(normalise(word) for words, *_ in sentences for word in words)
         words = sorted((w for w, n in word_counts.items() if n >= min_count), key=lambda w: (-word_counts[w], w))
         chars = sorted({char for words, *_ in sentences for word in words for char in word})
-        written = to_iobes if tag_scheme == "iobes" else list
-        tags = sorted({tag for sentence in (tagged or sentences) for tag in written(sentence[column])})
+        tags = sorted({tag for sentence in (tagged or sentences) for tag in in_scheme(sentence[column], tag_scheme)})
         pos_tags = sorted({tag for sentence in sentences for tag in sentence[1]})
         return cls([PAD, UNKNOWN, *words], [PAD, UNKNOWN, *chars], tags, [PAD, UNKNOWN, *pos_tags], tag_scheme)
 
@@ -157,7 +156,7 @@ class Vocabularies:
 
     def model_tags(self, tags):
         """A sentence's tags (IOB2 for chunks and entities) as the model writes them: in this tag scheme."""
-        return to_iobes(tags) if self.tag_scheme == "iobes" else list(tags)
+        return in_scheme(tags, self.tag_scheme)
 
     def encode_tags(self, tags):
         return np.array([self.tag_index[tag] for tag in self.model_tags(tags)], dtype=np.int32)
@@ -226,6 +225,11 @@ def to_iobes(tags):
         else:
             written[start:end] = [f"B-{kind}", *[f"I-{kind}"] * (end - start - 2), f"E-{kind}"]
     return written
+
+
+def in_scheme(tags, tag_scheme):
+    """IOB2 tags as `tag_scheme` writes them (a list)."""
+    return to_iobes(tags) if tag_scheme == "iobes" else list(tags)
 
 
 def to_iob(tags):

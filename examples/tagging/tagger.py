@@ -29,8 +29,8 @@ class CharacterWordEncoder(layers.Layer):
     ("-ly", "-ed"). With `encoder="cnn"` a convolution reads every window of
     CHAR_WINDOW characters with 2 * units filters, and each filter keeps its
     largest response over the word (max-pooling): it finds the same
-    capitals and suffixes without a step-by-step loop over the characters,
-    which on a CPU is most of the tagger's training time (README).
+    capitals and suffixes without a step-by-step loop over the characters
+    (the LSTM encoder is about a third of a training step on a CPU; README).
 
     Every word is one row of a (batch * words, chars) batch. For the RNN the
     first character step is never masked: padding words would otherwise be
