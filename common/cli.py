@@ -55,9 +55,18 @@ def weight(text):
     return value
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each default once: not where the help already explains it, nor an unset None."""
+
+    def _get_help_string(self, action):
+        if "(default:" in (action.help or "") or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def make_parser(description):
     """A parser whose help shows every default (the defaults are the real run)."""
-    return argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    return argparse.ArgumentParser(description=description, formatter_class=DefaultsHelpFormatter)
 
 
 def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0, bidirectional=False):

@@ -35,6 +35,16 @@ def test_quick_defaults_yield_to_explicit_options():
     assert cli.finish_parsing(parser, [], "demo", {"epochs": 2}).epochs == 30
 
 
+def test_help_shows_each_default_once():
+    parser = cli.make_parser("x")
+    parser.add_argument("--units", type=int, default=64, help="units")
+    parser.add_argument("--data-dir", help="data folder (default: data/)")
+    parser.add_argument("--topic", help="a topic")
+    text = " ".join(parser.format_help().split())
+    assert "units (default: 64)" in text and "data folder (default: data/) " in text + " "
+    assert text.count("(default:") == 2 and "(default: None)" not in text
+
+
 def test_read_inputs_from_arguments_file_and_standard_input(tmp_path, monkeypatch):
     import io
 

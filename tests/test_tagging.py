@@ -485,6 +485,8 @@ def test_each_task_has_its_measured_defaults_and_the_help_shows_them(capsys):
         train.parse_args(["--task", "ner", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert f"--epochs EPOCHS maximum epochs (early stopping may end sooner) (default: {ner.epochs})" in help_text
+    assert "--task ner (default: es)" in help_text and "(default: None)" not in help_text
+    assert (pos.language, chunk.language, ner.language) == (None, None, "es")
 
 
 def test_output_folder_is_named_after_the_task():

@@ -293,6 +293,18 @@ def test_an_evaluator_sees_the_averaged_weights_and_its_metric_is_logged_and_mon
     assert best == pytest.approx(min(evaluator.values), rel=1e-4)
 
 
+@pytest.mark.parametrize(
+    "cpuinfo,name",
+    [
+        ("processor\t: 0\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n", "AMD EPYC, family 26 model 2"),
+        ("cpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC 7B13\n", "AMD EPYC 7B13"),
+        ("processor\t: 0\n", ""),
+    ],
+)
+def test_cpu_name_tells_bare_virtual_cpus_apart(cpuinfo, name):
+    assert training.cpu_name(cpuinfo) == name
+
+
 def test_default_output_dir_separates_quick_runs():
     assert training.default_output_dir("sine", False).name == "sine"
     assert training.default_output_dir("sine", True).name == "sine-quick"

@@ -62,7 +62,7 @@ SPAN_RECIPE = {"crf": True, "dropout": 0.5, "word_dropout": 0.1, "weight_averagi
 TASK_DEFAULTS = {
     "pos": {"pos_input": False, "crf": False},
     "chunk": {**SPAN_RECIPE, "pos_input": True, "epochs": 20},
-    "ner": {**SPAN_RECIPE, "pos_input": False, "epochs": 12},
+    "ner": {**SPAN_RECIPE, "pos_input": False, "epochs": 12, "language": "es"},
 }
 
 
@@ -77,7 +77,7 @@ def parse_args(argv=None):
         help="label each word with its part of speech or chunk (CoNLL-2000), or named entity (CoNLL-2002)",
     )
     data.add_argument(
-        "--language", choices=tuple(LANGUAGES), help="the CoNLL-2002 language of --task ner (default: es)"
+        "--language", choices=tuple(LANGUAGES), help="the CoNLL-2002 language of --task ner"
     )
     data.add_argument(
         "--validation-fraction",
@@ -141,7 +141,6 @@ def parse_args(argv=None):
         # while its validation F1 stays put the learning rate is halved away)
         quick_defaults={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1, "weight_averaging": 0.0},
     )
-    args.language = args.language or ("es" if task == "ner" else None)
     if args.tag_scheme != "iob" and args.task == "pos":
         parser.error("--tag-scheme rewrites chunk and entity tags; part-of-speech tags have no spans")
     if args.pos_input and args.task == "pos":
