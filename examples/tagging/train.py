@@ -76,9 +76,7 @@ def parse_args(argv=None):
         default="pos",
         help="label each word with its part of speech or chunk (CoNLL-2000), or named entity (CoNLL-2002)",
     )
-    data.add_argument(
-        "--language", choices=tuple(LANGUAGES), help="the CoNLL-2002 language of --task ner"
-    )
+    data.add_argument("--language", choices=tuple(LANGUAGES), help="the CoNLL-2002 language of --task ner")
     data.add_argument(
         "--validation-fraction",
         type=cli.fraction,
