@@ -431,7 +431,7 @@ def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
         ]
     )
     assert record["example"] == "tagging-ner-es" and record["config"]["crf"]  # the CRF is NER's default
-    assert record["config"]["weight_averaging"] == 0.9 and record["config"]["word_dropout"] == 0.1
+    assert record["config"]["weight_averaging"] == 0.9 and record["config"]["word_dropout"] == 0.2
     assert json.loads((out / "vocabularies.json").read_text())["tags"] == ["B-PER", "E-PER", "O", "S-LOC"]
     assert record["metrics"]["entity_f1"] > 0.9  # the made-up Spanish is nearly deterministic
     assert set(record["metrics"]["per_label"]) == {"PER", "LOC"}
@@ -445,6 +445,8 @@ def test_quick_ner_run_with_a_crf_learns_and_prints_entities(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "El presidente [PER María Núñez] visitó [LOC Málaga] ."
     predict.main(["--task", "ner", "--tags", "--model-dir", str(out), sentence])
     assert capsys.readouterr().out.split()[2:4] == ["María/B-PER", "Núñez/I-PER"]
+    predict.main(["--task", "ner", "--model-dir", str(out), "Juan .", "  ", sentence])  # a blank keeps its line
+    assert capsys.readouterr().out.split("\n")[1:3] == ["", "El presidente [PER María Núñez] visitó [LOC Málaga] ."]
 
 
 def test_tag_scheme_is_refused_for_the_pos_task(capsys):
@@ -480,6 +482,7 @@ def test_each_task_has_its_measured_defaults_and_the_help_shows_them(capsys):
     pos, chunk, ner = (train.parse_args(["--task", task]) for task in ("pos", "chunk", "ner"))
     assert (pos.crf, chunk.crf, ner.crf) == (False, True, True)
     assert (pos.pos_input, chunk.pos_input, ner.pos_input) == (False, True, False)
+    assert (pos.word_dropout, chunk.word_dropout, ner.word_dropout) == (0.0, 0.1, 0.2)
     assert train.parse_args(["--task", "chunk", "--no-crf"]).crf is False  # an option given still wins
     with pytest.raises(SystemExit):
         train.parse_args(["--task", "ner", "--help"])

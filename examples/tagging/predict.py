@@ -12,7 +12,8 @@ The entity tagger prints each sentence with its entities as spans:
 "El presidente [PER Felipe González] visitó [LOC Bruselas] .".
 
 Sentences come from the arguments, else --file, else standard input (one per
-line), and are split into words with NLTK's Treebank-style word tokenizer,
+line; a blank line gives a blank output line, so output line n answers input
+line n), and are split into words with NLTK's Treebank-style word tokenizer,
 the tokenisation of the Wall Street Journal text CoNLL-2000 comes from; it
 also splits the CoNLL-2002 texts much as they were split (Spanish opening
 "¿" and "¡" are split off as there).
@@ -80,8 +81,8 @@ def load_tagger(model_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    sentences = [tokenize(text) for text in cli.read_inputs(args.sentences, args.file)]
-    sentences = [words for words in sentences if words]
+    lines = [tokenize(text) for text in cli.read_inputs(args.sentences, args.file)]
+    sentences = [words for words in lines if words]
     if not sentences:
         raise SystemExit("error: no sentence to tag; give one as an argument, with --file, or on standard input")
     model, vocabularies = load_tagger(args.model_dir)
@@ -89,10 +90,16 @@ def main(argv=None):
     if len(model.inputs) == 3:  # a chunker that reads POS tags: tag them first with the POS tagger
         columns.append(tag_sentences(*load_tagger(args.pos_model_dir), sentences))
     tagged = tag_sentences(model, vocabularies, *columns)
-    for row in zip(*columns, tagged, strict=True):
-        as_spans = args.task == "ner" and not args.tags
-        print(spans(*row) if as_spans else " ".join("/".join(parts) for parts in zip(*row, strict=True)))
+    rows = iter(zip(*columns, tagged, strict=True))
+    as_spans = args.task == "ner" and not args.tags
+    for words in lines:  # a blank line stays a blank line, so that output line n answers input line n
+        print(format_row(next(rows), as_spans) if words else "")
     return tagged
+
+
+def format_row(row, as_spans):
+    """One tagged sentence as text: entities in brackets, or word/TAG (word/POS/CHUNK) pairs."""
+    return spans(*row) if as_spans else " ".join("/".join(parts) for parts in zip(*row, strict=True))
 
 
 if __name__ == "__main__":
