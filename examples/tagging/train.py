@@ -136,7 +136,7 @@ def parse_args(argv=None):
     args = cli.finish_parsing(
         parser,
         argv,
-        f"{EXAMPLE}-{task_name(task, language or 'es')}",
+        f"{EXAMPLE}-{task_name(task, language or TASK_DEFAULTS[task].get('language'))}",
         # (a quick run has a few dozen steps: an average of them would be mostly the untrained start, and
         # while its validation F1 stays put the learning rate is halved away)
         quick_defaults={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1, "weight_averaging": 0.0},
