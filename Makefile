@@ -1,15 +1,16 @@
 # Every target works on a fresh clone: the virtual environment is made on first use.
 PYTHON   := .venv/bin/python
 STAMP    := .venv/.installed
-EXAMPLES := sine imdb reuters numpy_rnn char_lm tagging seq2seq engines spoken_digits
+EXAMPLES := sine imdb reuters numpy_rnn char_lm word_lm tagging seq2seq engines spoken_digits
 # Offline copies of the data sets (see data/README.md); linked into data/ when present.
 SHARED_DATA ?= ../shared/data
 
-.PHONY: setup data test lint format smoke bench compare results clean help $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
+.PHONY: setup data test lint format smoke bench compare results clean help example-imdb-pretrained $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
 
 help:
 	@echo "make setup            create .venv and install requirements.txt"
 	@echo "make example-NAME     full run of one example ($(EXAMPLES)); ARGS='...' adds options"
+	@echo "make example-imdb-pretrained  IMDB fine-tuned from the word language model (trains it first if missing)"
 	@echo "make smoke-NAME       quick run of one example; make smoke runs them all"
 	@echo "make test             the test suite (what CI runs)"
 	@echo "make lint             ruff check and format check"
@@ -40,6 +41,13 @@ data:
 $(addprefix example-,$(EXAMPLES)): example-%: setup data
 	$(PYTHON) examples/$*/train.py $(ARGS)
 
+# The classifier that starts from the word language model: the language model is trained only when its saved
+# encoder is missing (a second run reuses it; a mismatched one is refused by train.py).
+WORD_LM_DIR := outputs/word_lm
+example-imdb-pretrained: setup data
+	@[ -e $(WORD_LM_DIR)/encoder.keras ] || $(PYTHON) examples/word_lm/train.py
+	$(PYTHON) examples/imdb/train.py --pretrained $(WORD_LM_DIR) $(ARGS)
+
 $(addprefix smoke-,$(EXAMPLES)): smoke-%: setup data
 	$(PYTHON) examples/$*/train.py --quick $(ARGS)
 
@@ -61,7 +69,8 @@ format: setup
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-# Full default runs (the README's numbers; tagging four times, one run per task and NER language; seq2seq twice, with and
+# Full default runs (the README's numbers; imdb twice, from scratch and from the word language model (word_lm,
+# which runs before it); tagging four times, one run per task and NER language; seq2seq twice, with and
 # without attention; spoken_digits on the official split, then leaving out each speaker), the benchmarks
 # (e.g. char_lm generation speed, which uses the trained model), then the results table.
 bench: setup data
@@ -71,6 +80,7 @@ bench: setup data
 	$(PYTHON) examples/tagging/train.py --task ner --language nl
 	$(PYTHON) examples/seq2seq/train.py --attention none
 	$(PYTHON) examples/spoken_digits/train.py --test-speaker all
+	$(PYTHON) examples/imdb/train.py --pretrained $(WORD_LM_DIR)
 	@for script in benchmarks/*.py; do [ -e "$$script" ] || continue; $(PYTHON) "$$script" || exit 1; done
 	$(PYTHON) -m common.results
 

@@ -38,10 +38,7 @@ TABLE = "explanations"  # the README's markers for the table (common.results.mar
 
 def imdb_test_reviews(data_dir):
     """The 25,000 IMDB test reviews, read by the example's own loader."""
-    folder = str(ROOT / "examples" / "imdb")
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    import reviews  # examples/imdb/reviews.py (an example folder is not a package)
+    from common import reviews
 
     return reviews.load_reviews(resolve_data_dir(data_dir))["test"][0]
 

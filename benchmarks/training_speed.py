@@ -57,10 +57,8 @@ def imdb_module(name):
     """examples/imdb/NAME.py, imported from its file under a name of its own ("imdb_NAME"): other examples have
     a train.py too, and `import train` would give whichever was imported first."""
     folder = ROOT / "examples" / "imdb"
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))  # train.py imports its sibling reviews.py
     if name == "reviews":  # the one reviews module (tests patch it)
-        import reviews
+        from common import reviews
 
         return reviews
     spec = importlib.util.spec_from_file_location(f"imdb_{name}", folder / f"{name}.py")

@@ -88,6 +88,16 @@ def make_vectorizer(texts, max_tokens, standardize=clean_text, split="whitespace
     return vectorizer
 
 
+def vectorizer_for(vocabulary, standardize=clean_text, split="whitespace"):
+    """A `TextVectorization` with a saved vocabulary (ids 0 padding, 1 unknown, then the words), e.g. a pretrained
+    language model's, so that a text gets the same token ids as in the model that saved it."""
+    vectorizer = keras.layers.TextVectorization(
+        vocabulary=list(vocabulary), standardize=standardize, split=split, name="vectorize"
+    )
+    check_vocabulary(vectorizer.get_vocabulary())
+    return vectorizer
+
+
 def encode(vectorizer, texts, max_length, chunk_size=1024):
     """Token ids of each text, truncated: a list of int32 arrays of varying length.
 
@@ -118,23 +128,35 @@ def length_buckets(max_length):
 
 
 def bucketed_batch_count(lengths, boundaries, batch_size):
-    """How many batches `bucket_by_sequence_length` makes: each bucket's full batches and its remainder."""
+    """How many batches `bucket_by_sequence_length` makes: each bucket's full batches and its remainder.
+    `batch_size` is one size, or one per bucket (len(boundaries) + 1)."""
     buckets = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
-    return int(np.sum(-(-buckets // batch_size)))
+    return int(np.sum(-(-buckets // np.asarray(batch_size))))
+
+
+def batch_sizes_for_words(boundaries, words_per_batch, longest):
+    """One batch size per bucket so that no batch holds more than about `words_per_batch` tokens (padding
+    included): a bucket of texts up to L tokens gets words_per_batch // L texts (at least 1).
+
+    For models whose memory grows with the tokens of a batch (a language model's output layer holds a row of
+    scores per token), where a fixed number of texts would let the longest bucket run out of memory.
+    """
+    uppers = [*boundaries, max(longest, boundaries[-1] if boundaries else 1)]
+    return [max(1, words_per_batch // upper) for upper in uppers]
 
 
 def batch_by_length(dataset, lengths, boundaries, batch_size, element_length, padded_shapes=None):
     """`dataset` (one element per entry of `lengths`) in batches of similar length, 0-padded on the right.
 
-    `element_length(*element)` gives an element's length as a tensor. The
-    batch count is asserted because tf.data cannot know it in advance: Keras
-    would show no total in the first epoch's progress bar and warn that the
-    input "ran out of data".
+    `element_length(*element)` gives an element's length as a tensor;
+    `batch_size` is one size, or one per bucket. The batch count is asserted
+    because tf.data cannot know it in advance: Keras would show no total in
+    the first epoch's progress bar and warn that the input "ran out of data".
     """
     dataset = dataset.bucket_by_sequence_length(
         element_length_func=element_length,
         bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1) if np.isscalar(batch_size) else list(batch_size),
         padded_shapes=padded_shapes,
     )
     batches = bucketed_batch_count(lengths, boundaries, batch_size)

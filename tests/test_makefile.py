@@ -27,3 +27,9 @@ def test_smoke_covers_every_example():
     commands = "\n".join(dry_run("smoke"))
     for name in EXAMPLES:
         assert name in commands
+
+
+def test_the_pretrained_imdb_target_trains_the_language_model_only_when_it_is_missing():
+    commands = "\n".join(dry_run("example-imdb-pretrained"))
+    assert "[ -e outputs/word_lm/encoder.keras ] || .venv/bin/python examples/word_lm/train.py" in commands
+    assert ".venv/bin/python examples/imdb/train.py --pretrained outputs/word_lm" in commands

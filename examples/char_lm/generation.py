@@ -1,53 +1,18 @@
-"""Text generation that carries the recurrent state: one step per new character.
+"""Text generation with a trained character model, one step per character, carrying the state.
 
-The Keras character example re-runs the model over its whole 40-character
-window for every character it writes, so each character costs a window's
-worth of work. Here the trained layers' own cells run one step at a time and
-hand their state (LSTM: h and c; GRU and SimpleRNN: h) to the next step:
-the same weights and the same function as the trained model, at a cost per
-character that does not grow with the length of the text.
-
-The whole loop, reading the prompt and then drawing each character and
-feeding it back, runs as one compiled TensorFlow graph (chapter 004 §9.4,
-speeding things up): a Python loop around a compiled step pays Python's and
-TensorFlow's per-call overhead for every character, which costs more than
-the step's arithmetic. The random numbers still come from NumPy, drawn as
-`choose_next` draws them, so both paths write the same text for a seed.
-(XLA, `jit_compile=True`, made the loop slower on the 2-core CPU: 0.96 s
-against 0.62 s for 2,000 characters of the default model.)
+The loop itself (one compiled graph, the same text as a plain Python loop for
+a seed) is shared with the word language model: common/generation.py. Here
+the character model's layers are found and characters mapped to ids and back.
 """
 
-import numpy as np
-import tensorflow as tf
 from keras import layers
 
-MAX_TEMPERATURE = 10.0
+from common.generation import MAX_TEMPERATURE, RecurrentGenerator, check_sampling, choose_next
+
+__all__ = ["MAX_TEMPERATURE", "CharGenerator", "check_sampling", "choose_next"]
 
 
-def choose_next(logits, rng, temperature=1.0, top_k=None):
-    """Draw one id from (vocab,) logits: divided by `temperature`, optionally only among the `top_k` largest.
-
-    Temperature < 1 sharpens the distribution (safer, more repetitive text),
-    > 1 flattens it (more surprising, more misspelt); top-k removes the long
-    tail of unlikely characters whatever the temperature.
-    """
-    logits = np.asarray(logits, dtype=np.float64) / temperature
-    if top_k is not None and top_k < len(logits):
-        cutoff = np.partition(logits, -top_k)[-top_k]
-        logits = np.where(logits >= cutoff, logits, -np.inf)
-    probabilities = np.exp(logits - logits.max())
-    return int(rng.choice(len(probabilities), p=probabilities / probabilities.sum()))
-
-
-def check_sampling(temperature, top_k):
-    """ValueError for a temperature or top-k the sampler cannot use."""
-    if not 0 < temperature <= MAX_TEMPERATURE:
-        raise ValueError(f"temperature must be in (0, {MAX_TEMPERATURE}], got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be at least 1, got {top_k}")
-
-
-class CharGenerator:
+class CharGenerator(RecurrentGenerator):
     """Writes text with a trained character model: embedding -> recurrent cells -> logits, one step at a time.
 
     `model` is the training model (Embedding, LSTM/GRU/SimpleRNN layers,
@@ -57,42 +22,21 @@ class CharGenerator:
 
     def __init__(self, model, vocabulary):
         self.vocabulary = vocabulary
-        self.embedding, self.cells, self.output = None, [], None
+        embedding, cells, output = None, [], None
         for layer in model.layers:
             if isinstance(layer, layers.Embedding):
-                self.embedding = layer
+                embedding = layer
             elif isinstance(layer, layers.RNN):
-                self.cells.append(layer.cell)
+                cells.append(layer.cell)
             elif isinstance(layer, layers.Dense):
-                self.output = layer
+                output = layer
             elif not isinstance(layer, (layers.InputLayer, layers.Dropout)):
                 raise ValueError(f"cannot generate one step at a time through layer {layer.name!r}")
-        if self.embedding is None or not self.cells or self.output is None:
+        if embedding is None or not cells or output is None:
             raise ValueError("expected a model of Embedding -> recurrent layers -> Dense")
-        if self.output.units != len(vocabulary):
-            raise ValueError(f"the model predicts {self.output.units} characters, the vocabulary has {len(vocabulary)}")
-        self._step = tf.function(self._step_eagerly, reduce_retracing=True)
-        self._loop = tf.function(
-            self._generate_in_graph,
-            input_signature=[
-                tf.TensorSpec([None], tf.int32),  # prompt ids
-                tf.TensorSpec([None], tf.float64),  # one uniform random number per new character
-                tf.TensorSpec([], tf.float64),  # temperature
-                tf.TensorSpec([], tf.int32),  # top-k (the vocabulary size for no limit)
-            ],
-        )
-
-    def _step_eagerly(self, char_id, states):
-        """(1,) id and per-layer states -> ((vocab,) logits, new states). Dropout is off (training=False)."""
-        x = self.embedding(char_id)
-        new_states = []
-        for cell, state in zip(self.cells, states, strict=True):
-            x, state = cell(x, state, training=False)
-            new_states.append(state)
-        return self.output(x)[0], new_states
-
-    def initial_states(self):
-        return [cell.get_initial_state(batch_size=1) for cell in self.cells]
+        if output.units != len(vocabulary):
+            raise ValueError(f"the model predicts {output.units} characters, the vocabulary has {len(vocabulary)}")
+        super().__init__(embedding, cells, output, output.units)
 
     def _check(self, prompt, temperature, top_k):
         check_sampling(temperature, top_k)
@@ -104,54 +48,10 @@ class CharGenerator:
         """`prompt` followed by `length` new characters, written by one compiled graph. Same seed and weights:
         same text, the text of `generate_stepwise`."""
         prompt_ids = self._check(prompt, temperature, top_k)
-        # rng.choice(n, p=p) draws one uniform number and looks it up in the cumulative probabilities;
-        # drawing those numbers here lets the graph choose exactly as choose_next would.
-        uniforms = np.random.default_rng(seed).random(length)
-        top_k = len(self.vocabulary) if top_k is None else min(top_k, len(self.vocabulary))
-        written = self._loop(
-            tf.constant(prompt_ids, tf.int32),
-            tf.constant(uniforms),
-            tf.constant(float(temperature), tf.float64),
-            tf.constant(top_k, tf.int32),
-        )
-        return prompt + self.vocabulary.decode(written.numpy().tolist())
-
-    def _generate_in_graph(self, prompt_ids, uniforms, temperature, top_k):
-        """The generation loop as graph code (autograph turns the loops over tensors into tf.while_loop)."""
-        states = self.initial_states()
-        logits = tf.zeros([self.output.units])
-        for char_id in prompt_ids:  # read the prompt; the last character's logits predict what follows
-            logits, states = self._step_eagerly(char_id[None], states)
-        written = tf.TensorArray(tf.int32, size=tf.shape(uniforms)[0])
-        for index in tf.range(tf.shape(uniforms)[0]):
-            next_id = _choose_in_graph(logits, uniforms[index], temperature, top_k)
-            written = written.write(index, next_id)
-            logits, states = self._step_eagerly(next_id[None], states)
-        return written.stack()
+        return prompt + self.vocabulary.decode(self.generate_ids(prompt_ids, length, temperature, top_k, seed))
 
     def generate_stepwise(self, prompt, length, temperature=1.0, top_k=None, seed=0):
         """The same text as `generate`, one compiled step per character called from Python (slower; kept to
         show the idea plainly and to check the compiled loop against)."""
         prompt_ids = self._check(prompt, temperature, top_k)
-        rng = np.random.default_rng(seed)
-        states = self.initial_states()
-        # Read the prompt: each character updates the state; the last one's logits predict what follows.
-        for char_id in prompt_ids:
-            logits, states = self._step(tf.constant([char_id]), states)
-        written = []
-        for _ in range(length):
-            next_id = choose_next(logits.numpy(), rng, temperature, top_k)
-            written.append(next_id)
-            logits, states = self._step(tf.constant([next_id]), states)
-        return prompt + self.vocabulary.decode(written)
-
-
-def _choose_in_graph(logits, uniform, temperature, top_k):
-    """`choose_next` as graph code, given its uniform random number: the same arithmetic, in float64."""
-    logits = tf.cast(logits, tf.float64) / temperature
-    cutoff = tf.math.top_k(logits, k=top_k).values[-1]
-    logits = tf.where(logits >= cutoff, logits, tf.constant(-np.inf, tf.float64))
-    probabilities = tf.exp(logits - tf.reduce_max(logits))
-    cumulative = tf.cumsum(probabilities / tf.reduce_sum(probabilities))
-    cumulative = cumulative / cumulative[-1]
-    return tf.cast(tf.searchsorted(cumulative, uniform[None], side="right")[0], tf.int32)
+        return prompt + self.vocabulary.decode(self.generate_ids_stepwise(prompt_ids, length, temperature, top_k, seed))

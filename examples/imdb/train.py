@@ -9,10 +9,15 @@ Results: see README.md (measured, with hardware and wall time)
 Validation comes from the training reviews; the 25,000 test reviews are used
 once, at the end, for the RNN and the TF-IDF baseline alike. The saved
 `end_to_end.keras` reads raw review strings (see predict.py).
+
+`--pretrained outputs/word_lm` starts from the word language model of
+examples/word_lm (004 §7.2-7.3): its vocabulary, its embedding and its
+bidirectional LSTM, then fine-tunes them (make example-imdb-pretrained).
 """
 
 import re
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -25,22 +30,44 @@ from common import cli
 from common.data import resolve_data_dir
 from common.models import output_head, pool_over_time, recurrent_stack
 from common.plots import plt, save_figure
+from common.pretrained import check_requested, load_encoder, read_settings, transfer_weights
+from common.reviews import LABELS, load_reviews
 from common.text import (
     check_saved_text_models,
     learn_word_vectors,
     make_vectorizer,
     raw_text_model,
     text_datasets,
+    vectorizer_for,
 )
 from common.training import Run, adam
-
-from reviews import LABELS, load_reviews
 
 EXAMPLE = "imdb"
 
 
+# Fine-tuning a pretrained language model: its layers already read reviews, so fewer epochs (README:
+# "Starting from a language model").
+PRETRAINED_DEFAULTS = {"epochs": 4, "learning_rate": 1e-3}
+# With --pretrained these come from the language model (common.pretrained.SHAPE_SETTINGS); imdb's name first.
+PRETRAINED_SHAPES = {
+    "max_tokens": "vocab_size",
+    "embedding_dim": "embedding_dim",
+    "cell": "cell",
+    "units": "units",
+    "layers": "layers",
+    "bidirectional": "bidirectional",
+}
+
+
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
+    parser.add_argument(
+        "--pretrained",
+        type=Path,
+        metavar="DIR",
+        help="start from the word language model saved in DIR (examples/word_lm, e.g. outputs/word_lm): its "
+        "vocabulary, embedding and recurrent layer, fine-tuned; the vocabulary and layer sizes then come from it",
+    )
     cli.add_text_args(
         parser,
         max_tokens=20_000,
@@ -56,19 +83,33 @@ def parse_args(argv=None):
     cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.3, bidirectional=True)
     # At most 7 epochs: the 15-minute CPU budget (README: "What moved the test accuracy").
     cli.add_training_args(parser, epochs=7, batch_size=64, learning_rate=1e-3, patience=2, weight_averaging=0.995)
-    return cli.finish_parsing(
-        parser,
-        argv,
-        EXAMPLE,
-        quick_defaults={
-            "max_tokens": 2000,
-            "max_length": 100,
-            "embedding_dim": 16,
-            "units": 8,
-            "epochs": 2,
-            "weight_averaging": 0.9,  # a quick run has a few dozen steps: average over about ten
-        },
-    )
+    quick_defaults = {
+        "max_tokens": 2000,
+        "max_length": 100,
+        "embedding_dim": 16,
+        "units": 8,
+        "epochs": 2,
+        "weight_averaging": 0.9,  # a quick run has a few dozen steps: average over about ten
+    }
+    settings = None
+    if pretrained := cli.peek(parser, argv, "pretrained"):
+        settings = read_settings(pretrained)
+        language_model_shapes = {name: settings[setting] for name, setting in PRETRAINED_SHAPES.items()}
+        parser.set_defaults(**PRETRAINED_DEFAULTS, **language_model_shapes)
+        quick_defaults = {name: value for name, value in quick_defaults.items() if name not in PRETRAINED_SHAPES}
+    # A pretrained run writes outputs/imdb-pretrained (its own results row), leaving the from-scratch run's folder.
+    args = cli.finish_parsing(parser, argv, run_name(pretrained), quick_defaults=quick_defaults)
+    if settings is not None:  # an option given on the command line that contradicts the language model
+        try:
+            check_requested(settings, {setting: getattr(args, name) for name, setting in PRETRAINED_SHAPES.items()})
+        except ValueError as error:
+            parser.error(str(error))
+    return args
+
+
+def run_name(pretrained):
+    """The run's name: its output folder and results row (imdb, or imdb-pretrained)."""
+    return f"{EXAMPLE}-pretrained" if pretrained else EXAMPLE
 
 
 def split_by_movie(texts, labels, movies, validation_fraction, seed):
@@ -116,6 +157,14 @@ def tfidf_baseline(train_texts, train_labels, test_texts, test_labels):
     classifier.fit(vectorizer.fit_transform(train_texts), train_labels)
     accuracy = float((classifier.predict(vectorizer.transform(test_texts)) == np.asarray(test_labels)).mean())
     return accuracy, time.perf_counter() - started
+
+
+def adopt_language_model(folder):
+    """(encoder, vectoriser) of the language model in `folder`: its layers and its vocabulary (parse_args has
+    already taken its sizes)."""
+    encoder, vocabulary, settings = load_encoder(folder)
+    print(f"language model {folder}: vocabulary {len(vocabulary):,}, {settings['cell']} of {settings['units']} units")
+    return encoder, vectorizer_for(vocabulary)
 
 
 def build_classifier(args, vocab_size, word_vectors=None):
@@ -168,7 +217,15 @@ def main(argv=None):
     args = parse_args(argv)
     # Stop on validation accuracy, the measure we report; its best epoch often
     # comes after the best validation loss, as the model grows more confident.
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), monitor="val_accuracy", mode="max", argv=argv)
+    run = Run(
+        EXAMPLE,
+        vars(args),
+        **cli.run_settings(args),
+        monitor="val_accuracy",
+        mode="max",
+        argv=argv,
+        name=run_name(args.pretrained),
+    )
 
     # --- 5.3.1 Data: load, verify, split, explore ---
     data = load_reviews(resolve_data_dir(args.data_dir))
@@ -183,8 +240,11 @@ def main(argv=None):
     print(f"reviews: train {len(train_texts)}, validation {len(val_texts)}, test {len(test_texts)}")
     facts = explore(train_texts, train_labels, run.output_dir)
 
-    # --- 5.3.2 Text preprocessing: vocabulary from training text only ---
-    vectorizer = make_vectorizer(train_texts, args.max_tokens)
+    # --- 5.3.2 Text preprocessing: vocabulary from training text only (or the language model's) ---
+    if args.pretrained:
+        encoder, vectorizer = adopt_language_model(args.pretrained)
+    else:
+        vectorizer = make_vectorizer(train_texts, args.max_tokens)
     vocabulary = vectorizer.get_vocabulary()
     print(f"vocabulary: {len(vocabulary)} tokens kept (0 = padding, 1 = unknown)")
     train_ds, val_ds, test_ds = text_datasets(
@@ -197,12 +257,14 @@ def main(argv=None):
 
     # --- 5.3.3 Model, its embedding started from word vectors of unlabelled text (004 §7.3) ---
     word_vectors = None
-    if args.pretrained_embeddings:  # from training and unlabelled reviews: validation and test stay unseen
+    if args.pretrained_embeddings and not args.pretrained:  # from training and unlabelled reviews only
         word_vectors = learn_word_vectors(
             vectorizer, [*train_texts, *data["unlabelled"]], args.embedding_dim, args.seed
         )
     with run.scope():
         model = build_classifier(args, len(vocabulary), word_vectors)
+        if args.pretrained:  # 004 §7.3: the language model's embedding and LSTM, before any fine-tuning
+            print(f"started from {args.pretrained}: " + ", ".join(transfer_weights(encoder, model)))
     model.summary()
 
     # --- 5.3.4 Training and testing ---

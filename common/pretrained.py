@@ -1,0 +1,129 @@
+"""A pretrained language model's encoder, handed from the model that learned it to a classifier that starts from it.
+
+Chapter: 004 §7.3 (pretrained models: word2vec, GloVe, ELMo) and §7.2. The
+word language model (examples/word_lm) saves three files in its output folder:
+
+    encoder.keras          token ids -> states: its Embedding and recurrent layers (plain Keras layers)
+    vocabulary.json        the token of each id, as TextVectorization orders it (0 padding, 1 unknown)
+    language_model.json    the settings they came from (sizes, cell, directions) and the model's metrics
+
+A classifier (examples/imdb --pretrained DIR) reads them with `load_encoder`,
+adopts the vocabulary, so that token ids mean the same in both, builds its
+layers with the same sizes and names, and copies the weights with
+`transfer_weights`. Files that are missing, damaged, or that disagree with
+each other are refused with a clear message, never silently reused.
+"""
+
+import json
+from pathlib import Path
+
+import keras
+
+from common.saving import SavedModelError
+
+ENCODER_FILE = "encoder.keras"
+VOCABULARY_FILE = "vocabulary.json"
+SETTINGS_FILE = "language_model.json"
+SHAPE_SETTINGS = ("vocab_size", "embedding_dim", "cell", "units", "layers", "bidirectional")
+
+
+def save_encoder(folder, encoder, vocabulary, settings):
+    """Write the three files (see the module docstring); `settings` must hold SHAPE_SETTINGS."""
+    missing = [name for name in SHAPE_SETTINGS if name not in settings]
+    if missing:
+        raise ValueError(f"the encoder's settings lack {missing}")
+    folder = Path(folder)
+    encoder.save(folder / ENCODER_FILE)
+    (folder / VOCABULARY_FILE).write_text(json.dumps(list(vocabulary), ensure_ascii=False))
+    (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=float))
+
+
+def read_json(path, how_to_make):
+    """The JSON in `path`; SavedModelError (what is wrong, how to make it again) when missing or damaged."""
+    path = Path(path)
+    if not path.exists():
+        raise SavedModelError(f"{path} not found: no trained language model there; make one with {how_to_make}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise SavedModelError(f"{path} is damaged ({error}); train the language model again: {how_to_make}") from None
+
+
+def read_settings(folder, how_to_make="make example-word_lm"):
+    """language_model.json of a language model's folder: its sizes (SHAPE_SETTINGS) and metrics."""
+    path = Path(folder) / SETTINGS_FILE
+    settings = read_json(path, how_to_make)
+    missing = [name for name in SHAPE_SETTINGS if name not in settings]
+    if missing:
+        raise SavedModelError(f"{path} lacks {missing}; train the language model again: {how_to_make}")
+    return settings
+
+
+def load_encoder(folder, how_to_make="make example-word_lm"):
+    """(encoder model, vocabulary list, settings dict) from a language model's folder, checked for agreement.
+
+    Raises SavedModelError naming the file when one is missing or damaged, or
+    when the vocabulary, the settings and the encoder's layers disagree.
+    """
+    folder = Path(folder)
+    settings = read_settings(folder, how_to_make)
+    vocabulary = read_json(folder / VOCABULARY_FILE, how_to_make)
+    if not (folder / ENCODER_FILE).exists():
+        raise SavedModelError(f"{folder / ENCODER_FILE} not found; make it with {how_to_make}")
+    try:
+        encoder = keras.models.load_model(folder / ENCODER_FILE)
+    except Exception as error:  # a damaged or half-written file
+        raise SavedModelError(
+            f"{folder / ENCODER_FILE} cannot be loaded ({type(error).__name__}); train it again: {how_to_make}"
+        ) from None
+    check_agreement(encoder, vocabulary, settings, folder)
+    return encoder, vocabulary, settings
+
+
+def check_agreement(encoder, vocabulary, settings, folder):
+    """SavedModelError unless the vocabulary, the settings and the encoder's layers describe one model."""
+    embedding = encoder.get_layer("embedding")
+    found = {
+        "vocabulary.json entries": len(vocabulary),
+        "embedding rows": embedding.input_dim,
+        "embedding width": embedding.output_dim,
+        "states": encoder.output.shape[-1],
+    }
+    expected = {
+        "vocabulary.json entries": settings["vocab_size"],
+        "embedding rows": settings["vocab_size"],
+        "embedding width": settings["embedding_dim"],
+        "states": settings["units"] * (2 if settings["bidirectional"] else 1),
+    }
+    wrong = {name: (found[name], expected[name]) for name in found if found[name] != expected[name]}
+    problems = [f"{name}: {got} where the settings say {want}" for name, (got, want) in wrong.items()]
+    if vocabulary[:2] != ["", "[UNK]"]:
+        problems.append("vocabulary.json does not start with padding and the unknown token")
+    if problems:
+        raise SavedModelError(
+            f"the language model in {folder} does not hold together ({'; '.join(problems)}); its files come from "
+            "different runs or were changed. Train it again."
+        )
+
+
+def check_requested(settings, requested):
+    """ValueError when what a classifier asks for (`requested`: {setting: value}) contradicts the settings of the
+    language model it starts from (a pretrained classifier's vocabulary and sizes are the language model's)."""
+    clashes = {name: value for name, value in requested.items() if settings[name] != value}
+    if clashes:
+        detail = ", ".join(f"{name} {value!r} asked, {settings[name]!r} saved" for name, value in clashes.items())
+        raise ValueError(
+            f"the language model does not match what was asked ({detail}): a pretrained classifier takes its "
+            "vocabulary and sizes from the language model; leave those options out, or train a language model "
+            "with them"
+        )
+
+
+def transfer_weights(encoder, model):
+    """Copy every weighted layer of `encoder` into the layer of the same name in `model`; return the names."""
+    copied = []
+    for layer in encoder.layers:
+        if layer.weights:
+            model.get_layer(layer.name).set_weights(layer.get_weights())
+            copied.append(layer.name)
+    return copied
