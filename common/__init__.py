@@ -12,7 +12,7 @@ here when a second example needs it.
     saving.py      load a saved model for use; check after training that it loads
                    and answers the same ......................... every example's train and predict
     cli.py         option groups and types, --quick, reading inputs, Ctrl-C and
-                   data errors as one line (the only module that sees argparse) .. every script
+                   data errors as one line .................................. every script
     data.py        data folder, download + checksum, NLTK corpora, UTF-8 reading .. every example
     text.py        text cleaning, vectorising, bucketing, raw-text models .. imdb, reuters (bucketing: tagging, seq2seq,
                    spoken_digits)
@@ -20,6 +20,10 @@ here when a second example needs it.
                    test of their faithfulness, HTML and PNG pages .. imdb and reuters predict.py, benchmarks
     embeddings.py  word vectors from unlabelled text (PPMI + SVD) ........... imdb, reuters
     chars.py       character corpora, vocabulary, validation tail, baselines .. char_lm, numpy_rnn
+    reviews.py     the IMDB archive: find, read (only the splits asked), verify .. imdb, word_lm
+    generation.py  writing one token per step, carrying the state; sampling .. char_lm, word_lm
+    pretrained.py  a language model's encoder, vocabulary and settings handed to a
+                   classifier: save, load, check, copy weights .............. word_lm, imdb
     plots.py       training curves; score against class frequency ........... every example; reuters, tagging
     results.py     the README's results table from run records ............... make bench / make results
 """
