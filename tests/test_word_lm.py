@@ -227,7 +227,9 @@ def test_classifier_and_language_model_give_the_same_ids(trained):
     _, vocabulary, _ = load_encoder(root / "lm")
     sentences = ["The movie was GREAT, and I loved it!", "plot<br />music zzzunknown", "", data["train"][0][0]]
     adopted = encode(vectorizer_for(vocabulary), sentences, 100)
-    assert [ids.tolist() for ids in adopted] == [ids.tolist() for ids in encode(language_model_vectorizer, sentences, 100)]
+    assert [ids.tolist() for ids in adopted] == [
+        ids.tolist() for ids in encode(language_model_vectorizer, sentences, 100)
+    ]
     assert adopted[1].tolist()[-1] == 1 and len(adopted[0]) == 8  # the unknown word; eight words
 
 
