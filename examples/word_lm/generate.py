@@ -75,14 +75,20 @@ class WordGenerator(RecurrentGenerator):
             log_probabilities = model.log_probabilities(model.projections[0](x))
             return ops.where(ops.arange(model.vocab_size) == UNKNOWN, -1e9, log_probabilities)
 
-        super().__init__(model.embedding, cells, to_logits, model.vocab_size)
+        def embed(ids):  # the embedding's rows without its padding mask, which a single cell has no use for
+            return ops.take(model.embedding.embeddings, ids, axis=0)
+
+        super().__init__(embed, cells, to_logits, model.vocab_size)
+
+    def words(self, prompt):
+        """The prompt's words as the model reads them (cleaned: lower case, no punctuation)."""
+        return clean_text(np.array([prompt], dtype=object)).numpy()[0].decode("utf-8").split()
 
     def read(self, prompt):
         """(token ids of the cleaned prompt, its words outside the vocabulary); ValueError when no word is known."""
         ids = self.vectorizer([prompt]).numpy()[0]
         ids = ids[ids > 0].astype("int32")
-        words = clean_text(np.array([prompt], dtype=object)).numpy()[0].decode("utf-8").split()
-        unknown = [word for word, token in zip(words, ids, strict=True) if token == UNKNOWN]
+        unknown = [word for word, token in zip(self.words(prompt), ids, strict=True) if token == UNKNOWN]
         if len(ids) == len(unknown):
             raise ValueError(
                 "the prompt has no word the model knows"
@@ -103,7 +109,7 @@ class WordGenerator(RecurrentGenerator):
         """The cleaned prompt followed by `length` new words (one compiled loop; same seed, same text)."""
         ids, _ = self.read(prompt)
         written = self.generate_ids(ids, length, temperature, top_k, seed)
-        return " ".join(self.vocabulary[i] for i in [*ids.tolist(), *written])
+        return " ".join([*self.words(prompt), *(self.vocabulary[i] for i in written)])
 
 
 def load_generator(model_dir):
