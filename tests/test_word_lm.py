@@ -8,7 +8,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, load_example
+from conftest import REPO_ROOT, load_example, load_module
 
 from common import reviews
 from common.pretrained import SETTINGS_FILE, check_requested, load_encoder, transfer_weights
@@ -357,3 +357,25 @@ def test_one_step_generation_matches_the_whole_review_model():
         stepwise = generator.next_logits(ids[:position])
         np.testing.assert_allclose(np.delete(stepwise, 1), np.delete(whole[position - 1], 1), atol=1e-5)
         assert stepwise[1] < -1e8  # the unknown word is never written
+
+
+def test_the_pretraining_benchmark_tables_each_run_and_the_mean_and_range(tmp_path):
+    benchmark = load_module(REPO_ROOT / "benchmarks" / "pretraining.py")
+    runs = [
+        {
+            "name": "pretrained",
+            "seed": seed,
+            "test_accuracy": accuracy,
+            "baseline_test_accuracy": 0.9016,
+            "rnn_wall_time_s": 600.0,
+            "epochs_run": 4,
+            "best_epoch": 3,
+            "val_accuracy": [0.80, 0.88, 0.89, 0.89],
+        }
+        for seed, accuracy in ((42, 0.902), (1, 0.896), (2, 0.905))
+    ]
+    runs.append({**runs[0], "name": "from scratch", "test_accuracy": 0.8858, "val_accuracy": [0.83, 0.87]})
+    table = benchmark.render(runs, "2 CPU cores")
+    assert "| pretrained, mean of 3 | | **0.9010** (0.8960-0.9050) | | | |" in table
+    assert "from scratch, mean" not in table and table.count("| pretrained | ") == 3
+    assert benchmark.plot(runs, tmp_path / "curves.png").stat().st_size > 1000
