@@ -173,6 +173,10 @@ def test_the_adaptive_softmax_is_a_distribution_and_scores_words_as_it_says(head
 def test_a_bidirectional_language_model_has_one_layer():
     with pytest.raises(ValueError, match="one recurrent layer"):
         model_module.WordLanguageModel(50, num_layers=2, bidirectional=True)
+    for refused in (["--layers", "2"], ["--recurrent-dropout", "0.2"]):  # refused by the command line, in one line
+        with pytest.raises(SystemExit) as stopped:
+            train.parse_args(refused)
+        assert stopped.value.code == 2
     forward = model_module.build_model(50, embedding_dim=3, units=4, num_layers=2, bidirectional=False)
     assert forward(np.array([[2, 3, 4]])).shape == (1, 3, 1, 3)
     assert [layer.name for layer in model_module.encoder(forward).layers[1:]] == ["embedding", "lstm_1", "lstm_2"]

@@ -67,7 +67,7 @@ def parse_args(argv=None):
         default=4,
         help="validation perplexity checks (and checkpoints) per pass over the training reviews",
     )
-    return cli.finish_parsing(
+    args = cli.finish_parsing(
         parser,
         argv,
         EXAMPLE,
@@ -84,6 +84,14 @@ def parse_args(argv=None):
             "validation_fraction": 0.1,
         },
     )
+    if args.bidirectional and args.layers > 1:
+        parser.error(
+            "--layers above 1 needs --no-bidirectional: a layer over both directions would let the forward "
+            "half see the word it predicts"
+        )
+    if args.recurrent_dropout:
+        parser.error("--recurrent-dropout is not used by the language model (it would also give up the cuDNN kernel)")
+    return args
 
 
 class ValidationPerplexity(keras.callbacks.Callback):
