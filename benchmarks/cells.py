@@ -18,6 +18,8 @@ table in README.md between its cells markers. Records of --quick runs (the
 test suite's tiny configuration) are never put in the table.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import json
 import subprocess

@@ -10,6 +10,8 @@ character, from Python) is timed beside it. Exits 1 when a target is missed.
 Times the trained model in outputs/char_lm (make example-char_lm trains it).
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import importlib.util
 import json

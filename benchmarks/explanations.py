@@ -13,6 +13,8 @@ deletion-curve plot and the table in examples/imdb/README.md (between its
 explanations markers). Explains the trained model of `make example-imdb`.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import itertools
 import json
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import cli
 from common.data import resolve_data_dir
 from common.explain import TextExplainer, faithfulness
 from common.plots import plt, save_figure
@@ -148,7 +151,7 @@ def parse_args(argv=None):
     parser.add_argument("--reviews", type=int, default=500, help="test reviews drawn at random (default: 500)")
     parser.add_argument("--steps", type=int, default=64, help="integrated gradients' steps (default: 64)")
     parser.add_argument("--draws", type=int, default=3, help="random deletions per review and k (default: 3)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=cli.non_negative_int, default=42)
     parser.add_argument("--record", type=Path, default=ROOT / "results" / "benchmarks" / "explanations-imdb.json")
     parser.add_argument("--plot", type=Path, default=ROOT / "examples" / "imdb" / "explanations_deletion.png")
     parser.add_argument("--readme", type=Path, default=ROOT / "examples" / "imdb" / "README.md")

@@ -13,6 +13,8 @@ epoch (examples/imdb/pretraining.png) and the table in examples/imdb/README.md
 between its pretraining markers: each run, then the mean and range.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import json
 import subprocess

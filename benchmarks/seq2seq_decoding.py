@@ -11,6 +11,8 @@ exceed that of short ones (5 or fewer) by more than 25%. Exits 1 when missed.
 Times the trained model in outputs/seq2seq-additive (make example-seq2seq).
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import importlib.util
 import json

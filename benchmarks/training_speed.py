@@ -21,6 +21,8 @@ the bar plot examples/imdb/training_speed.png and the table in
 examples/imdb/README.md between its training-speed markers.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import importlib.util
 import json
@@ -32,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common import cli
 from common.data import resolve_data_dir
 from common.plots import plt, save_figure
 from common.results import write_table
@@ -146,7 +149,7 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", help="data folder (default: data/)")
     parser.add_argument("--reviews", type=int, default=4096, help="training reviews timed per setting")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per setting; the first is not timed")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=cli.non_negative_int, default=42)
     parser.add_argument("--record", type=Path, default=ROOT / "results" / "benchmarks" / "training_speed.json")
     parser.add_argument("--plot", type=Path, default=ROOT / "examples" / "imdb" / "training_speed.png")
     parser.add_argument("--readme", type=Path, default=ROOT / "examples" / "imdb" / "README.md")

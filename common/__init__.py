@@ -9,6 +9,7 @@ here when a second example needs it.
                    cuDNN-safe), output heads, pooling over time .......... every Keras example
     training.py    Run: seed, precision, strategy, output folder, resume, callbacks
                    (early stopping that survives a resume), run.json; adam .. every example
+    quiet.py       start TensorFlow without its C++ start-up log lines ........ every script (first import)
     saving.py      load a saved model for use; check after training that it loads
                    and answers the same ......................... every example's train and predict
     cli.py         option groups and types, --quick, reading inputs, Ctrl-C and
@@ -30,6 +31,13 @@ here when a second example needs it.
 
 import os
 
-# TensorFlow prints pages of C++ start-up notices (CUDA probing, CPU flags)
-# before any of our output; hide them unless the user asked for them.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+SHOW_TF_LOGS = "RNN_EXAMPLES_TF_LOGS"  # =1: show TensorFlow's C++ log lines (see quiet.py)
+
+
+def tf_logs_shown():
+    return os.environ.get(SHOW_TF_LOGS, "") not in ("", "0")
+
+
+# TensorFlow's C++ notices (INFO, WARNING) after its start-up; the start-up lines themselves: quiet.py.
+if not tf_logs_shown():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

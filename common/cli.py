@@ -25,6 +25,17 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    """argparse type: an integer >= 0 (e.g. a random seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def positive_float(text):
     """argparse type: a number > 0."""
     try:
@@ -138,7 +149,9 @@ def add_training_args(
             help="validate and keep an exponential moving average of the weights with this momentum "
             "(0.995: about the last 200 batches); 0 turns it off",
         )
-    group.add_argument("--seed", type=int, default=seed, help="random seed for data order, splits and weights")
+    group.add_argument(
+        "--seed", type=non_negative_int, default=seed, help="random seed for data order, splits and weights"
+    )
     group.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower)")
     group.add_argument("--quick", action="store_true", help="tiny data, model and epochs: a smoke test, not a result")
     group.add_argument("--data-dir", help="data folder (default: $RNN_EXAMPLES_DATA, else data/ in this repository)")
@@ -241,22 +254,24 @@ def _read_standard_input():
 def run(main):
     """Call an example's `main()` as a command: known failures become one clear line, not a traceback.
 
-    A missing or damaged data set (the loaders' errors), or a saved model that
-    does not load again (common.saving), prints what to do and exits with
-    status 1; Ctrl-C says how to resume and exits with 130.
+    A missing or damaged data set (the loaders' errors), a saved model or a file beside it that does not
+    load (common.saving), or an output folder in use by another run prints what to do and exits with
+    status 1; Ctrl-C says what running the same command again will do (common.training.Run) and exits
+    with 130.
     """
     from common.data import DamagedDataError, DataNotFoundError
     from common.saving import SavedModelError
+    from common.training import OutputDirBusy, Run
 
     try:
         return main()
-    except (DataNotFoundError, DamagedDataError, SavedModelError) as error:
+    except (DataNotFoundError, DamagedDataError, SavedModelError, OutputDirBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print(
-            "\ninterrupted: run the same command again to resume from the last finished epoch "
-            "(or add --restart to start over)",
-            file=sys.stderr,
-        )
+        note = "interrupted"
+        if Run.active is not None:
+            Run.active.save_progress()
+            note += f": {Run.active.interruption_note()}"
+        print(f"\n{note}", file=sys.stderr)
         sys.exit(130)

@@ -417,15 +417,16 @@ def print_top_words(explanation, count=8):
 
 
 def add_explain_args(parser, default_folder):
-    """predict.py's --explain [FOLDER], --method and --steps."""
+    """predict.py's --explain (a switch: a folder option would swallow the text that follows it), --explain-dir,
+    --method and --steps."""
     parser.add_argument(
         "--explain",
-        nargs="?",
-        type=Path,
-        const=default_folder,
-        metavar="FOLDER",
-        help=f"explain each prediction word by word: print the words that weighed most and write an HTML page and "
-        f"a PNG per input into FOLDER (default {default_folder})",
+        action="store_true",
+        help="explain each prediction word by word: print the words that weighed most and write an HTML page and "
+        "a PNG per input into --explain-dir",
+    )
+    parser.add_argument(
+        "--explain-dir", type=Path, default=default_folder, metavar="FOLDER", help="where --explain writes its pages"
     )
     parser.add_argument(
         "--method",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import keras
 
-from common.saving import SavedModelError
+from common.saving import SavedModelError, read_sidecar
 
 ENCODER_FILE = "encoder.keras"
 VOCABULARY_FILE = "vocabulary.json"
@@ -38,25 +38,9 @@ def save_encoder(folder, encoder, vocabulary, settings):
     (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=float))
 
 
-def read_json(path, how_to_make):
-    """The JSON in `path`; SavedModelError (what is wrong, how to make it again) when missing or damaged."""
-    path = Path(path)
-    if not path.exists():
-        raise SavedModelError(f"{path} not found: no trained language model there; make one with {how_to_make}")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as error:
-        raise SavedModelError(f"{path} is damaged ({error}); train the language model again: {how_to_make}") from None
-
-
 def read_settings(folder, how_to_make="make example-word_lm"):
     """language_model.json of a language model's folder: its sizes (SHAPE_SETTINGS) and metrics."""
-    path = Path(folder) / SETTINGS_FILE
-    settings = read_json(path, how_to_make)
-    missing = [name for name in SHAPE_SETTINGS if name not in settings]
-    if missing:
-        raise SavedModelError(f"{path} lacks {missing}; train the language model again: {how_to_make}")
-    return settings
+    return read_sidecar(Path(folder) / SETTINGS_FILE, how_to_make, keys=SHAPE_SETTINGS)
 
 
 def load_encoder(folder, how_to_make="make example-word_lm"):
@@ -67,7 +51,7 @@ def load_encoder(folder, how_to_make="make example-word_lm"):
     """
     folder = Path(folder)
     settings = read_settings(folder, how_to_make)
-    vocabulary = read_json(folder / VOCABULARY_FILE, how_to_make)
+    vocabulary = read_sidecar(folder / VOCABULARY_FILE, how_to_make)
     if not (folder / ENCODER_FILE).exists():
         raise SavedModelError(f"{folder / ENCODER_FILE} not found; make it with {how_to_make}")
     try:

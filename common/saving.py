@@ -10,6 +10,8 @@ compares the answers with those of the model in memory before `run.json`
 claims success.
 """
 
+import json
+import zipfile
 from pathlib import Path
 
 import keras
@@ -25,6 +27,10 @@ def load_for_use(path, how_to_train, *companions):
     for needed in (path, *companions):
         if not Path(needed).exists():
             raise SystemExit(f"error: {needed} not found; train first with: {how_to_train} (or point to a trained run)")
+    if str(path).endswith(".keras") and not zipfile.is_zipfile(path):
+        # Keras would say "File not found" of a file that is there: a .keras file is a zip archive, and a cut
+        # one (a full disk, an interrupted copy) has lost the directory at its end.
+        raise SystemExit(f"error: {path} is damaged (not a complete .keras archive); train again with: {how_to_train}")
     try:
         return keras.models.load_model(path)
     except Exception as error:  # a damaged or half-written file, or a model from an incompatible version
@@ -35,7 +41,28 @@ def load_for_use(path, how_to_train, *companions):
 
 
 class SavedModelError(RuntimeError):
-    """A model saved by a training run does not load again, or answers differently once loaded."""
+    """A model saved by a training run does not load again, or answers differently once loaded, or a file
+    saved beside it (vocabulary, settings) is missing or damaged."""
+
+
+def read_sidecar(path, how_to_train, keys=()):
+    """The JSON saved beside a model (vocabulary, topics, preprocessing settings); SavedModelError, one line
+    naming the file and what to do, when it is missing, damaged (cut short, edited), or lacks one of `keys`
+    (a file written by an older version of the example)."""
+    path = Path(path)
+    if not path.exists():
+        raise SavedModelError(f"{path} not found; train first with: {how_to_train} (or point to a trained run)")
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise SavedModelError(f"{path} is damaged ({error}); train again with: {how_to_train}") from None
+    missing = [key for key in keys if not isinstance(saved, dict) or key not in saved]
+    if missing:
+        raise SavedModelError(
+            f"{path} lacks {', '.join(missing)} (saved by an older version of this example?); "
+            f"train again with: {how_to_train}"
+        )
+    return saved
 
 
 def _largest_difference(expected, reloaded):

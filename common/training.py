@@ -10,6 +10,7 @@ the history plot and the metrics.
 """
 
 import csv
+import fcntl
 import json
 import os
 import platform
@@ -34,6 +35,66 @@ BACKUP_DIR = "backup"
 HISTORY_FILE = "history.csv"
 RUN_RECORD = "run.json"
 PAUSE_AFTER_EPOCH = "RNN_EXAMPLES_PAUSE_AFTER_EPOCH"  # tests only, see PauseForSignal
+LOCK_FILE = ".lock"  # in the output folder: held by the run writing there (see hold_output_dir)
+ELAPSED_FILE = "elapsed.json"  # in the backup: when the run first started, and the seconds of its finished parts
+KERAS_PROGRESS = "training_metadata.json"  # BackupAndRestore's record of the last finished epoch
+_held_locks = {}  # output folder -> the open lock file of this process's run there
+
+
+class OutputDirBusy(RuntimeError):
+    """Another run is writing to the output folder."""
+
+
+def hold_output_dir(folder):
+    """Take the output folder for this process (an OS lock on OUTPUT_DIR/.lock, holding our process id).
+
+    A second run on the same folder (another terminal, the same command twice) would take the first one's
+    live backup for an interrupted run, and the two would write the same files; it stops at once instead,
+    naming the other run's process. The OS drops the lock when its process ends, however it ends, so a run
+    that was killed never blocks the next. A run of this same process that ended without finishing (an
+    exception, in a test or a notebook) is over: its lock is handed on.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = str(folder.resolve())
+    if key in _held_locks:
+        _held_locks.pop(key).close()
+    handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115  (held open until the run ends)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise OutputDirBusy(
+            f"{folder} is in use by another run (process {holder}); wait for it to end, "
+            f"or give this run another folder with --output-dir"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _held_locks[key] = handle
+    return handle
+
+
+def release_output_dir(folder):
+    """Hand the output folder back (the end of a run)."""
+    handle = _held_locks.pop(str(Path(folder).resolve()), None)
+    if handle:
+        handle.close()
+
+
+def finished_epochs(backup_dir):
+    """The epochs a backup can resume after (BackupAndRestore's record; the largest of an ensemble's members),
+    0 when none finished or the folder is absent."""
+    epochs = 0
+    for record in Path(backup_dir).rglob(KERAS_PROGRESS) if Path(backup_dir).exists() else ():
+        try:
+            epochs = max(epochs, int(json.loads(record.read_text())["epoch"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return epochs
 
 
 def set_seed(seed, deterministic=False):
@@ -201,7 +262,8 @@ def resumed_best(history_path, checkpoint_path, monitor, mode):
 
 
 class PauseForSignal(keras.callbacks.Callback):
-    """For tests of Ctrl-C: after epoch `epoch` (1-based) is on disk, write `marker` and wait for a signal.
+    """For tests of Ctrl-C: after epoch `epoch` (1-based) is on disk, or with epoch "training" once training has
+    ended (the evaluation that follows has not begun), write `marker` and wait for a signal.
 
     A test that interrupts a real training run from outside must not race it:
     with $RNN_EXAMPLES_PAUSE_AFTER_EPOCH=N the run stops after its Nth epoch
@@ -213,11 +275,17 @@ class PauseForSignal(keras.callbacks.Callback):
 
     def __init__(self, epoch, marker, timeout=600):
         super().__init__()
-        self.epoch, self.marker, self.timeout = epoch, Path(marker), timeout
+        self.epoch, self.marker, self.timeout = str(epoch), Path(marker), timeout
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 != self.epoch:
-            return
+        if str(epoch + 1) == self.epoch:
+            self.pause()
+
+    def on_train_end(self, logs=None):
+        if self.epoch == "training":
+            self.pause()
+
+    def pause(self):
         self.marker.write_text(f"{self.epoch}\n")
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
@@ -256,6 +324,8 @@ class Run:
     and run.json's best epoch follow.
     """
 
+    active = None  # the latest Run of this process
+
     def __init__(
         self,
         example,
@@ -285,11 +355,15 @@ class Run:
         self.timer = None  # the EpochTimer of the last callbacks() call
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.seconds_before, self.epochs_finished, self.finished = 0.0, 0, False  # (resumed: set from the backup)
         set_seed(seed, deterministic)
         self.precision = set_precision(mixed_precision)
         self.strategy = make_strategy(distribute)
         self.output_dir, self.backup_dir = Path(output_dir), Path(output_dir) / BACKUP_DIR
+        hold_output_dir(self.output_dir)  # one run per folder: a second one stops here
+        Run.active = self  # the run that Ctrl-C interrupts (common.cli.run says what a rerun will do)
         # resumable=False: no Keras training to resume (e.g. the NumPy example), so no backup folder.
+        self.resumable = resumable
         self.resumed = self._prepare_output_dir(restart) if resumable else False
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.device = {
@@ -307,26 +381,90 @@ class Run:
     def _prepare_output_dir(self, restart):
         """Create the output folder; detect and check an interrupted run in it; True when resuming.
 
-        A backup left by an interrupted run is resumed only when the options
-        match, so that a changed command never continues someone else's model.
+        A backup is resumed only when at least one epoch finished before the
+        interruption (else there is nothing to resume: the run starts again)
+        and only when the options match, so that a changed command never
+        continues someone else's model.
         """
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        saved_config = self.backup_dir / "config.json"
         if restart and self.backup_dir.exists():
             shutil.rmtree(self.backup_dir)
         if self.backup_dir.exists():
-            previous = json.loads(saved_config.read_text()) if saved_config.exists() else None
-            if previous != self.config:
-                raise SystemExit(
-                    f"error: {self.output_dir} holds an interrupted run with other options.\n"
-                    f"Rerun the same command to resume it, or add --restart to start over."
+            progress = self._read_progress()
+            if progress.get("epochs", 0) >= 1:
+                self._check_same_options()
+                self.started_at, self.seconds_before = progress["started_at"], progress["seconds"]
+                self.epochs_finished = progress["epochs"]
+                print(
+                    f"Resuming the interrupted run in {self.output_dir}: {self.epochs_finished} epoch(s) had finished "
+                    f"(add --restart to start over)."
                 )
-            print(f"Resuming the interrupted run in {self.output_dir} (add --restart to start over).")
-            return True
+                return True
+            print(f"The run interrupted in {self.output_dir} had finished no epoch: starting it again.")
+            shutil.rmtree(self.backup_dir)
         (self.output_dir / HISTORY_FILE).unlink(missing_ok=True)  # a new run: forget the previous one's history
         self.backup_dir.mkdir()
-        saved_config.write_text(json.dumps(self.config, indent=2))
+        (self.backup_dir / "config.json").write_text(json.dumps(self.config, indent=2))
+        self.save_progress()
         return False
+
+    def _check_same_options(self):
+        saved_config = self.backup_dir / "config.json"
+        try:
+            previous = json.loads(saved_config.read_text())
+        except (OSError, ValueError):
+            raise SystemExit(
+                f"error: {saved_config}, the options of the run interrupted in {self.output_dir}, is missing or "
+                f"damaged, so it cannot be resumed safely; add --restart to start over."
+            ) from None
+        if previous != self.config:
+            raise SystemExit(
+                f"error: {self.output_dir} holds an interrupted run with other options.\n"
+                f"Rerun the same command to resume it, or add --restart to start over."
+            )
+
+    def _read_progress(self):
+        """{started_at, seconds, epochs} of the interrupted run in the backup, {} when absent or damaged."""
+        try:
+            progress = json.loads((self.backup_dir / ELAPSED_FILE).read_text())
+            return progress if {"started_at", "seconds", "epochs"} <= set(progress) else {}
+        except (OSError, ValueError, TypeError):
+            return {}
+
+    def elapsed(self):
+        """Seconds of this run, every part of a resumed run included (not the pauses between them)."""
+        return self.seconds_before + time.perf_counter() - self.started
+
+    def save_progress(self, finished_epoch=False):
+        """Record in the backup when the run first started, its seconds so far and its finished epochs (after
+        each epoch, and on Ctrl-C), so that a resumed run's run.json covers every part."""
+        if finished_epoch:
+            self.epochs_finished += 1
+        if self.backup_dir.exists():
+            progress = {
+                "started_at": self.started_at,
+                "seconds": round(self.elapsed(), 1),
+                "epochs": self.epochs_finished,
+            }
+            (self.backup_dir / ELAPSED_FILE).write_text(json.dumps(progress))
+
+    def interruption_note(self):
+        """What running the same command again will do, said when this run is interrupted."""
+        if self.finished:
+            return "the run had finished: its outputs are complete"
+        if not self.resumable:
+            return "this run does not resume: running the same command again starts it from the beginning"
+        if self.backup_dir.exists() and self.epochs_finished >= 1:
+            return (
+                f"run the same command again to resume: the {self.epochs_finished} epoch(s) finished so far are "
+                f"kept (or add --restart to start over)"
+            )
+        if self.backup_dir.exists():
+            return "no epoch had finished: running the same command again starts the run from the beginning"
+        return (
+            "training had ended, but the run had not finished (evaluation, saving): running the same command "
+            "again starts the run from the beginning"
+        )
 
     def scope(self):
         """Build and compile models inside this scope so variables are mirrored."""
@@ -401,8 +539,10 @@ class Run:
             )
         if self.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(str(self.output_dir / "tensorboard")))
+        # After the backup, history and checkpoint of the epoch are written: count it as finished.
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: self.save_progress(True)))
         if os.environ.get(PAUSE_AFTER_EPOCH):  # last: the epoch's files are written before it pauses
-            callbacks.append(PauseForSignal(int(os.environ[PAUSE_AFTER_EPOCH]), self.output_dir / "paused"))
+            callbacks.append(PauseForSignal(os.environ[PAUSE_AFTER_EPOCH], self.output_dir / "paused"))
         return callbacks
 
     def finish(self, metrics, results=(), extra=None):
@@ -420,8 +560,8 @@ class Run:
             "config": self.config,
             "seed": self.seed,
             "quick": self.quick,
-            "started_at": self.started_at,
-            "wall_time_s": round(time.perf_counter() - self.started, 1),
+            "started_at": self.started_at,  # a resumed run: when its first part started
+            "wall_time_s": round(self.elapsed(), 1),  # every part's seconds
             "device": self.device,
             "versions": library_versions(),
             **epochs,
@@ -432,6 +572,8 @@ class Run:
         }
         (self.output_dir / RUN_RECORD).write_text(json.dumps(record, indent=2, default=float))
         print(f"[{self.example}] wrote {self.output_dir / RUN_RECORD} ({record['wall_time_s']} s)")
+        self.finished = True
+        release_output_dir(self.output_dir)
         return record
 
     def plot_history(self, folder, title):

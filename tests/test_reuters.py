@@ -176,11 +176,11 @@ def test_predict_prints_topics_and_rejects_empty_input(small_reuters, tmp_path, 
     capsys.readouterr()
     stories = ["OPEC crude oil prices", "...", "Wheat and corn harvest: farmers sold grain by the bushel."]
     folder = tmp_path / "why"
-    answers = predict.main(["--model-dir", str(tmp_path / "out"), "--explain", str(folder), *stories])
+    answers = predict.main(["--model-dir", str(tmp_path / "out"), "--explain", "--explain-dir", str(folder), *stories])
     printed = capsys.readouterr().out
     assert f"raised P({answers[0][0][0]}): " in printed and f"raised P({answers[2][0][0]}): " in printed
     assert sorted(path.suffix for path in folder.iterdir()) == [".html", ".html", ".png", ".png"]
-    predict.main(["--model-dir", str(tmp_path / "out"), "--explain", str(folder), "--topic", "grain", stories[0]])
+    predict.main(["--model-dir", str(tmp_path / "out"), "--explain", "--explain-dir", str(folder), "--topic", "grain", stories[0]])
     assert "raised P(grain): " in capsys.readouterr().out
     with pytest.raises(SystemExit, match="'gold' is not one of the model's topics"):
         predict.main(["--model-dir", str(tmp_path / "out"), "--explain", "--topic", "gold", stories[0]])

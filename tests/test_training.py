@@ -1,6 +1,8 @@
 """Unit tests of common/training.py: seeding, strategies, the run folder, resume."""
 
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -184,12 +186,97 @@ def test_resume_survives_a_half_written_checkpoint(tmp_path, capsys):
     assert keras.models.load_model(tmp_path / "model.keras").count_params() > 0  # rewritten, readable
 
 
+def interrupted_after_two_epochs(output_dir):
+    run = tiny_run(output_dir)
+    with pytest.raises(KeyboardInterrupt):
+        fit(run, epochs=5, extra=[InterruptAt(2)])
+    return run
+
+
 def test_changed_options_do_not_resume_someone_elses_run(tmp_path):
-    tiny_run(tmp_path)  # leaves a backup folder, as an interruption would
+    interrupted_after_two_epochs(tmp_path)
     with pytest.raises(SystemExit, match="interrupted run with other options"):
         tiny_run(tmp_path, units=8)
     fresh = tiny_run(tmp_path, restart=True, units=8)
     assert not fresh.resumed
+
+
+def test_a_backup_without_a_finished_epoch_is_not_resumed(tmp_path, capsys):
+    """Interrupted before its first epoch ended, a run has nothing to resume: the next one starts afresh (even
+    with other options), and says so instead of claiming to resume."""
+    run = tiny_run(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        fit(run, epochs=3, extra=[InterruptAt(0)])
+    assert "no epoch had finished" in run.interruption_note()
+    again = tiny_run(tmp_path, units=8)
+    assert not again.resumed and "had finished no epoch: starting it again" in capsys.readouterr().out
+
+
+def test_a_damaged_backup_config_is_one_clear_line(tmp_path):
+    interrupted_after_two_epochs(tmp_path)
+    (tmp_path / "backup" / "config.json").write_text('{"units": ')  # cut short
+    with pytest.raises(SystemExit, match=r"config.json, the options of the run .* is missing or damaged.*--restart"):
+        tiny_run(tmp_path)
+    assert not tiny_run(tmp_path, restart=True).resumed
+
+
+def test_a_resumed_run_records_its_first_start_and_every_part(tmp_path):
+    run = interrupted_after_two_epochs(tmp_path)
+    assert "resume: the 2 epoch(s) finished so far are kept" in run.interruption_note()
+    progress_file = tmp_path / "backup" / training.ELAPSED_FILE
+    progress = json.loads(progress_file.read_text())
+    assert progress["epochs"] == 2 and progress["started_at"] == run.started_at
+    progress["seconds"] = 1000.0  # as if the first part had taken 1000 s
+    progress["started_at"] = "2026-01-01T00:00:00+00:00"
+    progress_file.write_text(json.dumps(progress))
+    resumed = tiny_run(tmp_path)
+    assert resumed.resumed
+    fit(resumed, epochs=5)
+    record = resumed.finish({})
+    assert record["started_at"] == "2026-01-01T00:00:00+00:00"
+    assert 1000 < record["wall_time_s"] < 1000 + 600
+    assert "its outputs are complete" in resumed.interruption_note()
+
+
+def test_training_ended_but_unfinished_says_a_rerun_starts_over(tmp_path):
+    """Ctrl-C during evaluation: BackupAndRestore has deleted its backup, so a rerun trains again."""
+    run = tiny_run(tmp_path)
+    fit(run, epochs=2)
+    assert not (tmp_path / "backup").exists()
+    assert "training had ended" in run.interruption_note() and "from the beginning" in run.interruption_note()
+
+
+HOLDER = """
+import sys
+from common.training import hold_output_dir
+hold_output_dir(sys.argv[1])
+print("held", flush=True)
+sys.stdin.read()  # holds the folder until the test closes our standard input (or kills us)
+"""
+
+
+def hold_in_another_process(folder):
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "held"  # waits until the folder is held: no race
+    return process
+
+
+@pytest.mark.parametrize("ending", ["finishes", "is killed"])
+def test_one_run_per_output_folder(tmp_path, ending):
+    """A second run on a folder in use stops at once, naming the other run's process; once that process has
+    ended, however it ended, the folder is free again (a stale lock never blocks)."""
+    other = hold_in_another_process(tmp_path)
+    with pytest.raises(training.OutputDirBusy, match=rf"in use by another run \(process {other.pid}\).*--output-dir"):
+        tiny_run(tmp_path)
+    assert not (tmp_path / "backup").exists()  # it touched nothing
+    if ending == "finishes":
+        other.stdin.close()
+    else:
+        other.kill()
+    other.wait(timeout=60)
+    assert not tiny_run(tmp_path).resumed
 
 
 def test_run_record_contents(tmp_path):

@@ -8,6 +8,8 @@ Loads `model.keras` and `vocabulary.json` from a training run's output folder
 character (see generation.py), so 2,000 characters cost ten times what 200 do.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 from pathlib import Path
 
 from common import cli
@@ -32,7 +34,7 @@ def parse_args(argv=None):
         help=f"sampling temperature in (0, {MAX_TEMPERATURE}]: lower is safer, higher more surprising",
     )
     parser.add_argument("--top-k", type=cli.positive_int, help="sample only among the k likeliest characters")
-    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same text")
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="random seed: same seed, same text")
     args = parser.parse_args(argv)
     try:
         check_sampling(args.temperature, args.top_k)

@@ -12,6 +12,8 @@ is never trained on; two baselines are scored on the same validation text:
 guessing uniformly (log of the vocabulary size) and character frequencies.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 from pathlib import Path
 
 import keras

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from common.data import DamagedDataError, DataNotFoundError, fetch
+from common.ranges import training_range
 
 SETTINGS = [f"setting_{i}" for i in range(1, 4)]
 SENSORS = [f"sensor_{i}" for i in range(1, 22)]
@@ -27,7 +28,7 @@ FILES = {
 # NASA Prognostics Center of Excellence data repository: "Turbofan Engine Degradation Simulation Data Set".
 SOURCE_URL = "https://phm-datasets.s3.amazonaws.com/NASA/6.+Turbofan+Engine+Degradation+Simulation+Data+Set.zip"
 ARCHIVE = "turbofan_engine_degradation.zip"
-PREPROCESSING_FILE = "preprocessing.json"  # the columns, scaling, window and cap a trained model expects
+PREPROCESSING_FILE = "preprocessing.json"  # the columns, scaling, window, cap and ranges a trained model expects
 
 
 def parse_cycles(text, source):
@@ -51,6 +52,9 @@ def parse_cycles(text, source):
         except ValueError:
             bad = next(field for field in fields if not _is_number(field))
             raise DamagedDataError(f"{source}, line {number}: {bad!r} is not a number") from None
+        if not np.all(np.isfinite(rows[-1])):  # float() reads "nan" and "inf": a sensor that gave no reading
+            bad = next(field for field, value in zip(fields, rows[-1], strict=True) if not np.isfinite(value))
+            raise DamagedDataError(f"{source}, line {number}: {bad!r} is not a finite number (a missing reading?)")
     if not rows:
         raise DamagedDataError(f"{source} holds no engine cycles")
     table = np.array(rows)
@@ -180,6 +184,27 @@ class Scaler:
     @classmethod
     def from_dict(cls, record):
         return cls(record["columns"], record["low"], record["high"])
+
+
+def setting_and_sensor_range(table):
+    """{"low", "high"} of every setting and sensor over `table` (the training engines): what the model has seen,
+    saved with it so that predict.py can tell when an engine lies outside (common.ranges). FD001's own test
+    engines stay within 0.09 training spreads of it (measured: setting_2 and sensor_12)."""
+    return training_range(table[:, 2:])
+
+
+def describe_excess(rows, excess, high, limit=3):
+    """The `limit` columns furthest outside the training range, e.g. 'sensor_9 at cycle 31: 4.2 training
+    spreads above its highest', worst first."""
+    worst_cycle = excess.argmax(axis=0)
+    columns = [column for column in np.argsort(-excess.max(axis=0))[:limit] if excess[worst_cycle[column], column] > 0]
+    parts = []
+    for column in columns:
+        row = worst_cycle[column]
+        side = "above its highest" if rows[row, 2 + column] > high[column] else "below its lowest"
+        how_far = f"{excess[row, column]:.3g} training-range widths {side}"
+        parts.append(f"{COLUMNS[2 + column]} at cycle {int(rows[row, 1])}: {how_far}")
+    return "; ".join(parts)
 
 
 def smooth(features, alpha):

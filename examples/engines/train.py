@@ -14,6 +14,8 @@ and by the PHM08 score, beside a linear model on the same windows and the
 constant mean.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import json
 import time
 
@@ -40,6 +42,7 @@ from cmapss import (
     phm08_score,
     rmse,
     rul_labels,
+    setting_and_sensor_range,
     uncorrelated_columns,
     windows,
 )
@@ -196,6 +199,7 @@ def main(argv=None):
         "window": args.window,
         "rul_cap": args.rul_cap,
         "dropped": dropped,
+        "training_range": setting_and_sensor_range(fitted_on),  # predict.py flags or refuses engines outside it
     }
     (run.output_dir / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=1))  # for predict.py
 

@@ -15,6 +15,8 @@ such instead of getting a made-up score. A --file that is not UTF-8 text is
 refused with an error naming it.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +69,7 @@ def main(argv=None):
         print(f"{label:<9}{probability:>7.3f}  {preview(review)}")
         if explainer:
             name = page_name(number, review)
-            explain_to_folder(explainer, review, 0, args.explain, name, args.method, args.steps)
+            explain_to_folder(explainer, review, 0, args.explain_dir, name, args.method, args.steps)
     return answers
 
 

@@ -15,6 +15,8 @@ examples/word_lm (004 §7.2-7.3): its vocabulary, its embedding and its
 bidirectional LSTM, then fine-tunes them (make example-imdb-pretrained).
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import re
 import time
 from pathlib import Path

@@ -13,6 +13,8 @@ baseline, (4) measure how the gradient reaching back k steps shrinks in a
 SimpleRNN and an LSTM, and what clipping does to an exploding one.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +41,7 @@ def parse_args(argv=None):
     parser.add_argument("--report-every", type=cli.positive_int, default=1000, help="validate every N updates")
     parser.add_argument("--learning-rate", type=cli.positive_float, default=5e-3, help="Adam learning rate")
     parser.add_argument("--clipnorm", type=cli.positive_float, default=5.0, help="clip the gradients' joint norm")
-    parser.add_argument("--seed", type=int, default=42, help="random seed")
+    parser.add_argument("--seed", type=cli.non_negative_int, default=42, help="random seed")
     parser.add_argument("--quick", action="store_true", help="tiny slice and few updates: a smoke test")
     parser.add_argument("--data-dir", help="data folder (default: $RNN_EXAMPLES_DATA, else data/)")
     parser.add_argument("--output-dir", help="outputs folder (default: outputs/numpy_rnn)")

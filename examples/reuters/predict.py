@@ -15,7 +15,8 @@ top topic (or --topic) most, and an HTML page and a PNG per story with every
 word coloured by its score (see common/explain.py).
 """
 
-import json
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from common import cli
 from common.data import resolve_data_dir
 from common.explain import TextExplainer, add_explain_args, explain_to_folder, page_name
-from common.saving import load_for_use
+from common.saving import load_for_use, read_sidecar
 from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
 from common.training import default_output_dir
 
@@ -72,7 +73,7 @@ def main(argv=None):
     stories = [story for story in cli.read_inputs(args.stories, args.file, lines=args.lines) if story.strip()]
     if not stories:
         raise SystemExit("error: no story given: pass stories as arguments, with --file, or on standard input")
-    settings = json.loads(settings_path.read_text())
+    settings = read_sidecar(settings_path, "make example-reuters", keys=("topics", "threshold", "remove_stopwords"))
     if args.topic is not None and args.topic not in settings["topics"]:
         raise SystemExit(
             f"error: --topic {args.topic!r} is not one of the model's topics: {', '.join(settings['topics'])}"
@@ -88,7 +89,7 @@ def main(argv=None):
         print(f"[{number}] {', '.join(f'{topic} {score:.2f}' for topic, score in topics)}   | {heading}")
         if explainer:
             topic = settings["topics"].index(args.topic or topics[0][0])
-            explain_to_folder(explainer, tokens, topic, args.explain, page_name(number, story), args.method, args.steps)
+            explain_to_folder(explainer, tokens, topic, args.explain_dir, page_name(number, story), args.method, args.steps)
     return answers
 
 

@@ -16,6 +16,8 @@ story here can have several topics (grain + corn + wheat), so the output has
 one sigmoid per topic and is scored with micro/macro F1 as in the literature.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import json
 import time

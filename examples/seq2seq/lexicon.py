@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from nltk.metrics.distance import edit_distance
 
+from common.saving import read_sidecar
+
 WORD = re.compile(r"[a-z']+")
 VARIANT = re.compile(r"\(\d+\)$")
 SPLITS = ("train", "validation", "test")
@@ -136,7 +138,8 @@ class Symbols:
 
     @classmethod
     def load(cls, path):
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        """The tables saved by `save`; SavedModelError naming the file when it is missing or damaged."""
+        record = read_sidecar(path, "make example-seq2seq", keys=("letters", "phonemes", "longest_word"))
         return cls(record["letters"], record["phonemes"], record["longest_word"])
 
 

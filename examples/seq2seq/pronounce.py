@@ -11,6 +11,8 @@ is); a word with a character the model never saw (a digit, a hyphen, an
 accent) is reported and skipped, and the exit status is then 1.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import sys
 from pathlib import Path
 

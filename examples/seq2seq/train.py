@@ -18,6 +18,8 @@ its dictionary pronunciations) and phoneme error rate, beside a non-neural
 baseline on the same test words.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import re
 import time

@@ -5,17 +5,28 @@ Run: python examples/sine/forecast.py 0.1 0.3 0.5 ...        (values as argument
      ... | python examples/sine/forecast.py                  (values on standard input)
 
 The model was trained on windows of a fixed length; the last that many values
-are used. Normalisation is inside the saved model, so values are raw.
+are used. Normalisation is inside the saved model, so values are raw. Values
+beyond those the model was trained on (training_range.json beside the model)
+make the forecast an extrapolation, marked as such; values more than a whole
+training range beyond them get no forecast.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from common import cli  # (importing common also quiets TensorFlow's start-up notices)
-from common.saving import load_for_use
+from common import cli
+from common.ranges import NOTED_EXCESS, REFUSED_EXCESS, range_excess
+from common.saving import load_for_use, read_sidecar
 from common.training import default_output_dir
+
+from series import RANGE_FILE
+
+HOW_TO_TRAIN = "make example-sine"
 
 
 def parse_args(argv=None):
@@ -42,6 +53,23 @@ def parse_values(text):
     return values
 
 
+def judge_range(values, window, saved_range):
+    """'' when the last `window` values (those the model reads) lie within the training range; else a note saying
+    how far out they go, or ValueError when they go more than the range's width beyond it (see common.ranges)."""
+    excess = range_excess(values, saved_range["low"], saved_range["high"])
+    excess[: len(values) - window] = 0
+    worst = int(np.argmax(excess))
+    if excess[worst] <= NOTED_EXCESS:
+        return ""
+    where = (
+        f"value {worst + 1} ({values[worst]:g}) lies {excess[worst]:.3g} training-range widths outside "
+        f"[{saved_range['low']:.3g}, {saved_range['high']:.3g}], the values the model was trained on"
+    )
+    if excess[worst] > REFUSED_EXCESS:
+        raise ValueError(f"no forecast: {where}")
+    return f"extrapolation: {where}"
+
+
 def forecast(model, values):
     """The model's next `horizon` values after the last `window` of `values`. (horizon,)"""
     window = model.input_shape[1]
@@ -52,14 +80,20 @@ def forecast(model, values):
 
 def main(argv=None):
     args = parse_args(argv)
-    model = load_for_use(args.model, "make example-sine")
+    range_path = args.model.with_name(RANGE_FILE)
+    model = load_for_use(args.model, HOW_TO_TRAIN, range_path)
+    saved_range = read_sidecar(range_path, HOW_TO_TRAIN, keys=("low", "high"))
     text = " ".join(cli.read_inputs(args.values, args.file, lines=False))
     try:
-        predicted = forecast(model, parse_values(text))
+        values = parse_values(text)
+        note = judge_range(values, model.input_shape[1], saved_range)
+        predicted = forecast(model, values)
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     for step, value in enumerate(predicted, start=1):
-        print(f"t+{step}\t{value:.5f}")
+        print(f"t+{step}\t{value:.5f}" + ("   (extrapolation)" if note else ""))
     return predicted
 
 

@@ -6,6 +6,8 @@ same windows and baselines.
 
 import numpy as np
 
+RANGE_FILE = "training_range.json"  # beside model.keras: the lowest and highest training value
+
 
 def noisy_sine(length, period, noise, seed, amplitude=1.0):
     """x_t = amplitude * sin(2 pi t / period) + e_t, e_t ~ N(0, noise^2) i.i.d.

@@ -13,6 +13,10 @@ MSE is also reported as a ratio to the noise variance, the floor no
 forecaster can beat: 1.00 is perfect.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
+import json
+
 import keras
 import numpy as np
 from keras import layers
@@ -20,10 +24,11 @@ from keras import layers
 from common import cli
 from common.models import output_head, recurrent_stack
 from common.plots import plt, save_figure
+from common.ranges import training_range
 from common.saving import check_round_trip
 from common.training import Run
 
-from series import noisy_sine, persistence_forecast, seasonal_naive_forecast, split_in_time, windows
+from series import RANGE_FILE, noisy_sine, persistence_forecast, seasonal_naive_forecast, split_in_time, windows
 
 EXAMPLE = "sine"
 
@@ -175,6 +180,8 @@ def main(argv=None):
     with run.scope():
         model = build_forecaster(args, train_segment)
     model.summary()
+    # forecast.py flags (or refuses) values beyond what the model saw: the training segment's range.
+    (run.output_dir / RANGE_FILE).write_text(json.dumps(training_range(train_segment)))
 
     # --- Training ---
     # shuffle=False: the dataset already reshuffles itself every epoch (see make_dataset).

@@ -12,6 +12,8 @@ not a WAV, another sample rate) is reported on standard error and skipped,
 and the exit status is then 1.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import sys
 from pathlib import Path
 

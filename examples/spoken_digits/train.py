@@ -15,6 +15,8 @@ beside logistic regression on the mean and spread of the same log-mel
 frames.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import json
 import sys

@@ -19,6 +19,8 @@ also splits the CoNLL-2002 texts much as they were split (Spanish opening
 "¿" and "¡" are split off as there).
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 from pathlib import Path
 
 from nltk.tokenize import NLTKWordTokenizer
@@ -72,10 +74,16 @@ def tokenize(text):
     return words
 
 
-def load_tagger(model_dir):
+def training_command(task, language):
+    """The command that trains the tagger of `task` (and `language`, for ner) into its default folder."""
+    options = f" --task {task}" + (f" --language {language}" if task == "ner" else "")
+    return "make example-tagging" if task == "pos" else f"python examples/tagging/train.py{options}"
+
+
+def load_tagger(model_dir, how_to_train="make example-tagging"):
     """(model, vocabularies) from a training run's folder; a clear error when it holds no trained model."""
     vocabularies_path = Path(model_dir) / VOCABULARIES_FILE
-    model = load_for_use(Path(model_dir) / "model.keras", "make example-tagging", vocabularies_path)
+    model = load_for_use(Path(model_dir) / "model.keras", how_to_train, vocabularies_path)
     return model, Vocabularies.load(vocabularies_path)
 
 
@@ -85,7 +93,7 @@ def main(argv=None):
     sentences = [words for words in lines if words]
     if not sentences:
         raise SystemExit("error: no sentence to tag; give one as an argument, with --file, or on standard input")
-    model, vocabularies = load_tagger(args.model_dir)
+    model, vocabularies = load_tagger(args.model_dir, training_command(args.task, args.language))
     columns = [sentences]
     if len(model.inputs) == 3:  # a chunker that reads POS tags: tag them first with the POS tagger
         columns.append(tag_sentences(*load_tagger(args.pos_model_dir), sentences))

@@ -20,6 +20,8 @@ and type are both right), each beside the most-frequent-tag baseline on the
 same test sentences.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import time
 from collections import Counter

@@ -11,6 +11,8 @@ the forward LSTM writes one word per step, carrying its state. It never
 writes the unknown-word token.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import sys
 from pathlib import Path
 
@@ -19,8 +21,8 @@ from keras import layers, ops
 
 from common import cli
 from common.generation import MAX_TEMPERATURE, RecurrentGenerator, check_sampling
-from common.pretrained import VOCABULARY_FILE, read_json
-from common.saving import load_for_use
+from common.pretrained import VOCABULARY_FILE
+from common.saving import load_for_use, read_sidecar
 from common.text import clean_text, vectorizer_for
 from common.training import default_output_dir
 
@@ -43,7 +45,7 @@ def parse_args(argv=None):
         help=f"sampling temperature in (0, {MAX_TEMPERATURE}]: lower is safer, higher more surprising",
     )
     parser.add_argument("--top-k", type=cli.positive_int, default=40, help="sample only among the k likeliest words")
-    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same text")
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0, help="random seed: same seed, same text")
     parser.add_argument(
         "--next", type=cli.positive_int, metavar="N", help="print the N likeliest next words with their probabilities"
     )
@@ -116,7 +118,7 @@ def load_generator(model_dir):
     """A WordGenerator from a training run's folder; a clear error when it holds no trained model."""
     vocabulary_path = Path(model_dir) / VOCABULARY_FILE
     model = load_for_use(Path(model_dir) / "model.keras", "make example-word_lm", vocabulary_path)
-    vocabulary = read_json(vocabulary_path, "make example-word_lm")
+    vocabulary = read_sidecar(vocabulary_path, "make example-word_lm")
     return WordGenerator(model, vocabulary)
 
 

@@ -13,6 +13,8 @@ saves (`encoder.keras`, `vocabulary.json`, `language_model.json`) is what the
 IMDB classifier starts from: `python examples/imdb/train.py --pretrained outputs/word_lm`.
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import math
 import time
 
