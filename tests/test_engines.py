@@ -1,14 +1,19 @@
 """Turbofan remaining useful life (examples/engines): parsing, labels, windows, scaling, the PHM08 score, a quick
 run on files in NASA's format, predict.py on good and bad files, and the real FD001 files."""
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 from conftest import REPO_ROOT, load_example, run_predict
 
 from common.data import DamagedDataError
+from common.saving import SavedModelError
 
 cmapss = load_example("engines", "cmapss")
 train = load_example("engines", "train")
+predict_script = load_example("engines", "predict")
 
 PREDICT = REPO_ROOT / "examples" / "engines" / "predict.py"
 
@@ -198,7 +203,10 @@ def test_predict_reads_engines_and_rejects_bad_files(trained, data_dir, tmp_path
     rows = engine_rows(5, 12, 100, np.random.default_rng(0))
     (tmp_path / "short.txt").write_text(format_rows(rows))
     short = predict(output_dir, tmp_path / "short.txt")
-    assert short.returncode == 1 and "engine 5 has 12 cycles" in short.stderr and "Traceback" not in short.stderr
+    assert short.returncode == 1 and "engine 5\tcycle 12\tno estimate: 12 cycles; the model reads the last 30" in (
+        short.stdout
+    )
+    assert "Traceback" not in short.stderr
     text = format_rows(engine_rows(5, 40, 100, np.random.default_rng(0))).splitlines()
     (tmp_path / "columns.txt").write_text("\n".join([*text[:3], text[3] + " 1.0", *text[4:]]))
     columns = predict(output_dir, tmp_path / "columns.txt")
@@ -208,6 +216,63 @@ def test_predict_reads_engines_and_rejects_bad_files(trained, data_dir, tmp_path
     assert words.returncode == 1 and "line 7: 'high' is not a number" in words.stderr
     missing = predict(tmp_path / "no-model", tmp_path / "words.txt")
     assert missing.returncode == 1 and "make example-engines" in missing.stderr
+
+
+def test_predict_flags_or_refuses_engines_outside_the_training_range(trained, tmp_path):
+    """An engine unlike the training engines gets no number; one somewhat beyond them a number marked as an
+    extrapolation, naming the sensor; the others are answered as usual, in the files' order."""
+    _, output_dir = trained
+    saved = json.loads((output_dir / "preprocessing.json").read_text())["training_range"]
+    low, high = saved["low"][4], saved["high"][4]  # sensor_2 (column 6 of a row), which drifts with wear
+    engines = {unit: engine_rows(unit, 40, 100, np.random.default_rng(unit)) for unit in (1, 2, 3)}
+    engines[2][20][6] *= 1000  # a broken sensor, or another fleet's units
+    engines[3][39][6] = high + 0.5 * (high - low)  # half the training spread beyond its highest value
+    for unit, rows in engines.items():
+        (tmp_path / f"engine{unit}.txt").write_text(format_rows(rows))
+    result = predict(output_dir, *(tmp_path / f"engine{unit}.txt" for unit in (1, 2, 3)))
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1 and len(lines) == 3, result.stderr
+    assert "remaining useful life" in lines[0] and "extrapolation" not in lines[0]
+    assert "no estimate: unlike every training engine (sensor_2 at cycle 21: " in lines[1]
+    assert "remaining useful life" in lines[2] and "extrapolation, outside the training engines' range: " in lines[2]
+    assert "sensor_2 at cycle 40: 0.5 training-range widths above its highest" in lines[2]
+    # the first lines a user sees are the example's own: no TensorFlow start-up logs, no traceback
+    assert "E0000" not in result.stderr and "I0000" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_non_finite_values_are_refused_with_their_line(value):
+    text = format_rows(engine_rows(1, 5, 100, np.random.default_rng(0))).splitlines()
+    text[3] = text[3].replace("518.6700", value)
+    with pytest.raises(DamagedDataError, match=rf"f, line 4: '{value}' is not a finite number"):
+        cmapss.parse_cycles("\n".join(text), "f")
+
+
+def test_answers_are_clipped_to_what_the_model_was_trained_to_say():
+    assert predict_script.clipped(80.0, 125) == (80.0, "")
+    value, note = predict_script.clipped(176.3, 125)
+    assert value == 125 and "the model said 176.3; clipped to 125" in note
+    assert predict_script.clipped(-3.0, 125)[0] == 0
+
+
+def test_damaged_or_old_files_beside_the_model_are_one_clear_line(trained, tmp_path):
+    _, output_dir = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(output_dir, copy)
+    engine = tmp_path / "engine.txt"
+    engine.write_text(format_rows(engine_rows(1, 40, 100, np.random.default_rng(0))))
+    preprocessing = copy / "preprocessing.json"
+    saved = json.loads(preprocessing.read_text())
+    preprocessing.write_text(json.dumps({key: value for key, value in saved.items() if key != "training_range"}))
+    with pytest.raises(SavedModelError, match="lacks training_range .*train again with: make example-engines"):
+        predict_script.main([str(engine), "--model-dir", str(copy)])
+    preprocessing.write_text(json.dumps(saved)[:100])  # cut short
+    with pytest.raises(SavedModelError, match="preprocessing.json is damaged"):
+        predict_script.main([str(engine), "--model-dir", str(copy)])
+    model = copy / "model.keras"
+    model.write_bytes(model.read_bytes()[:5000])
+    with pytest.raises(SystemExit, match=r"model.keras is damaged \(not a complete .keras archive\)"):
+        predict_script.main([str(engine), "--model-dir", str(copy)])
 
 
 def test_missing_files_name_what_to_get(tmp_path):

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -102,6 +103,21 @@ def test_forecast_command_uses_the_saved_model(tmp_path, capsys):
     with pytest.raises(SystemExit, match=r"values.bin is not UTF-8 text \(byte 8"):
         forecast.main(["--model", str(tmp_path / "model.keras"), "--file", str(tmp_path / "values.bin")])
 
+    # values beyond the training range: a forecast marked as an extrapolation, or none at all
+    saved = json.loads((tmp_path / series.RANGE_FILE).read_text())
+    width = saved["high"] - saved["low"]
+    beyond = [*values[:-1], saved["high"] + 0.5 * width]
+    capsys.readouterr()
+    forecast.main(["--model", str(tmp_path / "model.keras"), *map(str, beyond)])
+    captured = capsys.readouterr()
+    assert "extrapolation: value 60 " in captured.err and "0.5 training-range widths outside" in captured.err
+    assert all(line.endswith("(extrapolation)") for line in captured.out.strip().splitlines())
+    with pytest.raises(SystemExit, match=r"no forecast: value 60 \(1e\+30\) lies .* training-range widths outside"):
+        forecast.main(["--model", str(tmp_path / "model.keras"), *map(str, values[:-1]), "1e30"])
+    (tmp_path / series.RANGE_FILE).unlink()  # a model folder saved before the range was
+    with pytest.raises(SystemExit, match="training_range.json not found; train first with: make example-sine"):
+        forecast.main(["--model", str(tmp_path / "model.keras"), *map(str, values)])
+
 
 def test_parse_values_rejects_empty_and_non_finite():
     np.testing.assert_array_equal(forecast.parse_values("1, 2\n-3"), [1, 2, -3])
@@ -128,27 +144,39 @@ def test_bad_command_line_values_exit_with_a_message(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_interrupted_command_resumes_when_run_again(tmp_path):
-    """Ctrl-C (a real SIGINT from outside) during training, then the same command: it continues, it does not
-    start over. The run pauses after its second epoch until the signal comes, so nothing here races it."""
-    command = [sys.executable, str(TRAIN_SCRIPT), *quick(tmp_path, "--epochs", "12", "--patience", "12")]
-    history, paused, log = tmp_path / "history.csv", tmp_path / "paused", tmp_path / "stderr.txt"
+def start_paused(command, log, pause_at):
+    """Start `command` with the deterministic pause hook (common.training.PauseForSignal) and return once it
+    waits at `pause_at` (an epoch, or "training": after training, before evaluation)."""
+    paused = Path(command[command.index("--output-dir") + 1]) / "paused"
     with open(log, "wb") as stderr:  # a file, not a pipe: a full pipe would block the run
         process = subprocess.Popen(
             command,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
-            env={**os.environ, PAUSE_AFTER_EPOCH: "2"},
+            env={**os.environ, PAUSE_AFTER_EPOCH: pause_at},
             # A shell starts background jobs (CI's, nohup's) with SIGINT ignored, and a Python started so
             # never turns it into KeyboardInterrupt: give the run the default, as a terminal would.
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
-        while not paused.exists():
-            assert process.poll() is None, f"the run ended before pausing: {log.read_text()[-2000:]}"
-            time.sleep(0.05)  # polls for an event the run is guaranteed to reach and then wait in
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=600)
-    assert process.returncode == 130 and "interrupted: run the same command again" in log.read_text()
+    while not paused.exists():
+        assert process.poll() is None, f"the run ended before pausing: {log.read_text()[-2000:]}"
+        time.sleep(0.05)  # polls for an event the run is guaranteed to reach and then wait in
+    return process
+
+
+def test_interrupted_command_resumes_when_run_again(tmp_path):
+    """Ctrl-C (a real SIGINT from outside) during training, then the same command: it continues, it does not
+    start over. The run pauses after its second epoch until the signal comes, so nothing here races it.
+    Meanwhile a second run of the same command, on the same folder, stops at once naming the first."""
+    command = [sys.executable, str(TRAIN_SCRIPT), *quick(tmp_path, "--epochs", "12", "--patience", "12")]
+    history, log = tmp_path / "history.csv", tmp_path / "stderr.txt"
+    process = start_paused(command, log, "2")
+    second = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 1 and f"in use by another run (process {process.pid})" in second.stderr
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=600)
+    note = "interrupted: run the same command again to resume: the 2 epoch(s) finished so far are kept"
+    assert process.returncode == 130 and note in log.read_text()
     assert len(history.read_text().splitlines()) - 1 == 2 and (tmp_path / "backup").exists()
 
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -157,6 +185,19 @@ def test_interrupted_command_resumes_when_run_again(tmp_path):
     epochs = [int(epoch) for epoch in read_history(history)["epoch"]]
     assert epochs == list(range(12))  # every epoch exactly once
     assert not (tmp_path / "backup").exists()
+
+
+def test_interrupted_evaluation_says_a_rerun_starts_over(tmp_path):
+    """Ctrl-C after training, before the run is finished: Keras has dropped its backup, so the truth is that
+    running the command again trains again; the message says so, not "resume"."""
+    command = [sys.executable, str(TRAIN_SCRIPT), *quick(tmp_path, "--epochs", "2")]
+    process = start_paused(command, tmp_path / "stderr.txt", "training")
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=600)
+    log = (tmp_path / "stderr.txt").read_text()
+    assert process.returncode == 130 and "training had ended, but the run had not finished" in log
+    assert "starts the run from the beginning" in log and "resume" not in log
+    assert not (tmp_path / "run.json").exists()
 
 
 MIRRORED = """

@@ -34,6 +34,9 @@ from model import build_model, encoder, log_likelihood, perplexity
 from ngram import KneserNey, Unigram, perplexity_of
 
 EXAMPLE = "word_lm"
+# Validation reads reviews whole (up to this many words from a zero state; 99 % of reviews are shorter), as the
+# classifier that starts from the model will read them, however short the training windows are.
+VALIDATION_LENGTH = 1000
 
 
 def parse_args(argv=None):
@@ -43,7 +46,7 @@ def parse_args(argv=None):
     data.add_argument(
         "--sequence-length",
         type=cli.positive_int,
-        default=600,
+        default=100,
         help="words per training window (BPTT length); longer reviews are cut into windows, each from a zero state",
     )
     data.add_argument("--validation-fraction", type=cli.fraction, default=0.02, help="share of whole reviews held out")
@@ -59,10 +62,16 @@ def parse_args(argv=None):
     group.add_argument(
         "--tail-dim", type=cli.positive_int, default=32, help="adaptive softmax: rare words' vector size"
     )
-    training = cli.add_training_args(parser, epochs=1, batch_size=16_384, learning_rate=2e-3, patience=2, clipnorm=1.0)
-    for action in training._group_actions:  # here a batch is counted in words: its memory grows with them
-        if action.dest == "batch_size":
-            action.help = "words per batch, padding included (many short reviews or a few long ones)"
+    training = cli.add_training_args(parser, epochs=1.75, batch_size=4096, learning_rate=4e-3, patience=2, clipnorm=1.0)
+    for action in training._group_actions:
+        if action.dest == "batch_size":  # here a batch is counted in words: its memory grows with them
+            action.help = "words per batch, padding included (many short windows or a few long ones)"
+        if action.dest == "epochs":  # a pass over 17 million words is long: a fraction of one is a useful unit
+            action.type = cli.positive_float
+            action.help = (
+                "passes over the training reviews, in steps of 1 / --checks-per-epoch (1.75: seven quarter passes); "
+                "the learning rate falls from --learning-rate to 5 %% of it over them (cosine)"
+            )
     parser.add_argument(
         "--checks-per-epoch",
         type=cli.positive_int,
@@ -178,7 +187,7 @@ def main(argv=None):
     vectorizer = make_vectorizer(train_texts, args.max_tokens)
     vocabulary = vectorizer.get_vocabulary()
     train_ids = pieces(encode(vectorizer, train_texts, 10**9), args.sequence_length)
-    val_ids = pieces(encode(vectorizer, val_texts, 10**9), args.sequence_length)
+    val_ids = pieces(encode(vectorizer, val_texts, 10**9), max(args.sequence_length, VALIDATION_LENGTH))
     train_words = sum(len(piece) for piece in train_ids)
     print(
         f"reviews: train {len(train_texts):,}, validation {len(val_texts):,}; "
@@ -188,7 +197,11 @@ def main(argv=None):
     # --- Baselines on the same validation words ---
     scores, baseline_seconds = baselines(train_ids, val_ids, len(vocabulary), args.ngram_order)
 
-    # --- Model ---
+    # --- Model: its learning rate falls over the whole run (cosine), so the run's length is fixed up front ---
+    train_ds = token_batches(train_ids, args.batch_size, shuffle=True, seed=args.seed)
+    val_ds = token_batches(val_ids, args.batch_size, shuffle=False, seed=args.seed)
+    steps_per_check = math.ceil(int(train_ds.cardinality()) / args.checks_per_epoch)
+    checks = max(1, round(args.epochs * args.checks_per_epoch))
     with run.scope():
         model = build_model(
             len(vocabulary),
@@ -202,16 +215,14 @@ def main(argv=None):
             args.tail_dim,
             args.learning_rate,
             args.clipnorm,
+            decay_steps=checks * steps_per_check,
         )
     model.summary()
 
     # --- Training: a few validation checks per pass over the reviews ---
-    train_ds = token_batches(train_ids, args.batch_size, shuffle=True, seed=args.seed)
-    val_ds = token_batches(val_ids, args.batch_size, shuffle=False, seed=args.seed)
-    steps_per_check = math.ceil(int(train_ds.cardinality()) / args.checks_per_epoch)
     model.fit(
         train_ds.repeat(),
-        epochs=args.epochs * args.checks_per_epoch,
+        epochs=checks,
         steps_per_epoch=steps_per_check,
         callbacks=run.callbacks(patience=args.patience, evaluators=[ValidationPerplexity(val_ds)]),
     )
@@ -243,7 +254,8 @@ def main(argv=None):
     sample = next(iter(val_ds))[:4]
     check_saved_models(run.output_dir, model, start_from, sample)
     history = read_history(run.output_dir / HISTORY_FILE)
-    plot_perplexity(history, scores, train_words / args.checks_per_epoch, run.output_dir / "perplexity.png")
+    words_per_check = train_words * steps_per_check / int(train_ds.cardinality())
+    plot_perplexity(history, scores, words_per_check, run.output_dir / "perplexity.png")
 
     results = [
         {
