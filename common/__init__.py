@@ -38,6 +38,8 @@ def tf_logs_shown():
     return os.environ.get(SHOW_TF_LOGS, "") not in ("", "0")
 
 
-# TensorFlow's C++ notices (INFO, WARNING) after its start-up; the start-up lines themselves: quiet.py.
+# TensorFlow's C++ log lines after its start-up (the start-up lines themselves: quiet.py). Level 3 hides its
+# "E" lines too: they are notices such as "oneDNN supports DT_BOOL only on platforms with AVX-512. Falling
+# back to the default", not failures; a real failure reaches Python as an exception.
 if not tf_logs_shown():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -5,8 +5,9 @@
 TensorFlow 2.21 prints its start-up notices (oneDNN, "Could not find cuda
 drivers", and, on a machine without a GPU, "E0000 ... failed call to cuInit:
 INTERNAL: CUDA error") through Abseil's logging before it reads
-TF_CPP_MIN_LOG_LEVEL, so that variable alone does not hide them, and an
-"E" line that means nothing is wrong reads like a failure to a new user.
+TF_CPP_MIN_LOG_LEVEL, so that variable alone does not hide them (common/__init__.py
+sets it for what comes later), and an "E" line that means nothing is wrong
+reads like a failure to a new user.
 Here TensorFlow is imported, and its devices listed, while the process's
 standard error (file descriptor 2, where C++ writes) points at a temporary
 file; if the import fails, what it printed is shown with the error. Nothing

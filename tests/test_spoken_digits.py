@@ -2,6 +2,8 @@
 data set's layout, predict.py on good and bad files in a new process, and the real FSDD archive."""
 
 import io
+import json
+import shutil
 import tarfile
 import wave
 
@@ -10,9 +12,13 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT, load_example, run_predict
 
+from common.saving import SavedModelError
+
 fsdd = load_example("spoken_digits", "fsdd")
 audio = load_example("spoken_digits", "audio")
 train = load_example("spoken_digits", "train")
+nonspeech = load_example("spoken_digits", "nonspeech")
+predict_script = load_example("spoken_digits", "predict")
 
 PREDICT = REPO_ROOT / "examples" / "spoken_digits" / "predict.py"
 RATE = fsdd.SAMPLE_RATE
@@ -26,8 +32,16 @@ def tone(hz, seconds, rng=None, amplitude=0.5):
 
 
 def digit_sound(digit, rng):
-    """A made-up 'digit': a tone whose pitch says the digit, of random length, loudness and slight detuning."""
-    return tone(300 + 250 * digit + rng.normal(0, 10), rng.uniform(0.15, 0.45), rng, amplitude=rng.uniform(0.2, 0.6))
+    """A made-up 'digit', shaped like a spoken vowel (so unlike the model's non-speech sounds: steady noise,
+    tones, chords, sweeps, hum): the harmonics of a voice's pitch (100-200 Hz), loudest around a resonance
+    whose frequency says the digit, swelling and fading (a Hann envelope); random length and loudness."""
+    t = np.arange(int(rng.uniform(0.2, 0.45) * RATE)) / RATE
+    pitch, resonance = rng.uniform(100, 200), 400 + 300 * digit + rng.normal(0, 20)
+    harmonics = np.arange(1, int(3800 / pitch))
+    weights = np.exp(-(((harmonics * pitch - resonance) / 150) ** 2))
+    voice = (weights[:, None] * np.sin(2 * np.pi * pitch * harmonics[:, None] * t)).sum(axis=0)
+    voice *= np.hanning(t.size) * rng.uniform(0.2, 0.6) / np.abs(voice).max()
+    return voice + 0.01 * rng.normal(size=t.size)
 
 
 def wav_with(samples, rate=RATE, channels=1, width=2):
@@ -181,12 +195,18 @@ def test_predict_in_a_new_process_matches_the_model_and_rejects_bad_files(traine
         paths[-1].write_bytes(fsdd.wav_bytes(recording.audio))
     model = keras.models.load_model(output_dir / "model.keras")
     in_memory = audio.predict_waveforms(model, [fsdd.read_wav(path.read_bytes(), path) for path in paths])
+    threshold = json.loads((output_dir / fsdd.RECOGNITION_FILE).read_text())["threshold"]
+    expected = audio.decide(in_memory, threshold, nonspeech.NOT_A_DIGIT)
     good = predict(output_dir, *paths)
     assert good.returncode == 0, good.stderr
     lines = good.stdout.strip().splitlines()
-    assert [int(line.split("\t")[1].split()[1]) for line in lines] == in_memory.argmax(axis=1).tolist()
-    probabilities = [float(line.split("\t")[2].split()[1]) for line in lines]
-    np.testing.assert_allclose(probabilities, in_memory.max(axis=1), atol=1e-3)
+    answers = [
+        nonspeech.NOT_A_DIGIT if "not a digit" in line else int(line.split("\t")[1].split()[1]) for line in lines
+    ]
+    assert answers == expected.tolist() and (expected < 10).sum() >= 4
+    for line, row, answer in zip(lines, in_memory, expected, strict=True):
+        if answer < 10:
+            assert abs(float(line.split("\t")[2].split()[1]) - row[answer]) < 1e-3
 
     (tmp_path / "empty.wav").write_bytes(b"")
     (tmp_path / "cd.wav").write_bytes(wav_with(tone(440, 0.2), rate=44100))
@@ -198,6 +218,64 @@ def test_predict_in_a_new_process_matches_the_model_and_rejects_bad_files(traine
         assert expected in bad.stderr
     missing = predict(tmp_path / "no-model", paths[0])
     assert missing.returncode == 1 and "make example-spoken_digits" in missing.stderr
+
+
+def test_no_answer_on_silence_and_not_a_digit_on_noise(trained, tmp_path):
+    """The issue's cases: silence, 3 samples, a whisper of noise, minutes of sound: no speech found (on standard
+    error, exit status 1); white noise, a 440 Hz tone, pink noise: "not a digit" (at least two of the three
+    from this small model), never a digit said with confidence by default."""
+    _, output_dir = trained
+    rng = np.random.default_rng(5)
+    files = {
+        "silence.wav": np.zeros(RATE),
+        "three.wav": np.full(3, 0.5),
+        "whisper.wav": 0.0003 * rng.normal(size=RATE),
+        "minutes.wav": np.tile(digit_sound(7, rng), 200),
+        "noise.wav": 0.3 * rng.normal(size=RATE // 2),  # (as long as the longest of these test "digits")
+        "tone.wav": tone(440, 0.5),
+        "pink.wav": nonspeech.non_speech(1, ("pink noise",), seed=9)[0][: RATE // 2],
+    }
+    for name, samples in files.items():
+        (tmp_path / name).write_bytes(fsdd.wav_bytes(samples))
+    result = predict(output_dir, *(tmp_path / name for name in files))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    for name, reason in (
+        ("silence.wav", "no speech found: silence or near silence (no sound at all)"),
+        ("three.wav", "no speech found: 0.000 s of sound"),
+        ("whisper.wav", "no speech found: silence or near silence (its loudest sample is -"),
+        ("minutes.wav", "44.2 s of sound, longer than any recording the model heard (0.45 s at most)"),
+    ):
+        assert f"{name}: {reason}" in result.stderr, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split("\t")[0].rsplit("/", 1)[-1] for line in lines] == ["noise.wav", "tone.wav", "pink.wav"]
+    assert sum("\tnot a digit\t" in line for line in lines) >= 2, lines
+
+
+def test_a_model_folder_from_before_the_rejection_is_refused(trained, tmp_path):
+    _, output_dir = trained
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / fsdd.RECOGNITION_FILE).write_text(json.dumps({"threshold": 0.5, "shortest_s": 0.1, "longest_s": 2}))
+    ten = keras.Sequential([keras.Input((4,)), keras.layers.Dense(10)])  # ten answers, as the old models had
+    ten.save(folder / "model.keras")
+    with pytest.raises(SystemExit, match="has no 'not a digit' answer .* train again with: make example-spoken"):
+        predict_script.main([str(tmp_path / "any.wav"), "--model-dir", str(folder)])
+    shutil.copy(output_dir / "model.keras", folder / "model.keras")
+    (folder / fsdd.RECOGNITION_FILE).write_text('{"threshold": 0.')
+    with pytest.raises(SavedModelError, match="recognition.json is damaged"):
+        predict_script.main([str(tmp_path / "any.wav"), "--model-dir", str(folder)])
+
+
+def test_rejection_rule_and_threshold():
+    probabilities = np.array(
+        [[0.9, 0.05] + [0] * 8 + [0.05], [0.3, 0.2] + [0] * 8 + [0.5], [0.4, 0.35] + [0] * 8 + [0.25]]
+    )
+    assert audio.decide(probabilities, 0.45, 10).tolist() == [0, 10, 10]  # the 11th class wins; evidence too weak
+    assert audio.decide(probabilities, 0.3, 10).tolist() == [0, 10, 0]
+    confident = np.tile(probabilities[:1], (100, 1))
+    assert train.rejection_threshold(confident) == 0.5  # never above 0.5
+    spread = np.concatenate([confident, np.tile([[0.2] + [0.0] * 9 + [0.8]], (3, 1))])
+    assert train.rejection_threshold(spread) == pytest.approx(0.2)  # 1 % of validation digits may fall below
 
 
 # --- the real archive ---

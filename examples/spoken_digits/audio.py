@@ -172,3 +172,41 @@ def predict_waveforms(model, waveforms, batch_size=32):
         for index, answer in zip(chunk, np.asarray(answers), strict=True):
             probabilities[index] = answer
     return np.stack(probabilities)
+
+
+# The quietest recording of the data set peaks 40 dB below full scale; a file 10 dB quieter still holds no speech
+# (room noise, a muted microphone, digital silence).
+QUIETEST_SPEECH_DBFS = -50.0
+
+
+def speech_problem(samples, shortest_seconds, longest_seconds, sample_rate=8000):
+    """Why a recording (silence already trimmed) cannot be one spoken digit, or None.
+
+    Silence or near silence, and a sound much shorter than the shortest digit
+    the model heard, hold no speech; a sound much longer than the longest is
+    not one digit (ten minutes of "seven" repeated was heard as "8" at 0.998).
+    """
+    peak = float(np.abs(samples).max()) if len(samples) else 0.0
+    if peak <= 10 ** (QUIETEST_SPEECH_DBFS / 20):
+        level = "no sound at all" if peak == 0 else f"its loudest sample is {20 * np.log10(peak):.0f} dB of full scale"
+        return f"no speech found: silence or near silence ({level})"
+    seconds = len(samples) / sample_rate
+    if seconds < shortest_seconds / 2:
+        return (
+            f"no speech found: {seconds:.3f} s of sound; the shortest digit the model heard lasts "
+            f"{shortest_seconds:.2f} s"
+        )
+    if seconds > 2 * longest_seconds:
+        return (
+            f"{seconds:.1f} s of sound, longer than any recording the model heard ({longest_seconds:.2f} s at "
+            f"most): give one spoken digit per file"
+        )
+    return None
+
+
+def decide(probabilities, threshold, not_a_digit):
+    """(recordings,) answers from (recordings, digits + 1) probabilities: the best digit, or `not_a_digit` when
+    that class wins or when the best digit's probability is below `threshold` (weak evidence)."""
+    digits = probabilities[:, :not_a_digit]
+    rejected = (probabilities.argmax(axis=1) == not_a_digit) | (digits.max(axis=1) < threshold)
+    return np.where(rejected, not_a_digit, digits.argmax(axis=1))

@@ -28,6 +28,7 @@ SAMPLE_RATE = 8000
 DIGITS = 10
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 RECORDINGS_PER_RELEASE = 3000  # 6 speakers x 10 digits x 50 takes
+RECOGNITION_FILE = "recognition.json"  # beside model.keras: rejection threshold, shortest and longest digit
 TEST_TAKES = 5  # the official split: takes 0-4 of every digit and speaker are the test set
 _NAME = re.compile(r"(?:^|/)recordings/(\d)_([a-z]+)_(\d+)\.wav$")
 

@@ -4,12 +4,15 @@ Chapter: 004 §6.2 (speech recognition: using the trained model).
 Run:     python examples/spoken_digits/predict.py FILE.wav ...
          python examples/spoken_digits/predict.py my_digit.wav --model-dir outputs/spoken_digits-speaker-theo
 
-Prints one line per file: the digit and its probability. The recordings
-must be PCM WAV at 8 kHz (as the Free Spoken Digit Dataset's); stereo is
-mixed down to mono. Silence before and after the word is cut off, as in the
-data set's recordings (the model never heard long pauses). A file that cannot be read (missing, empty, truncated,
-not a WAV, another sample rate) is reported on standard error and skipped,
-and the exit status is then 1.
+Prints one line per file: the digit and its probability, or "not a digit"
+when the model hears no digit in it (noise, a tone, or evidence too weak).
+The recordings must be PCM WAV at 8 kHz (as the Free Spoken Digit Dataset's);
+stereo is mixed down to mono. Silence before and after the word is cut off,
+as in the data set's recordings (the model never heard long pauses). A file
+that cannot be read (missing, empty, truncated, not a WAV, another sample
+rate) or holds no speech (silence, a click), or far more than one digit's
+worth of sound, is reported on standard error and skipped, and the exit
+status is then 1.
 """
 
 import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
@@ -17,13 +20,17 @@ import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ sta
 import sys
 from pathlib import Path
 
+from nonspeech import NOT_A_DIGIT
+
 from common import cli
-from common.saving import load_for_use
+from common.saving import load_for_use, read_sidecar
 from common.training import default_output_dir
 
 import audio  # noqa: F401  (registers the LogMelFrames layer that the saved model uses)
-from audio import predict_waveforms, trim_silence
-from fsdd import AudioError, read_wav
+from audio import decide, predict_waveforms, speech_problem, trim_silence
+from fsdd import DIGITS, RECOGNITION_FILE, AudioError, read_wav
+
+HOW_TO_TRAIN = "make example-spoken_digits"
 
 
 def parse_args(argv=None):
@@ -47,23 +54,49 @@ def read_recording(path):
     return read_wav(data, path)
 
 
+def load_recogniser(model_dir):
+    """(model, recognition settings) of a training run's folder; a clear error for a missing, damaged or old one."""
+    settings_path = Path(model_dir) / RECOGNITION_FILE
+    model = load_for_use(Path(model_dir) / "model.keras", HOW_TO_TRAIN, settings_path)
+    settings = read_sidecar(settings_path, HOW_TO_TRAIN, keys=("threshold", "shortest_s", "longest_s"))
+    if model.output_shape[-1] != DIGITS + 1:
+        raise SystemExit(
+            f"error: {model_dir}/model.keras has no 'not a digit' answer (it was trained before there was one) "
+            f"and would name a digit for any noise; train again with: {HOW_TO_TRAIN}"
+        )
+    return model, settings
+
+
+def answer_line(path, probabilities, answer):
+    if answer == NOT_A_DIGIT:
+        best = int(probabilities[:NOT_A_DIGIT].argmax())
+        return f"{path}\tnot a digit\t(the likeliest digit, {best}, has probability {probabilities[best]:.3f})"
+    return f"{path}\tdigit {answer}\tprobability {probabilities[answer]:.3f}"
+
+
 def main(argv=None):
     args = parse_args(argv)
-    model = load_for_use(args.model_dir / "model.keras", "make example-spoken_digits")
+    model, settings = load_recogniser(args.model_dir)
     readable, waveforms, failed = [], [], False
     for path in args.files:
         try:
-            waveforms.append(trim_silence(read_recording(path)))
+            samples = trim_silence(read_recording(path))
+            problem = speech_problem(samples, settings["shortest_s"], settings["longest_s"])
+            if problem:
+                raise AudioError(f"{path}: {problem}")
+            waveforms.append(samples)
             readable.append(path)
         except AudioError as error:
             print(f"error: {error}", file=sys.stderr)
             failed = True
     answers = {}
     if waveforms:
-        for path, probabilities in zip(readable, predict_waveforms(model, waveforms), strict=True):
-            digit = int(probabilities.argmax())
-            answers[str(path)] = (digit, float(probabilities[digit]))
-            print(f"{path}\tdigit {digit}\tprobability {probabilities[digit]:.3f}")
+        probabilities = predict_waveforms(model, waveforms)
+        for path, row, answer in zip(
+            readable, probabilities, decide(probabilities, settings["threshold"], NOT_A_DIGIT), strict=True
+        ):
+            answers[str(path)] = (int(answer), float(row[answer]))
+            print(answer_line(path, row, int(answer)))
     if failed:
         sys.exit(1)
     return answers

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from nonspeech import HELD_OUT_KINDS, NOT_A_DIGIT, TRAINING_KINDS, non_speech
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -37,11 +38,20 @@ from common.saving import check_round_trip
 from common.text import bucketed_dataset
 from common.training import BACKUP_DIR, RUN_RECORD, Run, adam
 
-from audio import LogMelFrames, WarpFrequencies, pad_batch, predict_waveforms, training_frames
-from fsdd import DIGITS, SAMPLE_RATE, SPEAKERS, load_recordings, official_split, speaker_split
+from audio import (
+    LogMelFrames,
+    WarpFrequencies,
+    decide,
+    pad_batch,
+    predict_waveforms,
+    training_frames,
+    trim_silence,
+)
+from fsdd import DIGITS, RECOGNITION_FILE, SAMPLE_RATE, SPEAKERS, load_recordings, official_split, speaker_split
 
 EXAMPLE = "spoken_digits"
 VALIDATION_EVERY = 10  # every tenth take of the training side (takes 9, 19, ...) validates
+TEST_NON_SPEECH = 100  # non-speech test sounds of each family (trained kinds, held-out kinds)
 
 
 def parse_args(argv=None):
@@ -93,7 +103,8 @@ def split_validation(recordings):
 def build_model(
     mels, cell, units, num_layers, dropout, bidirectional, pooling, recording_mean=True, warp=0.0, seed=None
 ):
-    """(batch, samples) waveform at 8 kHz, 0-padded on the right -> (batch, 10) digit probabilities."""
+    """(batch, samples) waveform at 8 kHz, 0-padded on the right -> (batch, 11) probabilities: the ten digits,
+    then "not a digit" (nonspeech.NOT_A_DIGIT)."""
     audio = keras.Input((None,), name="audio")
     frames = LogMelFrames(SAMPLE_RATE, mels, per_recording=recording_mean, name="log_mel")(audio)  # and the mask
     frames = WarpFrequencies(warp, seed, name="warp_frequencies")(frames)  # training only
@@ -101,7 +112,21 @@ def build_model(
         frames, cell, units, num_layers, return_sequences=True, bidirectional=bidirectional, dropout=dropout
     )
     x = keras.layers.Dropout(dropout)(pool_over_time(x, pooling))
-    return keras.Model(audio, output_head(x, "multiclass", DIGITS), name=f"digits_{cell}")
+    return keras.Model(audio, output_head(x, "multiclass", DIGITS + 1), name=f"digits_{cell}")
+
+
+def with_non_speech(waveforms, labels, kinds, seed):
+    """The recordings and labels with a tenth as many non-speech sounds of `kinds` added, labelled NOT_A_DIGIT."""
+    sounds = non_speech(max(1, len(waveforms) // DIGITS), kinds, seed)
+    return [*waveforms, *sounds], np.concatenate([labels, np.full(len(sounds), NOT_A_DIGIT)])
+
+
+def rejection_threshold(digit_probabilities, false_rejections=0.01):
+    """The best-digit probability below which an answer is "not a digit": low enough that at most
+    `false_rejections` of the validation digits fall under it, and at most 0.5 (below it, the other answers
+    together are likelier than the best digit)."""
+    best = np.asarray(digit_probabilities)[:, :NOT_A_DIGIT].max(axis=1)
+    return float(min(0.5, np.quantile(best, false_rejections)))
 
 
 def summary_features(layer, waveforms):
@@ -130,7 +155,8 @@ def plot_spectrograms(layer, recordings, path):
 
 
 def plot_confusion(true, predicted, title, path):
-    matrix = np.zeros((DIGITS, DIGITS), dtype=int)
+    """Spoken digit (rows) against the answer (columns: the ten digits, then "not a digit", marked x)."""
+    matrix = np.zeros((DIGITS, DIGITS + 1), dtype=int)
     np.add.at(matrix, (true, predicted), 1)
     figure, axis = plt.subplots(figsize=(5.5, 5))
     axis.imshow(matrix, cmap="Blues")
@@ -138,9 +164,9 @@ def plot_confusion(true, predicted, title, path):
         if count:
             color = "white" if count > matrix.max() / 2 else "black"
             axis.text(column, row, count, ha="center", va="center", color=color, fontsize=8)
-    axis.set_xticks(range(DIGITS))
+    axis.set_xticks(range(DIGITS + 1), [*map(str, range(DIGITS)), "x"])
     axis.set_yticks(range(DIGITS))
-    axis.set_xlabel("predicted digit")
+    axis.set_xlabel("answer (x: not a digit)")
     axis.set_ylabel("spoken digit")
     axis.set_title(title)
     save_figure(figure, path)
@@ -169,6 +195,15 @@ def main(argv=None):
     counts = {"train": len(train), "validation": len(validation), "test": len(test)}
     print(f"{len(recordings):,} recordings; {protocol}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = map(arrays, (train, validation, test))
+    # "not a digit": synthetic non-speech, one class's worth beside training and validation; for the test, sounds
+    # of the trained kinds and of kinds never trained on (false acceptances of both are reported)
+    val_digits = x_val  # (what the rejection threshold is calibrated on)
+    x_train, y_train = with_non_speech(x_train, y_train, TRAINING_KINDS, args.seed + 1)
+    x_val, y_val = with_non_speech(x_val, y_val, TRAINING_KINDS, args.seed + 2)
+    noise_tests = {
+        "trained_kinds": non_speech(TEST_NON_SPEECH, TRAINING_KINDS, args.seed + 3),
+        "held_out_kinds": non_speech(TEST_NON_SPEECH, HELD_OUT_KINDS, args.seed + 4),
+    }
 
     # --- Model: features inside, statistics from the training frames ---
     with run.scope():
@@ -200,10 +235,25 @@ def main(argv=None):
         callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=3),
     )
 
+    # --- Rejection: the weakest evidence a digit answer needs, from the validation digits ---
+    threshold = rejection_threshold(predict_waveforms(model, val_digits))
+    trimmed = [trim_silence(recording.audio) for recording in train]  # the digits, without the non-speech
+    recognition = {
+        "threshold": threshold,
+        "shortest_s": min(len(wave) for wave in trimmed) / SAMPLE_RATE,
+        "longest_s": max(len(wave) for wave in trimmed) / SAMPLE_RATE,
+    }
+    (run.output_dir / RECOGNITION_FILE).write_text(json.dumps(recognition, indent=1))  # for predict.py
+
     # --- Test: the RNN, then the baseline on the same recordings ---
     probabilities = predict_waveforms(model, x_test, args.batch_size)
-    predicted = probabilities.argmax(axis=1)
+    predicted = decide(probabilities, threshold, NOT_A_DIGIT)
     accuracy = float(np.mean(predicted == y_test))
+    false_rejection = float(np.mean(predicted == NOT_A_DIGIT))
+    false_acceptance = {
+        kind: float(np.mean(decide(predict_waveforms(model, sounds), threshold, NOT_A_DIGIT) != NOT_A_DIGIT))
+        for kind, sounds in noise_tests.items()
+    }
     rnn_seconds = time.perf_counter() - run.started
     check_round_trip(
         run.output_dir / "model.keras", probabilities[:64], answer=lambda loaded: predict_waveforms(loaded, x_test[:64])
@@ -213,8 +263,15 @@ def main(argv=None):
     baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     baseline.fit(summary_features(features, x_train), y_train)
     baseline_accuracy = float(baseline.score(summary_features(features, x_test), y_test))
+    held_out = summary_features(features, noise_tests["held_out_kinds"])
+    baseline_acceptance = float(np.mean(baseline.predict(held_out) != NOT_A_DIGIT))
     baseline_seconds = time.perf_counter() - baseline_started
     print(f"test accuracy ({protocol}): RNN {accuracy:.4f}, baseline {baseline_accuracy:.4f}")
+    print(
+        f"'not a digit' (threshold {threshold:.2f}): test digits rejected {false_rejection:.3f}; non-speech "
+        "accepted as a digit: "
+        + ", ".join(f"{kind.replace('_', ' ')} {rate:.3f}" for kind, rate in false_acceptance.items())
+    )
 
     plot_spectrograms(features, test, run.output_dir / "spectrograms.png")
     plot_confusion(y_test, predicted, f"test, {protocol}", run.output_dir / "confusion.png")
@@ -225,9 +282,27 @@ def main(argv=None):
             "baseline": baseline_accuracy,
             "baseline_name": "logistic regression on each recording's log-mel mean and standard deviation",
             "baseline_wall_time_s": round(baseline_seconds, 1),
-        }
+        },
+        {
+            "metric": "non-speech of kinds never trained on, answered as a digit (lower is better)",
+            "model": false_acceptance["held_out_kinds"],
+            "baseline": baseline_acceptance,
+            "baseline_name": "the same logistic regression, also trained with the eleventh class",
+            "baseline_wall_time_s": round(baseline_seconds, 1),
+        },
     ]
-    metrics = {"accuracy": accuracy, "baseline_accuracy": baseline_accuracy, "rnn_wall_time_s": round(rnn_seconds, 1)}
+    metrics = {
+        "accuracy": accuracy,
+        "baseline_accuracy": baseline_accuracy,
+        "false_rejection_rate": false_rejection,
+        **{
+            f"false_acceptance_{kind.replace(' ', '_').replace('-', '_')}": rate
+            for kind, rate in false_acceptance.items()
+        },
+        "baseline_false_acceptance_held_out_kinds": baseline_acceptance,
+        "rejection_threshold": threshold,
+        "rnn_wall_time_s": round(rnn_seconds, 1),
+    }
     extra = {"data": {"protocol": protocol, "test_speaker": args.test_speaker, "counts": counts}}
     return run.finish(metrics, results, extra=extra)
 
