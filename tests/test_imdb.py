@@ -208,7 +208,19 @@ def test_predict_explains_each_review_in_its_own_page(trained, tmp_path, capsys)
     model = ["--model", str(output_dir / "end_to_end.keras")]
     for method in ("integrated_gradients", "occlusion"):
         capsys.readouterr()
-        predict.main([*model, "--explain", "--explain-dir", str(folder / method), "--method", method, "--steps", "16", *reviews_given])
+        predict.main(
+            [
+                *model,
+                "--explain",
+                "--explain-dir",
+                str(folder / method),
+                "--method",
+                method,
+                "--steps",
+                "16",
+                *reviews_given,
+            ]
+        )
         printed = capsys.readouterr().out
         assert "raised P(positive): " in printed and "nothing to explain" in printed
         assert sorted(path.name for path in (folder / method).iterdir()) == [

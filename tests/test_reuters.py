@@ -180,7 +180,18 @@ def test_predict_prints_topics_and_rejects_empty_input(small_reuters, tmp_path, 
     printed = capsys.readouterr().out
     assert f"raised P({answers[0][0][0]}): " in printed and f"raised P({answers[2][0][0]}): " in printed
     assert sorted(path.suffix for path in folder.iterdir()) == [".html", ".html", ".png", ".png"]
-    predict.main(["--model-dir", str(tmp_path / "out"), "--explain", "--explain-dir", str(folder), "--topic", "grain", stories[0]])
+    predict.main(
+        [
+            "--model-dir",
+            str(tmp_path / "out"),
+            "--explain",
+            "--explain-dir",
+            str(folder),
+            "--topic",
+            "grain",
+            stories[0],
+        ]
+    )
     assert "raised P(grain): " in capsys.readouterr().out
     with pytest.raises(SystemExit, match="'gold' is not one of the model's topics"):
         predict.main(["--model-dir", str(tmp_path / "out"), "--explain", "--topic", "gold", stories[0]])

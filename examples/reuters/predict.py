@@ -89,7 +89,9 @@ def main(argv=None):
         print(f"[{number}] {', '.join(f'{topic} {score:.2f}' for topic, score in topics)}   | {heading}")
         if explainer:
             topic = settings["topics"].index(args.topic or topics[0][0])
-            explain_to_folder(explainer, tokens, topic, args.explain_dir, page_name(number, story), args.method, args.steps)
+            explain_to_folder(
+                explainer, tokens, topic, args.explain_dir, page_name(number, story), args.method, args.steps
+            )
     return answers
 
 
