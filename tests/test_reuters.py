@@ -7,6 +7,7 @@ from conftest import load_example
 from test_training import InterruptAt, RecordEpochs, tiny_data, tiny_model, tiny_run
 
 from common.data import DataNotFoundError
+from common.saving import SavedModelError
 
 corpus = load_example("reuters", "corpus")
 ensemble = load_example("reuters", "ensemble")
@@ -172,6 +173,16 @@ def test_predict_prints_topics_and_rejects_empty_input(small_reuters, tmp_path, 
     binary.write_bytes(b"OPEC crude \xff\xfe oil")
     with pytest.raises(SystemExit, match=r"story.bin is not UTF-8 text \(byte 11"):
         predict.main(["--model-dir", str(tmp_path / "out"), "--file", str(binary)])
+    # "--explain" is a switch: the story after it is a story, not the folder for the pages
+    assert predict.main(
+        ["--model-dir", str(tmp_path / "out"), "--explain", "--explain-dir", str(tmp_path / "pages"), "OPEC crude oil"]
+    )[0]
+    topics = tmp_path / "out" / "topics.json"
+    saved = topics.read_text()
+    topics.write_text(saved[: len(saved) // 2])  # cut short
+    with pytest.raises(SavedModelError, match="topics.json is damaged .*train again with: make example-reuters"):
+        predict.main(["--model-dir", str(tmp_path / "out"), "OPEC crude oil"])
+    topics.write_text(saved)
     # --explain: the top topic by default, or the one asked for; one page per story that the model can read
     capsys.readouterr()
     stories = ["OPEC crude oil prices", "...", "Wheat and corn harvest: farmers sold grain by the bushel."]

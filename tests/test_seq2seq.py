@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from conftest import REPO_ROOT, load_example, load_module
 
+from common.saving import SavedModelError
 from common.training import read_history
 
 lexicon = load_example("seq2seq", "lexicon")
@@ -102,6 +103,13 @@ def test_symbols_round_trip_and_name_unknown_letters(tmp_path):
     assert (reloaded.letters, reloaded.phonemes, reloaded.longest_word) == (["a", "b"], ["AA1", "AE1", "B"], 2)
     with pytest.raises(ValueError, match="never saw: 'cé'"):
         symbols.encode_word("abcé")
+    # a damaged or incomplete file beside the model: one line naming it and what to do, not a JSONDecodeError
+    (tmp_path / "symbols.json").write_text((tmp_path / "symbols.json").read_text()[:20])
+    with pytest.raises(SavedModelError, match="symbols.json is damaged .*train again with: make example-seq2seq"):
+        lexicon.Symbols.load(tmp_path / "symbols.json")
+    (tmp_path / "symbols.json").write_text('{"letters": ["a"]}')
+    with pytest.raises(SavedModelError, match="symbols.json lacks phonemes, longest_word"):
+        lexicon.Symbols.load(tmp_path / "symbols.json")
 
 
 def test_error_rates_by_hand():
