@@ -25,6 +25,7 @@ here when a second example needs it.
     generation.py  writing one token per step, carrying the state; sampling .. char_lm, word_lm
     pretrained.py  a language model's encoder, vocabulary and settings handed to a
                    classifier: save, load, check, copy weights .............. word_lm, imdb
+    ranges.py      how far an input lies outside the training values: flag or refuse .. engines, sine
     plots.py       training curves; score against class frequency ........... every example; reuters, tagging
     results.py     the README's results table from run records ............... make bench / make results
 """
