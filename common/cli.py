@@ -14,26 +14,24 @@ from common.models import CELLS
 from common.training import DISTRIBUTE_CHOICES
 
 
-def positive_int(text):
-    """argparse type: an integer >= 1."""
+def _whole_number(text, minimum, requirement):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{requirement}, got {value}")
     return value
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    return _whole_number(text, 1, "must be at least 1")
 
 
 def non_negative_int(text):
     """argparse type: an integer >= 0 (e.g. a random seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return _whole_number(text, 0, "must be 0 or more")
 
 
 def positive_float(text):

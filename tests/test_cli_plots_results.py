@@ -127,3 +127,11 @@ def test_results_table_from_full_runs_only(tmp_path):
 def test_results_needs_markers(tmp_path):
     with pytest.raises(ValueError, match="markers"):
         results.replace_between_markers("no markers", "table")
+
+
+def test_a_negative_seed_is_refused_naming_the_option(capsys):
+    parser = cli.make_parser("test")
+    cli.add_training_args(parser, epochs=1, batch_size=1)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--seed", "-1"])
+    assert "argument --seed: must be 0 or more, got -1" in capsys.readouterr().err

@@ -135,6 +135,7 @@ def test_parse_values_rejects_empty_and_non_finite():
         ["--epochs", "ten"],
         ["--length", "300", "--window", "100"],
         ["--window", "20", "--period", "50"],
+        ["--seed", "-1"],
     ],
 )
 def test_bad_command_line_values_exit_with_a_message(argv, capsys):
