@@ -253,6 +253,7 @@ def test_answers_are_clipped_to_what_the_model_was_trained_to_say():
     value, note = predict_script.clipped(176.3, 125)
     assert value == 125 and "the model said 176.3; clipped to 125" in note
     assert predict_script.clipped(-3.0, 125)[0] == 0
+    assert predict_script.clipped(125.03, 125) == (125, "")  # rounding, not an answer the model could not mean
 
 
 def test_damaged_or_old_files_beside_the_model_are_one_clear_line(trained, tmp_path):

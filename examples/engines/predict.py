@@ -53,10 +53,11 @@ def judge_range(rows, training_range):
 
 
 def clipped(rul, cap):
-    """The estimate within 0 .. cap, the values the model was trained on, and a note when it had to be moved."""
-    if 0 <= rul <= cap:
-        return rul, ""
+    """The estimate within 0 .. cap, the values the model was trained on, and a note when it had to be moved
+    (by more than the 0.1 cycle that the printed answer rounds away)."""
     bound = min(max(rul, 0.0), cap)
+    if abs(rul - bound) < 0.05:
+        return bound, ""
     return bound, f"   (the model said {rul:.1f}; clipped to {bound:g}: it was trained on 0 .. {cap:g} cycles)"
 
 
