@@ -74,6 +74,7 @@ def trained(tmp_path_factory, patched_sizes):
         [
             *("--quick", "--data-dir", str(root / "data"), "--output-dir", str(root / "lm")),
             *("--epochs", "8", "--checks-per-epoch", "2", "--learning-rate", "0.01", "--patience", "16"),
+            *("--batch-size", "512"),  # about 20 updates a pass over these 240 short reviews
         ]
     )
     return record, root
