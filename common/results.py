@@ -10,6 +10,8 @@ Run: python -m common.results            (collect outputs/*/run.json, rewrite RE
      python -m common.results --check    (exit 1 if README's table is out of date)
 """
 
+import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+
 import argparse
 import json
 import sys
