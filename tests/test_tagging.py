@@ -536,3 +536,10 @@ def test_scores_per_pos_tag_and_per_chunk_type():
     scores, per_type = train.score("chunk", [np.array(["B-NP", "I-NP", "B-VP"])], [np.array(["B-NP", "B-NP", "B-VP"])])
     assert scores["chunk_recall"] == 0.5 and scores["chunk_precision"] == pytest.approx(1 / 3)
     assert per_type["VP"]["f1"] == 1.0
+
+
+def test_a_missing_tagger_names_the_command_that_trains_it(tmp_path):
+    assert predict.training_command("pos", "es") == "make example-tagging"
+    assert predict.training_command("ner", "nl") == "python examples/tagging/train.py --task ner --language nl"
+    with pytest.raises(SystemExit, match="train first with: python examples/tagging/train.py --task chunk"):
+        predict.main(["--task", "chunk", "--model-dir", str(tmp_path / "none"), "Stocks fell ."])
