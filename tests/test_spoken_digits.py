@@ -18,6 +18,7 @@ fsdd = load_example("spoken_digits", "fsdd")
 audio = load_example("spoken_digits", "audio")
 train = load_example("spoken_digits", "train")
 nonspeech = load_example("spoken_digits", "nonspeech")
+augment = load_example("spoken_digits", "augment")
 predict_script = load_example("spoken_digits", "predict")
 
 PREDICT = REPO_ROOT / "examples" / "spoken_digits" / "predict.py"
@@ -104,14 +105,56 @@ def test_wav_reading_tones_silence_lengths_and_stereo():
     np.testing.assert_allclose(mixed, left / 2, atol=1e-4)
 
 
+def dominant_hz(samples, rate=RATE):
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return np.fft.rfftfreq(len(samples), 1 / rate)[spectrum.argmax()]
+
+
+def pcm24(samples):
+    """Little-endian 24-bit PCM bytes of float samples in [-1, 1]."""
+    values = (np.asarray(samples) * (2**23 - 1)).astype("<i4")
+    return values.view("u1").reshape(-1, 4)[:, :3].tobytes()
+
+
+@pytest.mark.parametrize("rate", [16000, 22050, 44100, 48000])
+@pytest.mark.parametrize("width", [1, 2, 3])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_any_sample_rate_depth_and_channels_is_read_at_8_khz_keeping_the_pitch(rate, width, channels):
+    """A 1 kHz tone (0.6 s) recorded at 16-48 kHz, 8/16/24-bit, mono or stereo: 8 kHz samples, 1 kHz, same level."""
+    seconds, hz = 0.6, 1000.0
+    t = np.arange(int(seconds * rate)) / rate
+    samples = np.repeat(0.5 * np.sin(2 * np.pi * hz * t), channels)
+    frames = {1: ((samples + 1) * 127.5).astype("u1").tobytes(), 2: (samples * 32767).astype("<i2").tobytes()}
+    frames[3] = pcm24(samples)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(width)
+        wav.setframerate(rate)
+        wav.writeframes(frames[width])
+    read = fsdd.read_wav(buffer.getvalue(), "x.wav")
+    assert read.dtype == np.float32 and len(read) == pytest.approx(seconds * RATE, abs=1)
+    assert dominant_hz(read) == pytest.approx(hz, abs=2)
+    inner = read[200:-200]  # (the filter's edges ring)
+    assert np.sqrt(np.mean(inner**2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.03)
+
+
+def test_resampling_keeps_what_lies_below_4_khz_and_removes_what_would_alias():
+    """From 44.1 kHz: a 3 kHz tone stays 3 kHz; a 5 kHz tone (above the new Nyquist frequency, 4 kHz) would fold
+    to 3 kHz if decimated naively; the filter removes it instead."""
+    t = np.arange(44100) / 44100
+    kept = fsdd.resample(np.sin(2 * np.pi * 3000 * t).astype("float32"), 44100)
+    removed = fsdd.resample(np.sin(2 * np.pi * 5000 * t).astype("float32"), 44100)
+    assert dominant_hz(kept) == pytest.approx(3000, abs=2)
+    assert np.sqrt(np.mean(removed[200:-200] ** 2)) < 0.01
+
+
 @pytest.mark.parametrize(
     "data,message",
     [
         (b"", "the file is empty"),
         (b"hello", "not a readable PCM WAV file"),
         (b"RIFF" + bytes(40), "not a readable PCM WAV file"),
-        (wav_with(tone(440, 0.2), rate=44100), "recorded at 44100 Hz; the model reads 8000 Hz. Convert it"),
-        (wav_with(bytes(30), width=3), "24-bit samples"),
         (wav_with(tone(440, 0.2))[:500], "truncated"),
         (wav_with(np.zeros(0)), "holds no samples"),
     ],
@@ -209,15 +252,32 @@ def test_predict_in_a_new_process_matches_the_model_and_rejects_bad_files(traine
             assert abs(float(line.split("\t")[2].split()[1]) - row[answer]) < 1e-3
 
     (tmp_path / "empty.wav").write_bytes(b"")
-    (tmp_path / "cd.wav").write_bytes(wav_with(tone(440, 0.2), rate=44100))
     (tmp_path / "text.wav").write_text("not audio")
-    bad = predict(output_dir, paths[0], tmp_path / "empty.wav", tmp_path / "cd.wav", tmp_path / "text.wav")
+    bad = predict(output_dir, paths[0], tmp_path / "empty.wav", tmp_path / "text.wav")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert len(bad.stdout.strip().splitlines()) == 1  # the good file is still answered
-    for expected in ("empty.wav: the file is empty", "cd.wav: recorded at 44100 Hz", "text.wav: not a readable"):
+    for expected in ("empty.wav: the file is empty", "text.wav: not a readable"):
         assert expected in bad.stderr
     missing = predict(tmp_path / "no-model", paths[0])
     assert missing.returncode == 1 and "make example-spoken_digits" in missing.stderr
+
+
+def test_a_recording_resampled_to_44_1_khz_gets_the_original_digit(trained, data_dir, tmp_path):
+    """The issue's check: a 44.1 kHz copy (as a CD or a phone writes) of each of the first test recordings gets
+    the same answer from predict.py as the 8 kHz original."""
+    _, output_dir = trained
+    recordings = fsdd.official_split(fsdd.load_recordings(data_dir))[1][::37][:8]
+    originals, copies = [], []
+    for number, recording in enumerate(recordings):
+        originals.append(tmp_path / f"o{number}.wav")
+        originals[-1].write_bytes(fsdd.wav_bytes(recording.audio))
+        copies.append(tmp_path / f"cd{number}.wav")
+        copies[-1].write_bytes(fsdd.wav_bytes(fsdd.resample(recording.audio, RATE, 44100), 44100, channels=1))
+    result = predict(output_dir, *originals, *copies)
+    assert result.returncode == 0, result.stderr
+    answers = [line.split("\t")[1] for line in result.stdout.strip().splitlines()]
+    assert answers[: len(recordings)] == answers[len(recordings) :]
+    assert sum(answer.startswith("digit") for answer in answers) >= len(recordings) // 2
 
 
 def test_no_answer_on_silence_and_not_a_digit_on_noise(trained, tmp_path):
@@ -325,6 +385,71 @@ def test_leaving_each_speaker_out_runs_six_folds_and_keeps_the_other_options(dat
     # run again (as after an interruption): the finished folds are not trained again
     again = train.main([*options, "--test-speaker", "all"])
     assert {s: r["started_at"] for s, r in again.items()} == {s: r["started_at"] for s, r in records.items()}
+
+
+def test_leave_one_speaker_out_never_trains_or_validates_on_the_held_out_speaker(data_dir):
+    recordings = fsdd.load_recordings(data_dir)
+    for speaker in fsdd.SPEAKERS:
+        train_side, test = fsdd.speaker_split(recordings, speaker)
+        fitted, validation = train.split_validation(train_side)
+        assert {r.speaker for r in test} == {speaker}
+        assert speaker not in {r.speaker for r in fitted} | {r.speaker for r in validation}
+        assert len(fitted) + len(validation) + len(test) == len(recordings)
+
+
+def batches_of(dataset):
+    return [(np.asarray(x), np.asarray(y)) for x, y in dataset]
+
+
+def test_training_audio_is_augmented_anew_each_epoch_and_validation_never():
+    """On the pipeline train.py gives model.fit: two passes over the training dataset differ (other speeds,
+    other noise, other batches) but keep every label; a new pipeline with the same seed repeats them; the
+    validation dataset holds exactly the recorded samples, the same on every pass."""
+    rng = np.random.default_rng(3)
+    waves = [digit_sound(digit % 10, rng).astype("float32") for digit in range(40)]
+    labels = np.arange(40) % 10
+    args = train.parse_args(["--speed", "0.15", "--noise-snr", "10", "--batch-size", "8", "--seed", "4"])
+    training, validation = train.datasets(waves, labels, waves, labels, args)
+    first, second = batches_of(training), batches_of(training)
+    assert sorted(np.concatenate([y for _, y in first])) == sorted(labels)
+    assert sorted(np.concatenate([y for _, y in second])) == sorted(labels)
+    lengths = lambda passed: sorted(int(np.count_nonzero(row)) for x, _ in passed for row in x)  # noqa: E731
+    assert lengths(first) != lengths(second) != sorted(len(w) for w in waves)  # speeds differ
+    again, _ = train.datasets(waves, labels, waves, labels, args)
+    for (x1, y1), (x2, y2) in zip(first, batches_of(again), strict=True):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+    for _ in range(2):
+        seen = {}
+        for x, y in batches_of(validation):
+            for row, label in zip(x, y, strict=True):
+                seen[tuple(row[: np.flatnonzero(row)[-1] + 1])] = label
+        assert seen == {tuple(w): label for w, label in zip(waves, labels, strict=True)}
+
+
+def test_speed_perturbation_moves_pitch_and_length_together():
+    fast = augment.speed_perturb(tone(1000, 1.0).astype("float32"), 1.2)
+    assert len(fast) == pytest.approx(RATE / 1.2, abs=1) and dominant_hz(fast) == pytest.approx(1200, abs=3)
+    assert augment.speed_perturb(tone(1000, 0.1), 1.0).tolist() == tone(1000, 0.1).astype("float32").tolist()
+    noisy = augment.add_noise(tone(1000, 1.0), 10.0, np.random.default_rng(0))
+    snr = 10 * np.log10(np.mean(tone(1000, 1.0) ** 2) / np.mean((noisy - tone(1000, 1.0)) ** 2))
+    assert snr == pytest.approx(10.0, abs=0.3)
+
+
+def test_spec_augment_blanks_bands_and_spans_only_while_training():
+    frames = np.random.default_rng(0).normal(size=(16, 30, 20)).astype("float32") + 5.0  # no zeros of its own
+    mask = np.zeros((16, 30), dtype=bool)
+    mask[:, :12] = True  # 12 real frames, the rest padding
+    layer = audio.MaskBands(masks=2, band_width=6, span_frames=4, seed=1)
+    np.testing.assert_array_equal(np.asarray(layer(frames, training=False, mask=mask)), frames)
+    masked = np.asarray(layer(frames, training=True, mask=mask))
+    blank = masked == 0
+    assert blank.any() and np.array_equal(masked[~blank], frames[~blank])
+    blank_bands = blank.all(axis=1)  # (recordings, mels): a whole band blanked
+    assert 0 < blank_bands.sum(axis=1).max() <= 2 * 6
+    blank_frames = blank.all(axis=2)  # (recordings, frames): a whole frame blanked
+    assert blank_frames.sum(axis=1).max() <= 2 * 4 and not blank_frames[:, 12:].any()  # spans among real frames
+    assert not np.array_equal(masked, np.asarray(layer(frames, training=True, mask=mask)))  # new draws per call
 
 
 def test_frequency_warping_only_while_training():

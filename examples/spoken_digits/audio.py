@@ -108,6 +108,56 @@ class WarpFrequencies(keras.layers.Layer):
         return {**super().get_config(), "warp": self.warp, "seed": self.seed}
 
 
+@keras.saving.register_keras_serializable(package="spoken_digits")
+class MaskBands(keras.layers.Layer):
+    """Training only (SpecAugment): blank `masks` random bands of mel channels and `masks` random spans of frames
+    in each recording, to the training mean (0 after normalisation).
+
+    A model that cannot count on any one band or moment has to use the
+    whole picture, as it must for a voice whose formants lie elsewhere.
+    Widths are drawn from 0 to `band_width` mel channels and `span_frames`
+    frames (a fifth of the 40 bands; 80 ms, a third of a short digit); spans
+    start within each recording's real frames. At inference it does nothing.
+    """
+
+    def __init__(self, masks=2, band_width=8, span_frames=5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.masks, self.band_width, self.span_frames, self.seed = masks, band_width, span_frames, seed
+        self.supports_masking = True
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def random_spans(self, batch, width, room, positions):
+        """(batch, positions) 1.0 outside one span per recording: width in [0, width], start in [0, room - it)."""
+        widths = ops.floor(keras.random.uniform((batch, 1), 0, width + 1, seed=self.generator))
+        starts = ops.floor(keras.random.uniform((batch, 1), seed=self.generator) * ops.maximum(room - widths, 0.0))
+        index = ops.cast(ops.arange(positions), "float32")[None, :]
+        return 1.0 - ops.cast(ops.logical_and(index >= starts, index < starts + widths), "float32")
+
+    def call(self, frames, training=False, mask=None):
+        if not training or self.masks == 0:
+            return frames
+        batch, steps, mels = ops.shape(frames)[0], ops.shape(frames)[1], frames.shape[-1]
+        real = ops.cast(mask, "float32") if mask is not None else ops.ones((batch, steps))
+        lengths = ops.sum(real, axis=1)[:, None]  # real frames per recording: spans start among them
+        keep = ops.ones_like(frames)
+        for _ in range(self.masks):
+            keep = keep * self.random_spans(batch, self.band_width, float(mels), mels)[:, None, :]
+            keep = keep * self.random_spans(batch, self.span_frames, lengths, steps)[:, :, None]
+        return frames * keep
+
+    def compute_mask(self, frames, mask=None):
+        return mask
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "masks": self.masks,
+            "band_width": self.band_width,
+            "span_frames": self.span_frames,
+            "seed": self.seed,
+        }
+
+
 def frame_mask(audio):
     """(batch, frames) True for the frames that end at or before each recording's last non-zero sample.
 

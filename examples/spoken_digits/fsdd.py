@@ -4,19 +4,24 @@ The tagged release of the project's public repository is downloaded once
 into the data directory, and only its recordings (names checked against the
 published `{digit}_{speaker}_{index}.wav` layout) are extracted, with
 tarfile's "data" filter: no paths outside the folder, no links, no devices.
-WAV files are read with the standard library's `wave` module: 16-bit (or
-8/32-bit) PCM, mono or mixed down to mono, at 8 kHz.
+WAV files are read with SciPy: 8/16/24/32-bit PCM or float, any sample rate
+(resampled to 8 kHz), mono or mixed down to mono.
 """
 
 import io
 import re
+import struct
 import tarfile
+import warnings
 import wave
 import zlib
+from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from scipy import signal
+from scipy.io import wavfile
 
 from common.data import DamagedDataError, DataNotFoundError, fetch
 
@@ -51,39 +56,54 @@ def parse_name(name):
 
 
 def read_wav(data, source, sample_rate=SAMPLE_RATE):
-    """float32 mono samples in [-1, 1] from the bytes of a PCM WAV file; AudioError naming `source` otherwise.
+    """float32 mono samples in [-1, 1] at `sample_rate` from the bytes of a WAV file; AudioError naming `source`
+    otherwise.
 
-    Stereo (or more channels) is mixed down by averaging. Another sample rate
-    is refused rather than resampled: the model's spectrogram frames are 32 ms
-    at 8 kHz, and the error says how to convert the file.
+    Any sample rate is read and resampled (a polyphase filter, which removes
+    what lies above the new rate's Nyquist frequency before it could alias);
+    8-, 16-, 24- and 32-bit PCM and 32/64-bit float samples, plain or
+    "extensible" WAV (as 24-bit files usually are); more than one channel is
+    mixed down by averaging. SciPy's reader, because the standard library's
+    `wave` reads neither 24-bit extensible nor float files before Python 3.12.
     """
     if not data:
         raise AudioError(f"{source}: the file is empty")
-    try:
-        with wave.open(io.BytesIO(data)) as wav:
-            channels, width, rate, count = wav.getnchannels(), wav.getsampwidth(), wav.getframerate(), wav.getnframes()
-            frames = wav.readframes(count)
-    except (wave.Error, EOFError) as error:
-        reason = str(error) or "it ends inside the WAV header"
-        raise AudioError(f"{source}: not a readable PCM WAV file ({reason})") from None
-    if rate != sample_rate:
-        raise AudioError(
-            f"{source}: recorded at {rate} Hz; the model reads {sample_rate} Hz. Convert it first, "
-            f"e.g. `sox {source} -r {sample_rate} -c 1 converted.wav` or `ffmpeg -i {source} -ar {sample_rate} "
-            "-ac 1 converted.wav`"
-        )
-    if width not in (1, 2, 4):
-        raise AudioError(f"{source}: {8 * width}-bit samples; only 8-, 16- and 32-bit PCM are read")
-    if len(frames) < count * channels * width:
-        raise AudioError(f"{source}: truncated: its header promises {count} samples, it holds fewer")
-    dtype = {1: np.uint8, 2: np.int16, 4: np.int32}[width]
-    samples = np.frombuffer(frames, dtype=dtype).astype("float32")
-    if width == 1:  # 8-bit WAV is unsigned, centred on 128
-        samples -= 128.0
-    samples /= float(2 ** (8 * width - 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", wavfile.WavFileWarning)
+        try:
+            rate, samples = wavfile.read(io.BytesIO(data))
+        except (ValueError, struct.error, EOFError) as error:
+            reason = str(error) or "it ends inside the WAV header"
+            raise AudioError(f"{source}: not a readable PCM WAV file ({reason})") from None
+    if any("EOF" in str(warning.message) for warning in caught):  # (other warnings: chunks it skips, e.g. LIST)
+        raise AudioError(f"{source}: truncated: its header promises more samples than it holds")
     if samples.size == 0:
         raise AudioError(f"{source}: holds no samples")
-    return samples.reshape(-1, channels).mean(axis=1)
+    if rate <= 0:
+        raise AudioError(f"{source}: its header gives a sample rate of {rate} Hz")
+    samples = to_unit_range(samples)
+    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    return resample(mono, rate, sample_rate)
+
+
+def to_unit_range(samples):
+    """float32 samples in [-1, 1] from integer PCM (8-bit unsigned, the rest signed; SciPy gives 24-bit samples
+    in the top bytes of int32) or float samples (kept as they are)."""
+    if samples.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
+        return (samples.astype("float32") - 128.0) / 128.0
+    if np.issubdtype(samples.dtype, np.integer):
+        return samples.astype("float32") / float(-np.iinfo(samples.dtype).min)
+    return samples.astype("float32")
+
+
+def resample(samples, rate, target_rate=SAMPLE_RATE):
+    """float32 `samples` recorded at `rate` Hz, resampled to `target_rate` (unchanged when they are equal)."""
+    if rate == target_rate:
+        return np.asarray(samples, dtype="float32")
+    # up/down as a ratio of small numbers (80/441 for 44.1 kHz): exact for the usual rates, and within 0.1 % (an
+    # inaudible change of pitch) for odd ones, whose exact ratio (8000/8001) would need an enormous filter
+    ratio = Fraction(int(target_rate), int(rate)).limit_denominator(1000)
+    return signal.resample_poly(samples, ratio.numerator, ratio.denominator).astype("float32")
 
 
 def wav_bytes(samples, sample_rate=SAMPLE_RATE, channels=1):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from augment import AugmentedTraining
 from nonspeech import HELD_OUT_KINDS, NOT_A_DIGIT, TRAINING_KINDS, non_speech
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -40,6 +41,7 @@ from common.training import BACKUP_DIR, RUN_RECORD, Run, adam
 
 from audio import (
     LogMelFrames,
+    MaskBands,
     WarpFrequencies,
     decide,
     pad_batch,
@@ -74,7 +76,28 @@ def parse_args(argv=None):
     parser.add_argument_group("model").add_argument(
         "--pooling", choices=POOLING, default="mean", help="summary of the frames' states"
     )
-    parser.add_argument_group("training").add_argument(
+    augmentation = parser.add_argument_group("augmentation (training audio only; new draws every epoch)")
+    augmentation.add_argument(
+        "--speed",
+        type=cli.fraction,
+        default=0.0,
+        help="play each training recording at a random speed within 1 +- this (pitch, formants and tempo move "
+        "together: other voices; 0: off)",
+    )
+    augmentation.add_argument(
+        "--noise-snr",
+        type=float,
+        default=None,
+        help="add white noise at a random signal-to-noise ratio from this to 20 dB more (default: off)",
+    )
+    augmentation.add_argument(
+        "--spec-augment",
+        type=cli.non_negative_int,
+        default=0,
+        help="blank this many random mel bands and this many spans of frames in each training recording "
+        "(SpecAugment; 0: off)",
+    )
+    augmentation.add_argument(
         "--warp",
         type=cli.fraction,
         default=0.0,
@@ -101,18 +124,36 @@ def split_validation(recordings):
 
 
 def build_model(
-    mels, cell, units, num_layers, dropout, bidirectional, pooling, recording_mean=True, warp=0.0, seed=None
+    mels,
+    cell,
+    units,
+    num_layers,
+    dropout,
+    bidirectional,
+    pooling,
+    recording_mean=True,
+    warp=0.0,
+    spec_augment=0,
+    seed=None,
 ):
     """(batch, samples) waveform at 8 kHz, 0-padded on the right -> (batch, 11) probabilities: the ten digits,
     then "not a digit" (nonspeech.NOT_A_DIGIT)."""
     audio = keras.Input((None,), name="audio")
     frames = LogMelFrames(SAMPLE_RATE, mels, per_recording=recording_mean, name="log_mel")(audio)  # and the mask
     frames = WarpFrequencies(warp, seed, name="warp_frequencies")(frames)  # training only
+    frames = MaskBands(spec_augment, seed=seed, name="mask_bands")(frames)  # training only
     x = recurrent_stack(
         frames, cell, units, num_layers, return_sequences=True, bidirectional=bidirectional, dropout=dropout
     )
     x = keras.layers.Dropout(dropout)(pool_over_time(x, pooling))
     return keras.Model(audio, output_head(x, "multiclass", DIGITS + 1), name=f"digits_{cell}")
+
+
+def datasets(x_train, y_train, x_val, y_val, args):
+    """(training, validation) datasets: training audio augmented anew every epoch (as the options say), validation
+    audio exactly as recorded, in batches of similar length."""
+    training = AugmentedTraining(x_train, y_train, args.batch_size, args.seed, args.speed, args.noise_snr)
+    return training.dataset(), bucketed_dataset(x_val, y_val, args.batch_size, False, args.seed)
 
 
 def with_non_speech(waveforms, labels, kinds, seed):
@@ -217,6 +258,7 @@ def main(argv=None):
             args.pooling,
             args.recording_mean,
             args.warp,
+            args.spec_augment,
             args.seed,
         )
         features = model.get_layer("log_mel")
@@ -227,11 +269,12 @@ def main(argv=None):
             metrics=["accuracy"],
         )
     model.summary()
+    training, validation = datasets(x_train, y_train, x_val, y_val, args)
     model.fit(
-        bucketed_dataset(x_train, y_train, args.batch_size, True, args.seed),
-        validation_data=bucketed_dataset(x_val, y_val, args.batch_size, False, args.seed),
+        training,
+        validation_data=validation,
         epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles every epoch
+        shuffle=False,  # the training batches are drawn anew every epoch
         callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=3),
     )
 
