@@ -204,14 +204,20 @@ def test_frame_mask_marks_frames_inside_the_recording():
     assert np.asarray(audio.frame_mask(audio.pad_batch([tone(440, 0.01)]))).tolist() == [[True]]  # one frame
 
 
-def test_prediction_does_not_change_when_batched_with_longer_recordings():
-    model = train.build_model(20, "gru", 8, 1, 0.0, True, "mean")
+@pytest.mark.parametrize("conv_filters", [0, 6])
+def test_prediction_does_not_change_when_batched_with_longer_recordings(conv_filters, tmp_path):
+    """Alone or beside longer recordings, the same answer: with the convolutional front end too (it must not read
+    the padding), and after saving and loading."""
+    model = train.build_model(20, "gru", 8, 1, 0.0, True, "mean", conv_filters=conv_filters)
     model.get_layer("log_mel").set_statistics(np.random.default_rng(0).normal(size=(50, 20)))
     rng = np.random.default_rng(1)
     short = digit_sound(3, rng)
     alone = model.predict(audio.pad_batch([short]), verbose=0)
     together = model.predict(audio.pad_batch([short, tone(900, 1.5, rng), tone(300, 0.8, rng)]), verbose=0)
     np.testing.assert_allclose(together[0], alone[0], atol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(audio.pad_batch([short]), verbose=0), alone, atol=1e-6)
 
 
 # --- train.py end to end, predict.py ---

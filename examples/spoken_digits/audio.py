@@ -158,6 +158,42 @@ class MaskBands(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="spoken_digits")
+class ConvolveFrames(keras.layers.Layer):
+    """A convolutional front end: (batch, frames, mels) -> (batch, frames, filters), each output seeing
+    `kernel_size` neighbouring frames, the mask kept for the recurrent layers that follow.
+
+    Local patterns across bands and a few frames (a formant's rise, a
+    burst) are what a convolution finds wherever in frequency and time they
+    sit; the GRUs then read their sequence. Padded frames are set to 0 first,
+    so a recording's real frames get the same outputs alone or beside longer
+    ones ("same" padding also sees zeros past the end).
+    """
+
+    def __init__(self, filters, kernel_size=5, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size = filters, kernel_size
+        self.supports_masking = True
+        self.convolution = keras.layers.Conv1D(filters, kernel_size, padding="same", activation="relu")
+
+    def build(self, input_shape):
+        self.convolution.build(input_shape)  # (so that a loaded model has the weights to fill)
+
+    def call(self, frames, mask=None):
+        if mask is not None:
+            frames = frames * ops.cast(mask, frames.dtype)[:, :, None]
+        return self.convolution(frames)
+
+    def compute_mask(self, frames, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size}
+
+
 def frame_mask(audio):
     """(batch, frames) True for the frames that end at or before each recording's last non-zero sample.
 

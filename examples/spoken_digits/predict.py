@@ -6,13 +6,13 @@ Run:     python examples/spoken_digits/predict.py FILE.wav ...
 
 Prints one line per file: the digit and its probability, or "not a digit"
 when the model hears no digit in it (noise, a tone, or evidence too weak).
-The recordings must be PCM WAV at 8 kHz (as the Free Spoken Digit Dataset's);
-stereo is mixed down to mono. Silence before and after the word is cut off,
-as in the data set's recordings (the model never heard long pauses). A file
-that cannot be read (missing, empty, truncated, not a WAV, another sample
-rate) or holds no speech (silence, a click), or far more than one digit's
-worth of sound, is reported on standard error and skipped, and the exit
-status is then 1.
+The recordings are WAV files at any sample rate (resampled to the 8 kHz the
+model heard), 8/16/24/32-bit PCM or float; stereo is mixed down to mono.
+Silence before and after the word is cut off, as in the data set's
+recordings (the model never heard long pauses). A file that cannot be read
+(missing, empty, truncated, not a WAV) or holds no speech (silence, a
+click), or far more than one digit's worth of sound, is reported on
+standard error and skipped, and the exit status is then 1.
 """
 
 import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
@@ -35,7 +35,7 @@ HOW_TO_TRAIN = "make example-spoken_digits"
 
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
-    parser.add_argument("files", nargs="+", type=Path, help="WAV recordings, 8 kHz")
+    parser.add_argument("files", nargs="+", type=Path, help="WAV recordings (any sample rate, mono or stereo)")
     parser.add_argument(
         "--model-dir",
         type=Path,

@@ -40,6 +40,7 @@ from common.text import bucketed_dataset
 from common.training import BACKUP_DIR, RUN_RECORD, Run, adam
 
 from audio import (
+    ConvolveFrames,
     LogMelFrames,
     MaskBands,
     WarpFrequencies,
@@ -73,8 +74,13 @@ def parse_args(argv=None):
         help="subtract each recording's mean log-mel frame (removes the constant colouring of a voice or microphone)",
     )
     cli.add_model_args(parser, cell="gru", units=64, layers=2, dropout=0.2, bidirectional=True)
-    parser.add_argument_group("model").add_argument(
-        "--pooling", choices=POOLING, default="mean", help="summary of the frames' states"
+    model = parser.add_argument_group("model")
+    model.add_argument("--pooling", choices=POOLING, default="mean", help="summary of the frames' states")
+    model.add_argument(
+        "--conv-filters",
+        type=cli.non_negative_int,
+        default=0,
+        help="a convolution over 5 frames with this many filters before the recurrent layers (0: none)",
     )
     augmentation = parser.add_argument_group("augmentation (training audio only; new draws every epoch)")
     augmentation.add_argument(
@@ -134,6 +140,7 @@ def build_model(
     recording_mean=True,
     warp=0.0,
     spec_augment=0,
+    conv_filters=0,
     seed=None,
 ):
     """(batch, samples) waveform at 8 kHz, 0-padded on the right -> (batch, 11) probabilities: the ten digits,
@@ -142,6 +149,8 @@ def build_model(
     frames = LogMelFrames(SAMPLE_RATE, mels, per_recording=recording_mean, name="log_mel")(audio)  # and the mask
     frames = WarpFrequencies(warp, seed, name="warp_frequencies")(frames)  # training only
     frames = MaskBands(spec_augment, seed=seed, name="mask_bands")(frames)  # training only
+    if conv_filters:
+        frames = ConvolveFrames(conv_filters, name="convolve_frames")(frames)
     x = recurrent_stack(
         frames, cell, units, num_layers, return_sequences=True, bidirectional=bidirectional, dropout=dropout
     )
@@ -259,6 +268,7 @@ def main(argv=None):
             args.recording_mean,
             args.warp,
             args.spec_augment,
+            args.conv_filters,
             args.seed,
         )
         features = model.get_layer("log_mel")
