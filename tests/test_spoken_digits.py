@@ -388,6 +388,12 @@ def test_leaving_each_speaker_out_runs_six_folds_and_keeps_the_other_options(dat
         assert record["data"]["test_speaker"] == speaker and record["data"]["counts"]["test"] == 10 * 12
         assert record["config"]["epochs"] == 1 and record["config"]["units"] == 8
         assert record["config"]["output_dir"] == str(tmp_path / "x" / f"speaker-{speaker}")
+    summary = json.loads((tmp_path / "x" / "run.json").read_text())  # the six folds' record, for the results table
+    accuracies = [record["metrics"]["accuracy"] for record in records.values()]
+    assert summary["example"] == "spoken_digits-speaker-all" and "--test-speaker all" in summary["command"]
+    assert summary["metrics"]["accuracy"] == pytest.approx(np.mean(accuracies))
+    assert summary["results"][0]["model"] == pytest.approx(np.mean(accuracies))
+    assert summary["metrics"]["accuracy_by_speaker"] == {s: r["metrics"]["accuracy"] for s, r in records.items()}
     # run again (as after an interruption): the finished folds are not trained again
     again = train.main([*options, "--test-speaker", "all"])
     assert {s: r["started_at"] for s, r in again.items()} == {s: r["started_at"] for s, r in records.items()}

@@ -115,7 +115,7 @@ def parse_args(argv=None):
     return cli.finish_parsing(
         parser,
         argv,
-        f"{EXAMPLE}-speaker-{speaker}" if speaker and speaker != "all" else EXAMPLE,
+        f"{EXAMPLE}-speaker-{speaker}" if speaker else EXAMPLE,
         quick_defaults={"units": 16, "layers": 1, "mels": 20, "epochs": 3},
     )
 
@@ -391,23 +391,67 @@ def finished_fold(argv):
 
 
 def leave_each_speaker_out(argv):
-    """Six runs, one per held-out speaker (each in its own folder, resumable), then their accuracies and mean."""
-    argv = without_option(list(sys.argv[1:] if argv is None else argv), "--test-speaker")
-    explicit_dir = parse_args(argv).output_dir if any(a.startswith("--output-dir") for a in argv) else None
+    """Six runs, one per held-out speaker (each in its own folder, resumable), then their accuracies and mean,
+    written as a run record of their own (outputs/spoken_digits-speaker-all/run.json, or --output-dir's)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    summary_dir = Path(parse_args(argv).output_dir)
+    explicit_dir = any(a.startswith("--output-dir") for a in argv)
+    argv = without_option(argv, "--test-speaker")
     records = {}
     for speaker in SPEAKERS:
         # by default each fold has its own folder (outputs/spoken_digits-speaker-NAME); under --output-dir, a subfolder
-        folder = ["--output-dir", f"{explicit_dir}/speaker-{speaker}"] if explicit_dir else []
+        folder = ["--output-dir", f"{summary_dir}/speaker-{speaker}"] if explicit_dir else []
         fold = [*without_option(argv, "--output-dir"), *folder, "--test-speaker", speaker]
         records[speaker] = finished_fold(fold) or main(fold)
+    summary = speakers_summary(records, ["--test-speaker", "all", *argv])
     print(f"\n{'held-out speaker':<18}{'RNN':>8}{'baseline':>10}")
     for speaker, record in records.items():
         print(f"{speaker:<18}{record['metrics']['accuracy']:>8.4f}{record['metrics']['baseline_accuracy']:>10.4f}")
-    mean = np.mean([record["metrics"]["accuracy"] for record in records.values()])
-    baseline_mean = np.mean([record["metrics"]["baseline_accuracy"] for record in records.values()])
-    worst = min(records, key=lambda speaker: records[speaker]["metrics"]["accuracy"])
-    print(f"{'mean':<18}{mean:>8.4f}{baseline_mean:>10.4f}   (worst: {worst})")
+    metrics = summary["metrics"]
+    print(f"{'mean':<18}{metrics['accuracy']:>8.4f}{metrics['baseline_accuracy']:>10.4f}   (worst: {metrics['worst']})")
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    (summary_dir / RUN_RECORD).write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"[{summary['example']}] wrote {summary_dir / RUN_RECORD}")
     return records
+
+
+def speakers_summary(records, argv):
+    """One run record for the six folds: mean accuracies (the RNN's, the baseline's), every speaker's, the summed
+    wall times (the results table reads it like any other run's)."""
+    first = next(iter(records.values()))
+    accuracy = {speaker: record["metrics"]["accuracy"] for speaker, record in records.items()}
+    baseline = {speaker: record["metrics"]["baseline_accuracy"] for speaker, record in records.items()}
+    baseline_seconds = sum(record["results"][0]["baseline_wall_time_s"] for record in records.values())
+    return {
+        "example": f"{EXAMPLE}-speaker-all",
+        "command": " ".join(["python", f"examples/{EXAMPLE}/train.py", *argv]),
+        "argv": argv,
+        "config": {key: value for key, value in first["config"].items() if key not in ("test_speaker", "output_dir")},
+        "seed": first["seed"],
+        "quick": first["quick"],
+        "started_at": min(record["started_at"] for record in records.values()),
+        "wall_time_s": round(sum(record["wall_time_s"] for record in records.values()), 1),
+        "fold_wall_time_s": {speaker: record["wall_time_s"] for speaker, record in records.items()},
+        "device": first["device"],
+        "versions": first["versions"],
+        "metrics": {
+            "accuracy": float(np.mean(list(accuracy.values()))),
+            "baseline_accuracy": float(np.mean(list(baseline.values()))),
+            "worst": min(accuracy, key=accuracy.get),
+            "accuracy_by_speaker": accuracy,
+            "baseline_accuracy_by_speaker": baseline,
+            "rnn_wall_time_s": round(sum(record["metrics"]["rnn_wall_time_s"] for record in records.values()), 1),
+        },
+        "results": [
+            {
+                "metric": f"test accuracy, mean over the {len(records)} held-out speakers (leave-one-speaker-out)",
+                "model": float(np.mean(list(accuracy.values()))),
+                "baseline": float(np.mean(list(baseline.values()))),
+                "baseline_name": first["results"][0]["baseline_name"],
+                "baseline_wall_time_s": round(baseline_seconds, 1),
+            }
+        ],
+    }
 
 
 if __name__ == "__main__":
