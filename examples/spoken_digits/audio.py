@@ -28,9 +28,10 @@ class LogMelFrames(keras.layers.Layer):
     `set_statistics` before training and saved with the model.
     """
 
-    def __init__(self, sample_rate=8000, mels=40, low_hz=20.0, per_recording=True, **kwargs):
+    def __init__(self, sample_rate=8000, mels=40, low_hz=20.0, per_recording=True, cepstra=0, **kwargs):
         super().__init__(**kwargs)
         self.sample_rate, self.mels, self.low_hz, self.per_recording = sample_rate, mels, low_hz, per_recording
+        self.cepstra = cepstra  # > 0: the first `cepstra` MFCCs instead of the log-mel bands (see `features`)
         self.supports_masking = True
         self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
             num_mel_bins=mels,
@@ -41,16 +42,31 @@ class LogMelFrames(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        self.mean = self.add_weight(shape=(self.mels,), initializer="zeros", trainable=False, name="mean")
-        self.std = self.add_weight(shape=(self.mels,), initializer="ones", trainable=False, name="std")
+        width = self.cepstra or self.mels
+        self.mean = self.add_weight(shape=(width,), initializer="zeros", trainable=False, name="mean")
+        self.std = self.add_weight(shape=(width,), initializer="ones", trainable=False, name="std")
 
     def log_mel(self, audio):
         spectrum = tf.signal.stft(audio, FRAME_LENGTH, FRAME_STEP, window_fn=tf.signal.hann_window)
         energies = tf.tensordot(tf.square(tf.abs(spectrum)), self.mel_matrix, 1)
         return tf.math.log(energies + 1e-6)
 
-    def call(self, audio):
+    def features(self, audio):
+        """Un-normalised frames: log-mel energies, or their first `cepstra` cepstral coefficients (MFCCs).
+
+        The cepstrum (a cosine transform of the log-mel bands) keeps the
+        spectrum's broad shape, the formants that say which vowel is spoken,
+        in its first coefficients, and the fine ripple of the voice's pitch
+        harmonics (which says who speaks) in the later ones: keeping only the
+        first coefficients drops much of the speaker.
+        """
         frames = self.log_mel(audio)
+        if self.cepstra:
+            frames = tf.signal.mfccs_from_log_mel_spectrograms(frames)[..., : self.cepstra]
+        return frames
+
+    def call(self, audio):
+        frames = self.features(audio)
         if self.per_recording:
             frames = frames - masked_mean(frames, frame_mask(audio))
         return (frames - self.mean) / self.std
@@ -70,6 +86,7 @@ class LogMelFrames(keras.layers.Layer):
             "mels": self.mels,
             "low_hz": self.low_hz,
             "per_recording": self.per_recording,
+            "cepstra": self.cepstra,
         }
 
 
@@ -213,8 +230,8 @@ def masked_mean(frames, mask):
 
 
 def training_frames(layer, waveforms):
-    """(frames, mels) un-normalised log-mel frames of every recording (each alone: no padding)."""
-    frames = [layer.log_mel(tf.constant(pad_batch([wave])))[0].numpy() for wave in waveforms]
+    """(frames, features) un-normalised frames of every recording (each alone: no padding)."""
+    frames = [layer.features(tf.constant(pad_batch([wave])))[0].numpy() for wave in waveforms]
     if layer.per_recording:
         frames = [recording - recording.mean(axis=0) for recording in frames]
     return np.concatenate(frames)

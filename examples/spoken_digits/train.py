@@ -68,6 +68,13 @@ def parse_args(argv=None):
     )
     data.add_argument("--mels", type=cli.positive_int, default=40, help="mel bands of the spectrogram")
     data.add_argument(
+        "--cepstra",
+        type=cli.non_negative_int,
+        default=0,
+        help="feed the model the first N cepstral coefficients (MFCCs) of the log-mel frames instead of the bands "
+        "(0: the bands)",
+    )
+    data.add_argument(
         "--recording-mean",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -141,12 +148,13 @@ def build_model(
     warp=0.0,
     spec_augment=0,
     conv_filters=0,
+    cepstra=0,
     seed=None,
 ):
     """(batch, samples) waveform at 8 kHz, 0-padded on the right -> (batch, 11) probabilities: the ten digits,
     then "not a digit" (nonspeech.NOT_A_DIGIT)."""
     audio = keras.Input((None,), name="audio")
-    frames = LogMelFrames(SAMPLE_RATE, mels, per_recording=recording_mean, name="log_mel")(audio)  # and the mask
+    frames = LogMelFrames(SAMPLE_RATE, mels, recording_mean, cepstra=cepstra, name="log_mel")(audio)  # and the mask
     frames = WarpFrequencies(warp, seed, name="warp_frequencies")(frames)  # training only
     frames = MaskBands(spec_augment, seed=seed, name="mask_bands")(frames)  # training only
     if conv_filters:
@@ -269,6 +277,7 @@ def main(argv=None):
             args.warp,
             args.spec_augment,
             args.conv_filters,
+            args.cepstra,
             args.seed,
         )
         features = model.get_layer("log_mel")
