@@ -198,7 +198,7 @@ def summary_features(layer, waveforms):
 
 
 def plot_spectrograms(layer, recordings, path):
-    """One recording per digit: its normalised log-mel spectrogram."""
+    """One recording per digit: its normalised frames (log-mel bands or MFCCs), as the recurrent layers read them."""
     figure, axes = plt.subplots(2, 5, figsize=(15, 5.5), sharey=True)
     for digit, axis in enumerate(axes.flat):
         recording = next(r for r in recordings if r.digit == digit)
@@ -206,9 +206,10 @@ def plot_spectrograms(layer, recordings, path):
         axis.imshow(image, origin="lower", aspect="auto", cmap="magma")
         axis.set_title(f"'{digit}' ({recording.speaker}, {len(recording.audio) / SAMPLE_RATE:.2f} s)")
         axis.set_xlabel("frame (16 ms)")
+    what = ("cepstral coefficient", "MFCC frames") if layer.cepstra else ("mel band", "log-mel spectrograms")
     for axis in axes[:, 0]:
-        axis.set_ylabel("mel band")
-    figure.suptitle("log-mel spectrograms, normalised with the training frames' statistics")
+        axis.set_ylabel(what[0])
+    figure.suptitle(f"{what[1]}, normalised with the training frames' statistics")
     save_figure(figure, path)
 
 
