@@ -452,6 +452,17 @@ def test_spec_augment_blanks_bands_and_spans_only_while_training():
     assert not np.array_equal(masked, np.asarray(layer(frames, training=True, mask=mask)))  # new draws per call
 
 
+@pytest.mark.parametrize(
+    "options,message",
+    [(["--warp", "0.1"], "--warp stretches mel bands: use it with --cepstra 0"), (["--cepstra", "41"], "more than")],
+)
+def test_options_that_do_not_fit_the_features_are_refused(options, message, capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(options)
+    assert message in capsys.readouterr().err
+    assert train.parse_args(["--warp", "0.1", "--cepstra", "0"]).warp == 0.1
+
+
 def test_frequency_warping_only_while_training():
     frames = np.random.default_rng(0).normal(size=(2, 7, 20)).astype("float32")
     layer = audio.WarpFrequencies(0.2, seed=1)

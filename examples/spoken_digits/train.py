@@ -121,12 +121,18 @@ def parse_args(argv=None):
     )
     cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=2e-3, patience=8, clipnorm=1.0)
     speaker = cli.peek(parser, argv, "test_speaker")
-    return cli.finish_parsing(
+    args = cli.finish_parsing(
         parser,
         argv,
         f"{EXAMPLE}-speaker-{speaker}" if speaker else EXAMPLE,
         quick_defaults={"units": 16, "layers": 1, "mels": 20, "epochs": 3},
     )
+    if args.warp and args.cepstra:
+        # the warp stretches the mel axis; on cepstral coefficients it would mix unrelated numbers
+        parser.error("--warp stretches mel bands: use it with --cepstra 0 (the model reads MFCCs by default)")
+    if args.cepstra > args.mels:
+        parser.error(f"--cepstra {args.cepstra} is more than the {args.mels} mel bands they are computed from")
+    return args
 
 
 def split_validation(recordings):
