@@ -82,7 +82,7 @@ def parse_args(argv=None):
         default=True,
         help="subtract each recording's mean log-mel frame (removes the constant colouring of a voice or microphone)",
     )
-    cli.add_model_args(parser, cell="gru", units=64, layers=2, dropout=0.2, bidirectional=True)
+    cli.add_model_args(parser, cell="gru", units=64, layers=2, dropout=0.4, bidirectional=True)
     model = parser.add_argument_group("model")
     model.add_argument("--pooling", choices=POOLING, default="mean", help="summary of the frames' states")
     model.add_argument(
