@@ -440,6 +440,7 @@ def speakers_summary(records, argv):
     accuracy = {speaker: record["metrics"]["accuracy"] for speaker, record in records.items()}
     baseline = {speaker: record["metrics"]["baseline_accuracy"] for speaker, record in records.items()}
     baseline_seconds = sum(record["results"][0]["baseline_wall_time_s"] for record in records.values())
+    mean, baseline_mean = float(np.mean(list(accuracy.values()))), float(np.mean(list(baseline.values())))
     return {
         "example": f"{EXAMPLE}-speaker-all",
         "command": " ".join(["python", f"examples/{EXAMPLE}/train.py", *argv]),
@@ -453,8 +454,8 @@ def speakers_summary(records, argv):
         "device": first["device"],
         "versions": first["versions"],
         "metrics": {
-            "accuracy": float(np.mean(list(accuracy.values()))),
-            "baseline_accuracy": float(np.mean(list(baseline.values()))),
+            "accuracy": mean,
+            "baseline_accuracy": baseline_mean,
             "worst": min(accuracy, key=accuracy.get),
             "accuracy_by_speaker": accuracy,
             "baseline_accuracy_by_speaker": baseline,
@@ -463,8 +464,8 @@ def speakers_summary(records, argv):
         "results": [
             {
                 "metric": f"test accuracy, mean over the {len(records)} held-out speakers (leave-one-speaker-out)",
-                "model": float(np.mean(list(accuracy.values()))),
-                "baseline": float(np.mean(list(baseline.values()))),
+                "model": mean,
+                "baseline": baseline_mean,
                 "baseline_name": first["results"][0]["baseline_name"],
                 "baseline_wall_time_s": round(baseline_seconds, 1),
             }
