@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import REPO_ROOT, load_example, run_predict
+from scipy.io import wavfile
 
 from common.saving import SavedModelError
 
@@ -52,6 +53,13 @@ def wav_with(samples, rate=RATE, channels=1, width=2):
         wav.setsampwidth(width)
         wav.setframerate(rate)
         wav.writeframes((np.asarray(samples) * 30000).astype("<i2").tobytes() if width == 2 else bytes(samples))
+    return buffer.getvalue()
+
+
+def float_wav(samples, rate=RATE):
+    """A 32-bit float WAV file's bytes (which, unlike PCM, can hold NaN and infinity)."""
+    buffer = io.BytesIO()
+    wavfile.write(buffer, rate, np.asarray(samples, dtype="float32"))
     return buffer.getvalue()
 
 
@@ -157,6 +165,8 @@ def test_resampling_keeps_what_lies_below_4_khz_and_removes_what_would_alias():
         (b"RIFF" + bytes(40), "not a readable PCM WAV file"),
         (wav_with(tone(440, 0.2))[:500], "truncated"),
         (wav_with(np.zeros(0)), "holds no samples"),
+        (float_wav([0.1, np.nan, 0.2]), "not finite numbers"),
+        (float_wav([0.1, np.inf, 0.2]), "not finite numbers"),
     ],
 )
 def test_bad_wav_files_get_a_clear_error(data, message):

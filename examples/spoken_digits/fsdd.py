@@ -82,6 +82,8 @@ def read_wav(data, source, sample_rate=SAMPLE_RATE):
     if rate <= 0:
         raise AudioError(f"{source}: its header gives a sample rate of {rate} Hz")
     samples = to_unit_range(samples)
+    if not np.isfinite(samples).all():  # (only float WAV can hold them; the model would answer NaN)
+        raise AudioError(f"{source}: holds samples that are not finite numbers (NaN or infinity): a damaged float WAV")
     mono = samples.mean(axis=1) if samples.ndim == 2 else samples
     return resample(mono, rate, sample_rate)
 
