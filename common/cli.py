@@ -7,7 +7,6 @@ and the accepted range, instead of a traceback deep inside TensorFlow.
 """
 
 import argparse
-import copy
 import sys
 
 from common.models import CELLS
@@ -175,34 +174,58 @@ def add_training_args(
     return group
 
 
-def peek(parser, argv, option):
-    """The value of one option before the full parse, e.g. to name the output folder after --task.
-
-    --help is left for the full parse, so that the help shows the defaults
-    that depend on the peeked option (e.g. `--task ner --help`).
-    """
-    argv = sys.argv[1:] if argv is None else argv
-    known, _ = parser.parse_known_args([arg for arg in argv if arg not in ("-h", "--help")])
-    return getattr(known, option)
+class _NotGiven:
+    def __repr__(self):
+        return "<not given>"
 
 
-def finish_parsing(parser, argv, example, quick_defaults=None):
-    """Parse; with --quick, parse again on the smaller `quick_defaults`.
+NOT_GIVEN = _NotGiven()  # what an option holds during `parse` until the command line or a default fills it
 
-    Options given explicitly still win over the quick defaults, so a test can
-    say `--quick --epochs 20`. Then fill in the output folder
-    (outputs/NAME, or outputs/NAME-quick so smoke runs never overwrite it).
+
+def parse(parser, argv, name, quick=None, defaults=None):
+    """Parse the command line once, then fill in the defaults that depend on it.
+
+    An option the command line leaves out takes its value from `quick` on a
+    --quick run (a smaller run: a smoke test, not a result), else from
+    `defaults(options)` (defaults that depend on other options, e.g. tagging's
+    --task), else the parser's default; an option given always wins, so a test can say
+    `--quick --epochs 20`. `name` (a string, or a function of the options)
+    names the output folder: outputs/NAME, or outputs/NAME-quick so that a
+    smoke run never overwrites a real one.
     """
     from common.training import default_output_dir
 
-    namespace = parser.parse_args(argv)
-    if namespace.quick and quick_defaults:
-        quick_parser = copy.deepcopy(parser)  # leave the caller's parser and its defaults as they were
-        quick_parser.set_defaults(**quick_defaults)
-        namespace = quick_parser.parse_args(argv)
-    if namespace.output_dir is None:
-        namespace.output_dir = str(default_output_dir(example, namespace.quick))
-    return namespace
+    # argparse fills in a default only where the namespace has no value yet; a marker shows what was not given.
+    # (`_actions` is argparse's list of every option: the one way to know them all, private since Python 2.7.)
+    options_with_defaults = [action for action in parser._actions if action.default is not argparse.SUPPRESS]
+    marked = argparse.Namespace(**{action.dest: NOT_GIVEN for action in options_with_defaults})
+    options = parser.parse_args(argv, marked)
+    not_given = [action for action in options_with_defaults if getattr(options, action.dest) is NOT_GIVEN]
+    for action in not_given:
+        setattr(options, action.dest, action.default)
+    later = {**(defaults(options) if defaults else {}), **(quick if quick and options.quick else {})}
+    for action in not_given:
+        if action.dest in later:
+            setattr(options, action.dest, later[action.dest])
+    if options.output_dir is None:
+        options.output_dir = str(default_output_dir(name(options) if callable(name) else name, options.quick))
+    return options
+
+
+def show_defaults_by(parser, option, defaults):
+    """Make --help say which defaults depend on `option`'s value (`defaults`: {value: {option: default}}, as
+    given to `parse`): such an option's help ends "(default: pos off, chunk on, ...)"."""
+    values = {name for choice in defaults.values() for name in choice}
+    for action in parser._actions:  # (see parse)
+        if action.dest in values:
+            shown = [
+                f"{choice} {_shown(choices.get(action.dest, action.default))}" for choice, choices in defaults.items()
+            ]
+            action.help = f"{action.help} (default: {', '.join(shown)}; by {option})"
+
+
+def _shown(value):
+    return {True: "on", False: "off", None: "none"}.get(value, value) if not isinstance(value, float) else value
 
 
 def run_settings(namespace):

@@ -21,6 +21,9 @@ def load_module(path, name=None):
     return loaded
 
 
+_example_modules = {}  # (example, module) -> the module, for names that several examples use (model.py)
+
+
 def load_example(name, module="train"):
     """Import examples/NAME/MODULE.py.
 
@@ -30,15 +33,20 @@ def load_example(name, module="train"):
     is imported under that name, so the test gets the very module the
     example's scripts import: a second copy would register its Keras layers
     again, and a loaded model would then be of the other copy's classes.
-    Scripts whose names repeat across examples (train.py, predict.py) get a
-    unique name.
+    Modules whose names repeat across examples (train.py, model.py) get a
+    unique name, and `import model` gives this example's model.py while
+    its scripts are imported (each script keeps the names it imported).
     """
-    folder = str(REPO_ROOT / "examples" / name)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    folder = REPO_ROOT / "examples" / name
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
     if len(list((REPO_ROOT / "examples").glob(f"*/{module}.py"))) == 1:
         return importlib.import_module(module)
-    return load_module(REPO_ROOT / "examples" / name / f"{module}.py", f"example_{name}_{module}")
+    if module != "model" and (folder / "model.py").exists():
+        sys.modules["model"] = load_example(name, "model")
+    if (name, module) not in _example_modules:
+        _example_modules[name, module] = load_module(folder / f"{module}.py", f"example_{name}_{module}")
+    return _example_modules[name, module]
 
 
 @pytest.fixture

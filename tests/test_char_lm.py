@@ -23,6 +23,7 @@ from common.training import read_history
 generation = load_example("char_lm", "generation")
 train = load_example("char_lm", "train")
 generate = load_example("char_lm", "generate")
+model_module = load_example("char_lm", "model")
 
 VERSE = (
     "Shall I compare thee to a summer's day?\n"
@@ -157,8 +158,7 @@ def test_bad_sampling_settings_are_refused(temperature, top_k, message):
 def test_one_step_generation_matches_the_trained_model(cell):
     """Carrying the state one character at a time gives the logits the whole-window model gives."""
     vocabulary = CharVocabulary.from_text("abcdefgh")
-    args = train.parse_args(["--cell", cell, "--units", "16", "--layers", "2", "--output-dir", "/tmp/unused"])
-    model = train.build_language_model(args, len(vocabulary))
+    model = model_module.build_model(len(vocabulary), cell=cell, units=16, num_layers=2)
     ids = np.random.default_rng(0).integers(0, len(vocabulary), 30).astype(np.int32)
     whole_window = model(ids[None, :], training=False).numpy()[0]  # (30, vocab)
     generator = generation.CharGenerator(model, vocabulary)
@@ -173,8 +173,7 @@ def test_the_compiled_loop_writes_the_text_of_the_step_by_step_loop(cell):
     """generate() runs the whole loop in one graph; for every seed and setting it must write what the plain
     Python loop over the compiled step writes (the same random numbers, the same choices)."""
     vocabulary = CharVocabulary.from_text("abcdefgh ijklmnop\nqrstuvwxyz.,")
-    args = train.parse_args(["--cell", cell, "--units", "16", "--layers", "2", "--output-dir", "/tmp/unused"])
-    model = train.build_language_model(args, len(vocabulary))
+    model = model_module.build_model(len(vocabulary), cell=cell, units=16, num_layers=2)
     for layer in model.layers:  # larger weights than at initialisation: peaked distributions, as after training
         layer.set_weights([weights * 3 for weights in layer.get_weights()])
     generator = generation.CharGenerator(model, vocabulary)

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -29,10 +30,25 @@ def test_argument_types_reject_bad_values(parse, text, message):
 def test_quick_defaults_yield_to_explicit_options():
     parser = cli.make_parser("x")
     cli.add_training_args(parser, epochs=30, batch_size=8)
-    args = cli.finish_parsing(parser, ["--quick", "--epochs", "7"], "demo", {"epochs": 2, "batch_size": 4})
-    assert (args.epochs, args.batch_size) == (7, 4)
+    args = cli.parse(parser, ["--quick", "--epochs", "30"], "demo", {"epochs": 2, "batch_size": 4})
+    assert (args.epochs, args.batch_size) == (30, 4)  # given (even as the default's value) beats --quick
     assert args.output_dir.endswith("outputs/demo-quick")
-    assert cli.finish_parsing(parser, [], "demo", {"epochs": 2}).epochs == 30
+    assert cli.parse(parser, [], "demo", {"epochs": 2}).epochs == 30
+    assert parser.get_default("epochs") == 30  # the parser is left as it was
+
+
+def test_defaults_that_depend_on_another_option_yield_to_quick_and_to_the_command_line():
+    parser = cli.make_parser("x")
+    parser.add_argument("--task", choices=("a", "b"), default="a")
+    parser.add_argument("--units", type=int, default=8)
+    cli.add_training_args(parser, epochs=30, batch_size=8)
+    by_task = {"a": {}, "b": {"units": 64, "epochs": 10}}
+    options = {
+        argv: cli.parse(parser, list(argv), lambda o: f"demo-{o.task}", {"epochs": 2}, lambda o: by_task[o.task])
+        for argv in [(), ("--task", "b"), ("--task", "b", "--quick"), ("--task", "b", "--units", "8")]
+    }
+    assert [(o.units, o.epochs) for o in options.values()] == [(8, 30), (64, 10), (64, 2), (8, 10)]
+    assert [Path(o.output_dir).name for o in options.values()] == ["demo-a", "demo-b", "demo-b-quick", "demo-b"]
 
 
 def test_help_shows_each_default_once():

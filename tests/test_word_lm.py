@@ -19,7 +19,7 @@ from common.training import read_history
 train = load_example("word_lm", "train")
 generate = load_example("word_lm", "generate")
 imdb_train = load_example("imdb", "train")
-model_module = sys.modules["model"]
+model_module = load_example("word_lm", "model")
 ngram = sys.modules["ngram"]
 lm_corpus = sys.modules["lm_corpus"]
 

@@ -17,7 +17,6 @@ import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ sta
 from pathlib import Path
 
 import keras
-from keras import layers
 
 from common import cli
 from common.chars import (
@@ -29,11 +28,11 @@ from common.chars import (
     uniform_loss,
     unigram_loss,
 )
-from common.models import output_head, recurrent_stack
 from common.saving import check_round_trip
-from common.training import Run, adam
+from common.training import Run
 
 from generation import CharGenerator
+from model import build_model
 
 EXAMPLE = "char_lm"
 SAMPLES_FILE = "samples.txt"
@@ -56,11 +55,11 @@ def parse_args(argv=None):
     )
     sampling.add_argument("--sample-length", type=cli.positive_int, default=300, help="characters per sample")
     cli.add_training_args(parser, epochs=10, batch_size=64, learning_rate=2e-3, patience=3, clipnorm=5.0)
-    args = cli.finish_parsing(
+    args = cli.parse(
         parser,
         argv,
         EXAMPLE,
-        quick_defaults={"sequence_length": 40, "units": 32, "layers": 1, "epochs": 2, "sample_length": 60},
+        quick={"sequence_length": 40, "units": 32, "layers": 1, "epochs": 2, "sample_length": 60},
     )
     if args.bidirectional:
         parser.error("--bidirectional cannot be used: a language model must not see the characters it predicts")
@@ -80,33 +79,6 @@ def windows(ids, sequence_length, batch_size, shuffle, seed):
     if shuffle:
         dataset = dataset.shuffle(len(ids) // (sequence_length + 1), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def build_language_model(args, vocab_size):
-    """Character ids (batch, time) -> next-character logits at every step (batch, time, vocab); compiled.
-
-    Chapter 004 §5.1.2: embedding -> stacked recurrent layers, each returning
-    every step's state -> a Dense layer over the vocabulary at every step.
-    """
-    char_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = layers.Embedding(vocab_size, args.embedding_dim, name="embedding")(char_ids)  # no padding: every id is a char
-    x = recurrent_stack(
-        x,
-        args.cell,
-        args.units,
-        args.layers,
-        return_sequences=True,  # a prediction at every position, not only the last
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-    )
-    logits = output_head(x, "per_step", vocab_size)
-    model = keras.Model(char_ids, logits, name=f"char_{args.cell}")
-    model.compile(
-        optimizer=adam(args.learning_rate, args.clipnorm),
-        # from_logits: the softmax is folded into the loss, which is more stable than softmax then log.
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    return model
 
 
 class PrintSamples(keras.callbacks.Callback):
@@ -142,31 +114,34 @@ def check_saved_model(output_dir, generator, prompt, seed, length=200):
     check_round_trip(output_dir / "model.keras", expected, answer=write_with)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
-
-    # --- 5.1.1 Data preprocessing: characters -> ids -> shifted windows ---
+def load_data(args, output_dir):
+    """5.1.1 Data preprocessing: the text as character ids, training and validation parts, and their table
+    (saved in `output_dir`: generate.py maps characters with the same table)."""
     quick_slice = 100_000 if args.quick and args.text_file is None else None  # a smoke test needs the format only
     vocabulary, train_ids, val_ids = load_text(
         args.corpus, args.text_file, args.data_dir, max_chars=quick_slice, sequence_length=args.sequence_length
     )
-    vocabulary.save(run.output_dir / VOCABULARY_FILE)  # generate.py maps characters with the same table
-    train_ds = windows(train_ids, args.sequence_length, args.batch_size, shuffle=True, seed=args.seed)
-    val_ds = windows(val_ids, args.sequence_length, args.batch_size, shuffle=False, seed=args.seed)
+    vocabulary.save(output_dir / VOCABULARY_FILE)
+    return vocabulary, train_ids, val_ids
 
-    # --- 5.1.2 The model ---
-    with run.scope():
-        model = build_language_model(args, len(vocabulary))
-    model.summary()
 
-    # --- 5.1.3 Training, with samples every few epochs ---
-    generator = CharGenerator(model, vocabulary)
-    prompt = vocabulary.decode(val_ids[:20])  # the start of the validation text
-    samples_path = run.output_dir / SAMPLES_FILE
-    if not run.resumed:  # a resumed run keeps the samples written before the interruption
-        samples_path.unlink(missing_ok=True)
-    sampler = PrintSamples(generator, prompt, samples_path, args.sample_every, args.sample_length, args.seed)
+def build(args, vocab_size):
+    """5.1.2 The model."""
+    return build_model(
+        vocab_size,
+        embedding_dim=args.embedding_dim,
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.layers,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+    )
+
+
+def train(model, train_ds, val_ds, sampler, args, run):
+    """5.1.3 Training, with samples every few epochs."""
     model.fit(
         train_ds,
         validation_data=val_ds,
@@ -175,42 +150,67 @@ def main(argv=None):
         callbacks=[*run.callbacks(patience=args.patience, reduce_lr_patience=1), sampler],
     )
 
-    # --- Evaluation: validation loss (best weights) beside the baselines ---
-    val_loss = float(model.evaluate(val_ds, verbose=0))
-    baselines = {
-        "uniform": uniform_loss(len(vocabulary)),
-        "unigram": unigram_loss(train_ids, val_ids, len(vocabulary)),
+
+def evaluate(model, val_ds, train_ids, val_ids, vocab_size, cell):
+    """{name: validation loss in nats per character} of the model (best weights) and the baselines."""
+    losses = {
+        f"{cell} model": float(model.evaluate(val_ds, verbose=0)),
+        "uniform": uniform_loss(vocab_size),
+        "unigram": unigram_loss(train_ids, val_ids, vocab_size),
     }
     print(f"\n{'validation text':<22}{'nats/char':>10}{'bits/char':>10}")
-    for name, loss in {f"{args.cell} model": val_loss, **baselines}.items():
+    for name, loss in losses.items():
         print(f"{name:<22}{loss:>10.4f}{nats_to_bits(loss):>10.4f}")
+    return losses
 
-    # --- 5.1.4 Generating text, carrying the state ---
-    write_samples(generator, prompt, samples_path, "final model", args.sample_length, args.seed)
-    check_saved_model(run.output_dir, generator, prompt, args.seed)
 
+def report(losses, vocab_size, cell, run):
+    val_loss = losses[f"{cell} model"]
     results = [
         {
             "metric": "validation loss, nats/char (lower is better)",
             "model": val_loss,
-            "baseline": baselines["unigram"],
+            "baseline": losses["unigram"],
             "baseline_name": "unigram",
         },
         {
             "metric": "validation loss, bits/char",
             "model": nats_to_bits(val_loss),
-            "baseline": nats_to_bits(baselines["uniform"]),
+            "baseline": nats_to_bits(losses["uniform"]),
             "baseline_name": "uniform",
         },
     ]
     metrics = {
         "val_loss_nats": val_loss,
         "val_loss_bits": nats_to_bits(val_loss),
-        "uniform_loss_nats": baselines["uniform"],
-        "unigram_loss_nats": baselines["unigram"],
-        "vocab_size": len(vocabulary),
+        "uniform_loss_nats": losses["uniform"],
+        "unigram_loss_nats": losses["unigram"],
+        "vocab_size": vocab_size,
     }
     return run.finish(metrics, results)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
+    vocabulary, train_ids, val_ids = load_data(args, run.output_dir)
+    train_ds = windows(train_ids, args.sequence_length, args.batch_size, shuffle=True, seed=args.seed)
+    val_ds = windows(val_ids, args.sequence_length, args.batch_size, shuffle=False, seed=args.seed)
+    with run.scope():
+        model = build(args, len(vocabulary))
+    model.summary()
+    generator = CharGenerator(model, vocabulary)
+    prompt = vocabulary.decode(val_ids[:20])  # the start of the validation text
+    samples_path = run.output_dir / SAMPLES_FILE
+    if not run.resumed:  # a resumed run keeps the samples written before the interruption
+        samples_path.unlink(missing_ok=True)
+    sampler = PrintSamples(generator, prompt, samples_path, args.sample_every, args.sample_length, args.seed)
+    train(model, train_ds, val_ds, sampler, args, run)
+    losses = evaluate(model, val_ds, train_ids, val_ids, len(vocabulary), args.cell)
+    # 5.1.4 Generating text, carrying the state
+    write_samples(generator, prompt, samples_path, "final model", args.sample_length, args.seed)
+    check_saved_model(run.output_dir, generator, prompt, args.seed)
+    return report(losses, len(vocabulary), args.cell, run)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,21 @@ PRETRAINED_SHAPES = {
 }
 
 
+# A quick run: a smaller network (from scratch; a pretrained one keeps the language model's), short texts, two
+# epochs, and an average of the weights over about ten steps (a quick run has a few dozen).
+QUICK = {"max_length": 100, "epochs": 2, "weight_averaging": 0.9}
+QUICK_SIZES = {"max_tokens": 2000, "embedding_dim": 16, "units": 8}
+
+
+def sizes_and_defaults(options):
+    """Defaults that depend on other options: fine-tuning takes the language model's sizes (and
+    PRETRAINED_DEFAULTS), a quick run from scratch QUICK_SIZES."""
+    if options.pretrained:
+        settings = read_settings(options.pretrained)
+        return {**PRETRAINED_DEFAULTS, **{name: settings[setting] for name, setting in PRETRAINED_SHAPES.items()}}
+    return QUICK_SIZES if options.quick else {}
+
+
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
     parser.add_argument(
@@ -85,25 +100,17 @@ def parse_args(argv=None):
     cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.3, bidirectional=True)
     # At most 7 epochs: the 15-minute CPU budget (README: "What moved the test accuracy").
     cli.add_training_args(parser, epochs=7, batch_size=64, learning_rate=1e-3, patience=2, weight_averaging=0.995)
-    quick_defaults = {
-        "max_tokens": 2000,
-        "max_length": 100,
-        "embedding_dim": 16,
-        "units": 8,
-        "epochs": 2,
-        "weight_averaging": 0.9,  # a quick run has a few dozen steps: average over about ten
-    }
-    settings = None
-    if pretrained := cli.peek(parser, argv, "pretrained"):
-        settings = read_settings(pretrained)
-        language_model_shapes = {name: settings[setting] for name, setting in PRETRAINED_SHAPES.items()}
-        parser.set_defaults(**PRETRAINED_DEFAULTS, **language_model_shapes)
-        quick_defaults = {name: value for name, value in quick_defaults.items() if name not in PRETRAINED_SHAPES}
     # A pretrained run writes outputs/imdb-pretrained (its own results row), leaving the from-scratch run's folder.
-    args = cli.finish_parsing(parser, argv, run_name(pretrained), quick_defaults=quick_defaults)
-    if settings is not None:  # an option given on the command line that contradicts the language model
+    args = cli.parse(
+        parser,
+        argv,
+        lambda options: run_name(options.pretrained),
+        quick=QUICK,
+        defaults=sizes_and_defaults,
+    )
+    if args.pretrained:  # an option given on the command line that contradicts the language model
         try:
-            check_requested(settings, {setting: getattr(args, name) for name, setting in PRETRAINED_SHAPES.items()})
+            check_requested(read_settings(args.pretrained), {setting: getattr(args, name) for name, setting in PRETRAINED_SHAPES.items()})
         except ValueError as error:
             parser.error(str(error))
     return args

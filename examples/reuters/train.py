@@ -87,11 +87,11 @@ def parse_args(argv=None):
         help="train N models from seeds SEED, SEED+1, ... one after another and average their probabilities "
         "(an ensemble; 1 = a single model)",
     )
-    return cli.finish_parsing(
+    return cli.parse(
         parser,
         argv,
         EXAMPLE,
-        quick_defaults={
+        quick={
             "max_tokens": 2000,
             "max_length": 80,
             "embedding_dim": 16,

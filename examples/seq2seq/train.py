@@ -92,12 +92,11 @@ def parse_args(argv=None):
         "--beam-width", type=cli.positive_int, default=4, help="beams kept while decoding the test words (1: greedy)"
     )
     cli.add_training_args(parser, epochs=25, batch_size=128, learning_rate=2e-3, patience=3, clipnorm=1.0)
-    attention = cli.peek(parser, argv, "attention")
-    return cli.finish_parsing(
+    return cli.parse(
         parser,
         argv,
-        f"{EXAMPLE}-{attention}",
-        quick_defaults={"max_words": 3000, "units": 32, "embedding_dim": 16, "epochs": 3, "batch_size": 64},
+        lambda options: f"{EXAMPLE}-{options.attention}",
+        quick={"max_words": 3000, "units": 32, "embedding_dim": 16, "epochs": 3, "batch_size": 64},
     )
 
 

@@ -17,17 +17,15 @@ import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ sta
 
 import json
 
-import keras
 import numpy as np
-from keras import layers
 
 from common import cli
-from common.models import output_head, recurrent_stack
 from common.plots import plt, save_figure
 from common.ranges import training_range
 from common.saving import check_round_trip
 from common.training import Run
 
+from model import OPTIMIZERS, build_model
 from series import RANGE_FILE, noisy_sine, persistence_forecast, seasonal_naive_forecast, split_in_time, windows
 
 EXAMPLE = "sine"
@@ -48,11 +46,9 @@ def parse_args(argv=None):
         choices=("tanh", "relu"),
         help="recurrent activation; relu (chapter 003) disables cuDNN for LSTM/GRU",
     )
-    parser.add_argument("--optimizer", default="adam", choices=("adam", "rmsprop"), help="rmsprop is chapter 000's")
+    parser.add_argument("--optimizer", default="adam", choices=tuple(OPTIMIZERS), help="rmsprop is chapter 000's")
     cli.add_training_args(parser, epochs=40, batch_size=64, learning_rate=2e-3, patience=8)
-    args = cli.finish_parsing(
-        parser, argv, EXAMPLE, quick_defaults={"length": 3000, "window": 50, "units": 16, "epochs": 3}
-    )
+    args = cli.parse(parser, argv, EXAMPLE, quick={"length": 3000, "window": 50, "units": 16, "epochs": 3})
     shortest_segment = min(len(segment) for segment in split_in_time(np.zeros(args.length)))
     if shortest_segment < args.window + args.horizon:
         parser.error(
@@ -76,41 +72,6 @@ def make_dataset(inputs, targets, batch_size, shuffle, seed):
     if shuffle:
         dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def build_forecaster(args, train_segment):
-    """Raw values (batch, window, 1) -> the next `horizon` raw values (batch, horizon); compiled.
-
-    Chapter 000 §4 / 003 §4: recurrent layers read the window, a Dense layer
-    gives one output per future step. Normalisation statistics come from the
-    training segment only and live in the model, so the saved model takes raw
-    values and returns raw values.
-    """
-    mean, variance = float(train_segment.mean()), float(train_segment.var())
-    values = keras.Input(shape=(args.window, 1), name="values")
-    x = layers.Normalization(axis=None, mean=mean, variance=variance, name="normalise")(values)
-    x = recurrent_stack(
-        x,
-        args.cell,
-        args.units,
-        args.layers,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-        activation=args.activation,  # relu (chapter 003) gives up the cuDNN kernel
-    )
-    x = output_head(x, "regression", args.horizon)  # "direct" multi-step: one output per future step
-    forecast = layers.Normalization(
-        axis=None, mean=mean, variance=variance, invert=True, dtype="float32", name="denormalise"
-    )(x)
-    model = keras.Model(values, forecast, name=f"sine_{args.cell}")
-    optimizer_class = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[args.optimizer]
-    model.compile(
-        optimizer=optimizer_class(learning_rate=args.learning_rate, clipnorm=args.clipnorm),
-        loss="mse",
-        metrics=["mae"],
-    )
-    return model
 
 
 def mse_by_step(forecast, targets):
@@ -162,51 +123,64 @@ def plot_forecast(history_values, truth, forecasts, path, title="forecast"):
     return save_figure(figure, path)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
-
-    # --- Data: a noisy sine, split in time, cut into windows ---
+def load_data(args):
+    """A noisy sine split in time, each segment cut into (windows, next values): {"train": (x, y), ...}, and the
+    training segment (the model's normalisation statistics and the forecast script's range come from it)."""
     series = noisy_sine(args.length, args.period, args.noise, seed=args.seed)
-    train_segment, val_segment, test_segment = split_in_time(series)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
-        windows(segment, args.window, args.horizon) for segment in (train_segment, val_segment, test_segment)
+    segments = dict(zip(("train", "validation", "test"), split_in_time(series), strict=True))
+    data = {name: windows(segment, args.window, args.horizon) for name, segment in segments.items()}
+    print(", ".join(f"{name} windows {len(x)}" for name, (x, _) in data.items()))
+    return data, segments["train"]
+
+
+def build(args, train_segment):
+    return build_model(
+        args.window,
+        args.horizon,
+        float(train_segment.mean()),
+        float(train_segment.var()),
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        activation=args.activation,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
     )
-    print(f"windows: train {len(x_train)}, validation {len(x_val)}, test {len(x_test)}")
-    train_ds = make_dataset(x_train, y_train, args.batch_size, shuffle=True, seed=args.seed)
-    val_ds = make_dataset(x_val, y_val, args.batch_size, shuffle=False, seed=args.seed)
 
-    # --- Model ---
-    with run.scope():
-        model = build_forecaster(args, train_segment)
-    model.summary()
-    # forecast.py flags (or refuses) values beyond what the model saw: the training segment's range.
-    (run.output_dir / RANGE_FILE).write_text(json.dumps(training_range(train_segment)))
 
-    # --- Training ---
+def train(model, data, args, run):
     # shuffle=False: the dataset already reshuffles itself every epoch (see make_dataset).
     model.fit(
-        train_ds,
-        validation_data=val_ds,
+        make_dataset(*data["train"], args.batch_size, shuffle=True, seed=args.seed),
+        validation_data=make_dataset(*data["validation"], args.batch_size, shuffle=False, seed=args.seed),
         epochs=args.epochs,
         shuffle=False,
         callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=3),
     )
 
-    # --- Evaluation on the test windows, once, beside the baselines ---
+
+def evaluate(model, x_test, args, output_dir):
+    """{name: (windows, horizon) forecast} of the model and the baselines on the test windows, used once."""
     model_forecast = model.predict(x_test[..., None], batch_size=512, verbose=0)
     # The saved model loads again (as forecast.py loads it) and forecasts as the model in memory does.
-    check_round_trip(run.output_dir / "model.keras", model_forecast[:16], inputs=x_test[:16, :, None])
-    forecasts = {
+    check_round_trip(output_dir / "model.keras", model_forecast[:16], inputs=x_test[:16, :, None])
+    return {
         f"{args.cell} model": model_forecast,
         "persistence": persistence_forecast(x_test, args.horizon),
         "seasonal naive": seasonal_naive_forecast(x_test, args.horizon, args.period),
     }
+
+
+def report(forecasts, x_test, y_test, args, run):
+    """Print and plot the scores against the noise floor, and finish the run record."""
     noise_variance = args.noise**2
     table = score_table(forecasts, y_test, noise_variance)
     print_table(table, args.horizon)
     print(f"noise floor: MSE {noise_variance:.5f} (ratio 1.000)")
-
     plot_forecast(
         x_test[0],
         y_test[0],
@@ -214,29 +188,42 @@ def main(argv=None):
         run.output_dir / "forecast.png",
         title=f"{args.horizon}-step forecast of a test window",
     )
-    model_row, persistence_row = table[f"{args.cell} model"], table["persistence"]
-    seasonal_row = table["seasonal naive"]
+    model_row = table[f"{args.cell} model"]
     results = [
         {
             "metric": "1-step test MSE / noise variance (lower is better, 1.0 is the floor)",
             "model": model_row["one_step_ratio"],
-            "baseline": persistence_row["one_step_ratio"],
+            "baseline": table["persistence"]["one_step_ratio"],
             "baseline_name": "persistence",
         },
         {
             "metric": f"{args.horizon}-step test MSE / noise variance",
             "model": model_row["multi_step_ratio"],
-            "baseline": seasonal_row["multi_step_ratio"],
+            "baseline": table["seasonal naive"]["multi_step_ratio"],
             "baseline_name": "seasonal naive",
         },
     ]
     metrics = {
         "noise_variance": noise_variance,
         **{f"{name}/{key}": value for name, row in table.items() for key, value in row.items()},
+        "one_step_ratio": model_row["one_step_ratio"],
+        "multi_step_ratio": model_row["multi_step_ratio"],
     }
-    metrics["one_step_ratio"] = model_row["one_step_ratio"]
-    metrics["multi_step_ratio"] = model_row["multi_step_ratio"]
     return run.finish(metrics, results)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
+    data, train_segment = load_data(args)
+    with run.scope():
+        model = build(args, train_segment)
+    model.summary()
+    # forecast.py flags (or refuses) values beyond what the model saw: the training segment's range.
+    (run.output_dir / RANGE_FILE).write_text(json.dumps(training_range(train_segment)))
+    train(model, data, args, run)
+    x_test, y_test = data["test"]
+    return report(evaluate(model, x_test, args, run.output_dir), x_test, y_test, args, run)
 
 
 if __name__ == "__main__":

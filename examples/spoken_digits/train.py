@@ -120,12 +120,11 @@ def parse_args(argv=None):
         "imitates other voices, see README)",
     )
     cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=2e-3, patience=8, clipnorm=1.0)
-    speaker = cli.peek(parser, argv, "test_speaker")
-    args = cli.finish_parsing(
+    args = cli.parse(
         parser,
         argv,
-        f"{EXAMPLE}-speaker-{speaker}" if speaker else EXAMPLE,
-        quick_defaults={"units": 16, "layers": 1, "mels": 20, "epochs": 3},
+        lambda options: f"{EXAMPLE}-speaker-{options.test_speaker}" if options.test_speaker else EXAMPLE,
+        quick={"units": 16, "layers": 1, "mels": 20, "epochs": 3},
     )
     if args.warp and args.cepstra:
         # the warp stretches the mel axis; on cepstral coefficients it would mix unrelated numbers

@@ -72,7 +72,6 @@ TASK_DEFAULTS = {
 
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
-    parser.epilog = "Some defaults depend on --task: see them with --task TASK --help."
     data = parser.add_argument_group("data")
     data.add_argument(
         "--task",
@@ -131,18 +130,18 @@ def parse_args(argv=None):
     cli.add_training_args(
         parser, epochs=10, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0, weight_averaging=0.0
     )
-    task, language = cli.peek(parser, argv, "task"), cli.peek(parser, argv, "language")
-    if language and task != "ner":
-        parser.error("--language chooses the CoNLL-2002 language of --task ner; CoNLL-2000 is English")
-    parser.set_defaults(**TASK_DEFAULTS[task])
-    args = cli.finish_parsing(
+    cli.show_defaults_by(parser, "--task", TASK_DEFAULTS)
+    args = cli.parse(
         parser,
         argv,
-        f"{EXAMPLE}-{task_name(task, language or TASK_DEFAULTS[task].get('language'))}",
+        lambda options: f"{EXAMPLE}-{task_name(options.task, options.language)}",
         # (a quick run has a few dozen steps: an average of them would be mostly the untrained start, and
         # while its validation F1 stays put the learning rate is halved away)
-        quick_defaults={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1, "weight_averaging": 0.0},
+        quick={"units": 32, "embedding_dim": 32, "epochs": 2, "min_count": 1, "weight_averaging": 0.0},
+        defaults=lambda options: TASK_DEFAULTS[options.task],
     )
+    if args.language and args.task != "ner":
+        parser.error("--language chooses the CoNLL-2002 language of --task ner; CoNLL-2000 is English")
     if args.tag_scheme != "iob" and args.task == "pos":
         parser.error("--tag-scheme rewrites chunk and entity tags; part-of-speech tags have no spans")
     if args.pos_input and args.task == "pos":

@@ -78,11 +78,11 @@ def parse_args(argv=None):
         default=4,
         help="validation perplexity checks (and checkpoints) per pass over the training reviews",
     )
-    args = cli.finish_parsing(
+    args = cli.parse(
         parser,
         argv,
         EXAMPLE,
-        quick_defaults={
+        quick={
             "max_tokens": 2000,
             "sequence_length": 100,
             "units": 32,
