@@ -4,7 +4,7 @@ Run: python benchmarks/training_speed.py   (part of `make bench`; about 10 minut
 
 Chapter 004 §9.4 (how to train faster). The same network as
 examples/imdb/train.py (embedding 64, bidirectional LSTM 64, max over time),
-built by that example's own `build_classifier`, trained on the same training
+built by that example's own `build_model` (model.py), trained on the same training
 reviews cut at the default 600 words, under one change at a time:
 
 - pad every review to 600 words, or batch reviews of similar length (buckets);
@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common import cli
+from common import cli, reviews
 from common.data import resolve_data_dir
 from common.plots import plt, save_figure
 from common.results import write_table
@@ -42,6 +42,7 @@ from common.text import bucketed_dataset, encode, make_vectorizer
 from common.training import hardware_description, library_versions
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_LENGTH = 600  # the IMDB example's default --max-length
 TABLE = "training-speed"  # the README's markers for the table (common.results.markers)
 # (name, batching, batch size, jit_compile, precision policy)
 SETTINGS = [
@@ -56,15 +57,10 @@ SETTINGS = [
 ]
 
 
-def imdb_module(name):
-    """examples/imdb/NAME.py, imported from its file under a name of its own ("imdb_NAME"): other examples have
-    a train.py too, and `import train` would give whichever was imported first."""
-    folder = ROOT / "examples" / "imdb"
-    if name == "reviews":  # the one reviews module (tests patch it)
-        from common import reviews
-
-        return reviews
-    spec = importlib.util.spec_from_file_location(f"imdb_{name}", folder / f"{name}.py")
+def imdb_model():
+    """examples/imdb/model.py, imported from its file under a name of its own ("imdb_model"): other examples
+    have a model.py too, and `import model` would give whichever was imported first."""
+    spec = importlib.util.spec_from_file_location("imdb_model", ROOT / "examples" / "imdb" / "model.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -96,17 +92,16 @@ def epoch_shape(data):
     return len(lengths), sum(length for _, length in lengths), sum(rows * length for rows, length in lengths)
 
 
-def measure(setting, train, sequences, labels, vocab_size, epochs, seed):
-    """Median seconds of the timed epochs (all but the first) of one setting, and its epoch's shape; `train` is
-    examples/imdb/train.py, whose build_classifier makes the network."""
+def measure(setting, build_model, sequences, labels, vocab_size, epochs, seed):
+    """Median seconds of the timed epochs (all but the first) of one setting, and its epoch's shape;
+    `build_model` is examples/imdb/model.py's."""
     _, batching, batch_size, jit_compile, policy = setting
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(seed)
-    args = train.parse_args(["--batch-size", str(batch_size), "--output-dir", str(ROOT / "outputs" / "bench-unused")])
-    model = train.build_classifier(args, vocab_size)
+    model = build_model(vocab_size)  # the example's network with its default sizes
     model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], jit_compile=jit_compile)
     timer = EpochTimes()
-    data = dataset(sequences, labels, batching, batch_size, args.max_length, seed)
+    data = dataset(sequences, labels, batching, batch_size, MAX_LENGTH, seed)
     model.fit(data, epochs=epochs, verbose=0, callbacks=[timer], shuffle=False)  # the dataset shuffles itself
     keras.mixed_precision.set_global_policy("float32")
     return float(np.median(timer.seconds[1:])), epoch_shape(data)
@@ -161,16 +156,16 @@ def main(argv=None):
     if args.epochs < 2:
         raise SystemExit("error: --epochs must be at least 2 (the first epoch is not timed)")
     started = time.perf_counter()
-    texts, labels, _ = imdb_module("reviews").load_reviews(resolve_data_dir(args.data_dir))["train"]
+    texts, labels, _ = reviews.load_reviews(resolve_data_dir(args.data_dir))["train"]
     chosen = np.random.default_rng(args.seed).choice(len(texts), size=min(args.reviews, len(texts)), replace=False)
     vectorizer = make_vectorizer(texts, 20_000)  # the example's vocabulary size, from all training reviews
-    sequences = encode(vectorizer, [texts[i] for i in chosen], max_length=600)
+    sequences = encode(vectorizer, [texts[i] for i in chosen], max_length=MAX_LENGTH)
     labels = [labels[i] for i in chosen]
     words = int(sum(len(sequence) for sequence in sequences))
-    rows, train = [], imdb_module("train")
+    rows, build_model = [], imdb_model().build_model
     for setting in SETTINGS:
         seconds, (batches, steps, padded) = measure(
-            setting, train, sequences, labels, vectorizer.vocabulary_size(), args.epochs, args.seed
+            setting, build_model, sequences, labels, vectorizer.vocabulary_size(), args.epochs, args.seed
         )
         rows.append(
             {

@@ -243,7 +243,7 @@ def test_the_classifier_starts_from_the_language_model_weights(trained):
     encoder, vocabulary, settings = load_encoder(root / "lm")
     args = imdb_train.parse_args(["--pretrained", str(root / "lm"), "--output-dir", str(root / "unused")])
     assert (args.max_tokens, args.embedding_dim, args.units) == (len(vocabulary), 16, 32)
-    classifier = imdb_train.build_classifier(args, len(vocabulary))
+    classifier = imdb_train.build(args, len(vocabulary))  # examples/imdb/model.py's, with the options' values
     assert transfer_weights(encoder, classifier) == ["embedding", "lstm_1"]
     for name in ("embedding", "lstm_1"):
         for copied, original in zip(classifier.get_layer(name).weights, encoder.get_layer(name).weights, strict=True):

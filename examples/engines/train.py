@@ -77,9 +77,7 @@ def parse_args(argv=None):
     cli.add_training_args(
         parser, epochs=60, batch_size=256, learning_rate=2e-3, patience=10, clipnorm=1.0, weight_averaging=0.99
     )
-    return cli.parse(
-        parser, argv, EXAMPLE, quick={"units": 16, "layers": 1, "epochs": 3, "validation_engines": 5}
-    )
+    return cli.parse(parser, argv, EXAMPLE, quick={"units": 16, "layers": 1, "epochs": 3, "validation_engines": 5})
 
 
 def split_engines(units, count, seed):

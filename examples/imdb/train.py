@@ -21,16 +21,13 @@ import re
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-from keras import layers
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
 from common import cli
 from common.data import resolve_data_dir
-from common.models import output_head, pool_over_time, recurrent_stack
 from common.plots import plt, save_figure
 from common.pretrained import check_requested, load_encoder, read_settings, transfer_weights
 from common.reviews import LABELS, load_reviews
@@ -42,7 +39,9 @@ from common.text import (
     text_datasets,
     vectorizer_for,
 )
-from common.training import Run, adam
+from common.training import Run
+
+from model import build_model
 
 EXAMPLE = "imdb"
 
@@ -110,7 +109,8 @@ def parse_args(argv=None):
     )
     if args.pretrained:  # an option given on the command line that contradicts the language model
         try:
-            check_requested(read_settings(args.pretrained), {setting: getattr(args, name) for name, setting in PRETRAINED_SHAPES.items()})
+            requested = {setting: getattr(args, name) for name, setting in PRETRAINED_SHAPES.items()}
+            check_requested(read_settings(args.pretrained), requested)
         except ValueError as error:
             parser.error(str(error))
     return args
@@ -176,40 +176,6 @@ def adopt_language_model(folder):
     return encoder, vectorizer_for(vocabulary)
 
 
-def build_classifier(args, vocab_size, word_vectors=None):
-    """Token ids (batch, words), 0-padded on the right -> P(positive) (batch, 1); compiled.
-
-    Chapter 004 §5.3.3: embedding -> bidirectional LSTM -> the largest value of
-    each feature over the real words -> sigmoid.
-    """
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    # mask_zero: the LSTM skips padding; with right padding it keeps the fused cuDNN kernel on GPU.
-    embedding = layers.Embedding(vocab_size, args.embedding_dim, mask_zero=True, name="embedding")
-    x = layers.Dropout(args.embedding_dropout, name="embedding_dropout")(embedding(token_ids))  # keeps the mask
-    x = recurrent_stack(
-        x,
-        args.cell,
-        args.units,
-        args.layers,
-        return_sequences=args.pooling != "last",  # mean or max pooling reads every step's state
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-    )
-    probability = output_head(pool_over_time(x, args.pooling), "binary")
-    model = keras.Model(token_ids, probability, name=f"imdb_{args.cell}")
-    if word_vectors is not None:  # start from the word vectors; freezing must come before compile
-        embedding.set_weights([word_vectors])
-        embedding.trainable = not args.freeze_embeddings
-    model.compile(
-        # with --weight-averaging, validation and checkpoints use a moving average of the weights
-        optimizer=adam(args.learning_rate, args.clipnorm, args.weight_averaging),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
-
-
 def plot_length_histograms(lengths_by_class, path, title, xlabel="length (words)"):
     """Overlaid histograms of sequence lengths, one per class (exploration plots)."""
     figure, axis = plt.subplots(figsize=(8, 3.6))
@@ -220,6 +186,109 @@ def plot_length_histograms(lengths_by_class, path, title, xlabel="length (words)
     axis.set_title(title)
     axis.legend()
     return save_figure(figure, path)
+
+
+def load_data(args):
+    """5.3.1 The reviews: {"train", "validation", "test": (texts, labels)}, validation holding out whole movies,
+    and the unlabelled reviews."""
+    data = load_reviews(resolve_data_dir(args.data_dir))
+    texts, labels, movies = data["train"]
+    test_texts, test_labels, _ = data["test"]
+    if args.quick and len(texts) > 2000:  # a small slice: a smoke test, not a result
+        texts, labels, movies = texts[::12], labels[::12], movies[::12]
+        test_texts, test_labels = test_texts[::25], test_labels[::25]
+    train, validation = split_by_movie(texts, labels, movies, args.validation_fraction, args.seed)
+    splits = {"train": train, "validation": validation, "test": (test_texts, test_labels)}
+    print("reviews: " + ", ".join(f"{name} {len(texts)}" for name, (texts, _) in splits.items()))
+    return splits, data["unlabelled"]
+
+
+def build(args, vocab_size, word_vectors=None):
+    """5.3.3 The model, its embedding started from `word_vectors` (004 §7.3)."""
+    return build_model(
+        vocab_size,
+        embedding_dim=args.embedding_dim,
+        embedding_dropout=args.embedding_dropout,
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        pooling=args.pooling,
+        word_vectors=word_vectors,
+        freeze_embeddings=args.freeze_embeddings,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+        weight_averaging=args.weight_averaging,
+    )
+
+
+def build_from_text(args, splits, unlabelled, run):
+    """5.3.2-5.3.3: the vectoriser (from the training text, or the language model's) and the model (its embedding
+    from word vectors of the unlabelled text, or the language model's embedding and LSTM)."""
+    train_texts, _ = splits["train"]
+    if args.pretrained:
+        encoder, vectorizer = adopt_language_model(args.pretrained)
+    else:
+        vectorizer = make_vectorizer(train_texts, args.max_tokens)
+    vocab_size = len(vectorizer.get_vocabulary())
+    print(f"vocabulary: {vocab_size} tokens kept (0 = padding, 1 = unknown)")
+    datasets = text_datasets(vectorizer, splits.values(), args.max_length, args.batch_size, args.seed)
+    word_vectors = None
+    if args.pretrained_embeddings and not args.pretrained:  # from training and unlabelled reviews only
+        word_vectors = learn_word_vectors(vectorizer, [*train_texts, *unlabelled], args.embedding_dim, args.seed)
+    with run.scope():
+        model = build(args, vocab_size, word_vectors)
+        if args.pretrained:  # 004 §7.3: the language model's embedding and LSTM, before any fine-tuning
+            print(f"started from {args.pretrained}: " + ", ".join(transfer_weights(encoder, model)))
+    model.summary()
+    return vectorizer, model, datasets
+
+
+def train(model, train_ds, val_ds, args, run):
+    """5.3.4 Training."""
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=args.epochs,
+        shuffle=False,  # the dataset shuffles itself
+        # Halving the learning rate after an epoch without progress steadies the last epochs.
+        callbacks=run.callbacks(
+            patience=args.patience, reduce_lr_patience=1, averaged_weights=bool(args.weight_averaging)
+        ),
+    )
+
+
+def save_end_to_end(vectorizer, model, test_texts, max_length, output_dir):
+    """The model that reads raw text (predict.py's), checked to load again and answer as `model` does."""
+    export = raw_text_model(vectorizer, model, max_length, name="imdb_end_to_end")
+    export.save(output_dir / "end_to_end.keras")
+    print(f"saved {output_dir / 'end_to_end.keras'} (reads raw reviews: examples/imdb/predict.py)")
+    check_saved_text_models(output_dir, export, model, vectorizer, test_texts[:8], max_length)
+
+
+def report(test_loss, test_accuracy, baseline, rnn_wall_time, facts, vocab_size, run):
+    baseline_accuracy, baseline_seconds = baseline
+    metrics = {
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "baseline_test_accuracy": baseline_accuracy,
+        "rnn_wall_time_s": rnn_wall_time,
+        "baseline_wall_time_s": baseline_seconds,
+        "vocabulary_size": vocab_size,
+        **facts,
+    }
+    results = [
+        {
+            "metric": "test accuracy (25,000 reviews)",
+            "model": test_accuracy,
+            "baseline": baseline_accuracy,
+            "baseline_name": "TF-IDF 1-2-grams + logistic regression",
+            "baseline_wall_time_s": baseline_seconds,
+        }
+    ]
+    return run.finish(metrics, results)
 
 
 def main(argv=None):
@@ -235,91 +304,19 @@ def main(argv=None):
         argv=argv,
         name=run_name(args.pretrained),
     )
-
-    # --- 5.3.1 Data: load, verify, split, explore ---
-    data = load_reviews(resolve_data_dir(args.data_dir))
-    texts, labels, movies = data["train"]
-    test_texts, test_labels, _ = data["test"]
-    if args.quick and len(texts) > 2000:  # a small slice: a smoke test, not a result
-        texts, labels, movies = texts[::12], labels[::12], movies[::12]
-        test_texts, test_labels = test_texts[::25], test_labels[::25]
-    (train_texts, train_labels), (val_texts, val_labels) = split_by_movie(
-        texts, labels, movies, args.validation_fraction, args.seed
-    )
-    print(f"reviews: train {len(train_texts)}, validation {len(val_texts)}, test {len(test_texts)}")
-    facts = explore(train_texts, train_labels, run.output_dir)
-
-    # --- 5.3.2 Text preprocessing: vocabulary from training text only (or the language model's) ---
-    if args.pretrained:
-        encoder, vectorizer = adopt_language_model(args.pretrained)
-    else:
-        vectorizer = make_vectorizer(train_texts, args.max_tokens)
-    vocabulary = vectorizer.get_vocabulary()
-    print(f"vocabulary: {len(vocabulary)} tokens kept (0 = padding, 1 = unknown)")
-    train_ds, val_ds, test_ds = text_datasets(
-        vectorizer,
-        [(train_texts, train_labels), (val_texts, val_labels), (test_texts, test_labels)],
-        args.max_length,
-        args.batch_size,
-        args.seed,
-    )
-
-    # --- 5.3.3 Model, its embedding started from word vectors of unlabelled text (004 §7.3) ---
-    word_vectors = None
-    if args.pretrained_embeddings and not args.pretrained:  # from training and unlabelled reviews only
-        word_vectors = learn_word_vectors(
-            vectorizer, [*train_texts, *data["unlabelled"]], args.embedding_dim, args.seed
-        )
-    with run.scope():
-        model = build_classifier(args, len(vocabulary), word_vectors)
-        if args.pretrained:  # 004 §7.3: the language model's embedding and LSTM, before any fine-tuning
-            print(f"started from {args.pretrained}: " + ", ".join(transfer_weights(encoder, model)))
-    model.summary()
-
-    # --- 5.3.4 Training and testing ---
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=args.epochs,
-        shuffle=False,  # the dataset shuffles itself
-        # Halving the learning rate after an epoch without progress steadies the last epochs.
-        callbacks=run.callbacks(
-            patience=args.patience, reduce_lr_patience=1, averaged_weights=bool(args.weight_averaging)
-        ),
-    )
+    splits, unlabelled = load_data(args)
+    facts = explore(*splits["train"], run.output_dir)
+    vectorizer, model, (train_ds, val_ds, test_ds) = build_from_text(args, splits, unlabelled, run)
+    train(model, train_ds, val_ds, args, run)
     test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
     print(f"\ntest accuracy ({args.cell} model): {test_accuracy:.4f}   test loss: {test_loss:.4f}")
     rnn_wall_time = time.perf_counter() - run.started
-
-    # --- Baseline on the same split ---
-    baseline_accuracy, baseline_seconds = tfidf_baseline(train_texts, train_labels, test_texts, test_labels)
-    print(f"test accuracy (TF-IDF + logistic regression): {baseline_accuracy:.4f} in {baseline_seconds:.0f} s")
-
-    # --- Save the model that reads raw text ---
-    export = raw_text_model(vectorizer, model, args.max_length, name="imdb_end_to_end")
-    export.save(run.output_dir / "end_to_end.keras")
-    print(f"saved {run.output_dir / 'end_to_end.keras'} (reads raw reviews: examples/imdb/predict.py)")
-    check_saved_text_models(run.output_dir, export, model, vectorizer, test_texts[:8], args.max_length)
-
-    metrics = {
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "baseline_test_accuracy": baseline_accuracy,
-        "rnn_wall_time_s": rnn_wall_time,
-        "baseline_wall_time_s": baseline_seconds,
-        "vocabulary_size": len(vocabulary),
-        **facts,
-    }
-    results = [
-        {
-            "metric": "test accuracy (25,000 reviews)",
-            "model": test_accuracy,
-            "baseline": baseline_accuracy,
-            "baseline_name": "TF-IDF 1-2-grams + logistic regression",
-            "baseline_wall_time_s": baseline_seconds,
-        }
-    ]
-    return run.finish(metrics, results)
+    baseline = tfidf_baseline(*splits["train"], *splits["test"])  # (accuracy, seconds), on the same split
+    print(f"test accuracy (TF-IDF + logistic regression): {baseline[0]:.4f} in {baseline[1]:.0f} s")
+    test_texts, _ = splits["test"]
+    save_end_to_end(vectorizer, model, test_texts, args.max_length, run.output_dir)
+    vocab_size = len(vectorizer.get_vocabulary())
+    return report(test_loss, test_accuracy, baseline, rnn_wall_time, facts, vocab_size, run)
 
 
 if __name__ == "__main__":

@@ -45,9 +45,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny slice and few updates: a smoke test")
     parser.add_argument("--data-dir", help="data folder (default: $RNN_EXAMPLES_DATA, else data/)")
     parser.add_argument("--output-dir", help="outputs folder (default: outputs/numpy_rnn)")
-    return cli.parse(
-        parser, argv, EXAMPLE, quick={"chars": 20_000, "iterations": 300, "report_every": 100}
-    )
+    return cli.parse(parser, argv, EXAMPLE, quick={"chars": 20_000, "iterations": 300, "report_every": 100})
 
 
 def check_gradients(seed):
