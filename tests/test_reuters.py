@@ -14,6 +14,7 @@ ensemble = load_example("reuters", "ensemble")
 scores = load_example("reuters", "scores")
 train = load_example("reuters", "train")
 predict = load_example("reuters", "predict")
+model_module = load_example("reuters", "model")
 
 STORY_WORDS = {
     "grain": "harvest tonnes grain silo farmers",
@@ -271,9 +272,9 @@ def test_base_rate_biases_make_the_untrained_head_predict_label_frequencies():
     np.testing.assert_allclose(sigmoid[1], 0.25, rtol=1e-6)
     np.testing.assert_allclose(sigmoid[0], 0.75, rtol=1e-6)
     np.testing.assert_allclose(sigmoid[2], 0.5 / 4, rtol=1e-6)  # never positive: half an example, finite
-    args = train.parse_args(["--quick", "--units", "3", "--output-dir", "/tmp/unused"])
-    model = ensemble.build_classifier(args, vocab_size=20, num_topics=3)
-    kernel, _ = model.get_layer("output").get_weights()
+    model = model_module.build_model(20, 3, embedding_dim=16, units=3, output_biases=biases)
+    kernel, kept_biases = model.get_layer("output").get_weights()
+    np.testing.assert_array_equal(kept_biases, biases.astype("float32"))
     model.get_layer("output").set_weights([np.zeros_like(kernel), biases])
     np.testing.assert_allclose(model(np.array([[3, 4, 0]]))[0], sigmoid, rtol=1e-5)
     with pytest.raises(ValueError, match="non-empty"):
@@ -282,8 +283,7 @@ def test_base_rate_biases_make_the_untrained_head_predict_label_frequencies():
 
 def test_average_models_is_the_mean_of_its_members_and_reloads(tmp_path):
     keras.utils.set_random_seed(0)
-    args = train.parse_args(["--quick", "--units", "3", "--output-dir", "/tmp/unused"])
-    members = [ensemble.build_classifier(args, vocab_size=30, num_topics=4, name=f"m{index}") for index in range(3)]
+    members = [model_module.build_model(30, 4, embedding_dim=16, units=3, name=f"m{index}") for index in range(3)]
     averaged = ensemble.average_models(members)
     tokens = np.array([[5, 6, 7, 0, 0], [9, 0, 0, 0, 0]])
     expected = np.mean([member(tokens) for member in members], axis=0)

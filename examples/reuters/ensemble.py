@@ -1,9 +1,5 @@
-"""The Reuters topic model: one member's network, outputs that start at each topic's base rate, and an
-ensemble of members trained one after another and averaged.
-
-Chapter: 001 §4 (Embedding + recurrent layer for Reuters), done as the
-multi-label task it is (one sigmoid per topic), and 004 §5.3.3's text model.
-"""
+"""The Reuters ensemble: outputs that start at each topic's base rate, and members (model.py's network)
+trained one after another and averaged."""
 
 import shutil
 
@@ -11,8 +7,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from common.models import output_head, pool_over_time, recurrent_stack
-from common.training import adam, set_seed
+from common.training import set_seed
 
 MEMBER_DIR = "member-{}"  # one folder per ensemble member: history, best checkpoint, backup
 
@@ -34,43 +29,6 @@ def base_rate_biases(labels):
     half_example = 0.5 / len(labels)
     rates = np.clip(labels.mean(axis=0), half_example, 1 - half_example)
     return np.log(rates / (1 - rates)).astype("float32")
-
-
-def build_classifier(args, vocab_size, num_topics, word_vectors=None, output_biases=None, name="reuters"):
-    """One member: token ids (batch, words), 0-padded on the right -> (batch, topics) probabilities; compiled.
-
-    Embedding -> bidirectional LSTM -> the largest value of each feature over
-    the real words -> one independent sigmoid per topic.
-    """
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    # mask_zero: the LSTM skips padding; with right padding it keeps the fused cuDNN kernel on GPU.
-    embedding = layers.Embedding(vocab_size, args.embedding_dim, mask_zero=True, name="embedding")
-    x = layers.Dropout(args.embedding_dropout, name="embedding_dropout")(embedding(token_ids))  # keeps the mask
-    x = recurrent_stack(
-        x,
-        args.cell,
-        args.units,
-        args.layers,
-        return_sequences=args.pooling != "last",  # mean or max pooling reads every step's state
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-    )
-    probabilities = output_head(pool_over_time(x, args.pooling), "multilabel", num_topics)
-    model = keras.Model(token_ids, probabilities, name=name)
-    if word_vectors is not None:  # start from the word vectors; freezing must come before compile
-        embedding.set_weights([word_vectors])
-        embedding.trainable = not args.freeze_embeddings
-    if output_biases is not None:  # each topic starts at its share of training stories, not at 50%
-        output = model.get_layer("output")
-        output.set_weights([output.get_weights()[0], output_biases])
-    model.compile(
-        # with --weight-averaging, validation and checkpoints use a moving average of the weights
-        optimizer=adam(args.learning_rate, args.clipnorm, args.weight_averaging),
-        loss="binary_crossentropy",  # one independent yes/no per topic
-        metrics=[keras.metrics.F1Score(average="micro", threshold=0.5, name="micro_f1")],
-    )
-    return model
 
 
 def average_models(models, name="ensemble"):

@@ -37,7 +37,8 @@ from common.text import check_saved_text_models, learn_word_vectors, make_vector
 from common.training import Run
 
 from corpus import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
-from ensemble import average_models, base_rate_biases, build_classifier, member_histories, train_ensemble
+from ensemble import average_models, base_rate_biases, member_histories, train_ensemble
+from model import build_model
 from scores import choose_threshold, multilabel_decisions, multilabel_scores
 
 EXAMPLE = "reuters"
@@ -189,32 +190,41 @@ def tfidf_baseline(train, val, test, topics):
     return scores, time.perf_counter() - started
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
-
-    # --- Data: NLTK's Reuters corpus, tokenised with NLTK ---
-    topics, train, val, test = load_data(args)
-
-    # --- Vectorisation: vocabulary from training stories only ---
-    vectorizer = make_vectorizer(train[0], args.max_tokens, standardize=None)
-    train_ds, val_ds, test_ds = text_datasets(
-        vectorizer, [train, val, test], args.max_length, args.batch_size, args.seed
+def build(args, vocab_size, num_topics, word_vectors, output_biases, index):
+    """Ensemble member `index` (1, 2, ...)."""
+    return build_model(
+        vocab_size,
+        num_topics,
+        embedding_dim=args.embedding_dim,
+        embedding_dropout=args.embedding_dropout,
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        pooling=args.pooling,
+        word_vectors=word_vectors,
+        freeze_embeddings=args.freeze_embeddings,
+        output_biases=output_biases,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+        weight_averaging=args.weight_averaging,
+        name=f"reuters_{args.cell}_{index}",
     )
 
-    # --- Model, its embedding started from word vectors of the training stories (004 §7.3) ---
+
+def train_members(args, run, vectorizer, train, train_ds, val_ds):
+    """The ensemble's members, each trained from its own seed (its embedding started from word vectors of the
+    training stories, 004 §7.3; its outputs at their topics' base rates, see base_rate_biases)."""
     word_vectors = None
     if args.pretrained_embeddings:
-        word_vectors = learn_word_vectors(
-            vectorizer, texts_for_word_vectors(args, train[0]), args.embedding_dim, args.seed
-        )
-    # Each output starts at its topic's share of training stories instead of 50% (see base_rate_biases).
+        texts = texts_for_word_vectors(args, train[0])
+        word_vectors = learn_word_vectors(vectorizer, texts, args.embedding_dim, args.seed)
     output_biases = base_rate_biases(train[1])
 
-    def build(index):
-        model = build_classifier(
-            args, vectorizer.vocabulary_size(), len(topics), word_vectors, output_biases, f"reuters_{args.cell}_{index}"
-        )
+    def build_member(index):
+        model = build(args, vectorizer.vocabulary_size(), train[1].shape[1], word_vectors, output_biases, index)
         if index == 1:
             model.summary()
         return model
@@ -233,24 +243,27 @@ def main(argv=None):
             ),
         )
 
-    # --- Training: an ensemble of members from different seeds, averaged ---
-    members = train_ensemble(run, args.members, build, fit)
-    model = average_models(members, name=f"reuters_{args.cell}_ensemble")
+    return train_ensemble(run, args.members, build_member, fit)
 
-    # --- Evaluation: threshold on validation, scores on test; each member alone, then the ensemble ---
-    def member_probabilities(member):
-        reader = raw_text_model(vectorizer, member, args.max_length, name=f"{member.name}_end_to_end")
-        return [reader.predict(np.array(texts, dtype=object), batch_size=256, verbose=0) for texts in (val[0], test[0])]
 
-    predictions = [member_probabilities(member) for member in members]  # each member reads the stories once
+def predict_members(members, vectorizer, val, test, max_length):
+    """[(validation, test) probabilities] of each member: each reads the stories once."""
+    readers = [raw_text_model(vectorizer, member, max_length, name=f"{member.name}_end_to_end") for member in members]
+    return [
+        [reader.predict(np.array(texts, dtype=object), batch_size=256, verbose=0) for texts in (val[0], test[0])]
+        for reader in readers
+    ]
+
+
+def score(predictions, val, test, topics, args):
+    """Each member's scores (when there are several), then the ensemble's: (threshold, scores, per topic)."""
     member_scores = []
-    if len(members) > 1:
+    if len(predictions) > 1:
         for index, (member_val, member_test) in enumerate(predictions, start=1):
             member_scores.append(evaluate(f"member {index} alone", member_val, val[1], member_test, test[1], topics)[1])
     # The ensemble's probabilities: the members' mean, what the saved model's Average layer computes.
     val_probabilities, test_probabilities = (np.mean(split, axis=0) for split in zip(*predictions, strict=True))
-    export = raw_text_model(vectorizer, model, args.max_length, name="reuters_end_to_end")
-    threshold, scores, per_topic = evaluate(
+    ensemble = evaluate(
         f"{'bidirectional ' if args.bidirectional else ''}{args.cell} (RNN), {args.members} member(s)",
         val_probabilities,
         val[1],
@@ -258,11 +271,11 @@ def main(argv=None):
         test[1],
         topics,
     )
-    rnn_seconds = time.perf_counter() - run.started  # start to test scores, as in the IMDB example
-    baseline_scores, baseline_seconds = tfidf_baseline(train, val, test, topics)
+    return member_scores, ensemble
 
-    # --- Per-topic report and plot ---
-    frequency = train[1].sum(axis=0) + val[1].sum(axis=0)
+
+def write_per_topic(per_topic, topics, frequency, output_dir):
+    """The ten most frequent topics' scores on screen; all topics' in per_topic.csv and f1_by_topic.png."""
     print(f"\n{'topic (10 most frequent)':<26}{'train docs':>11}{'precision':>10}{'recall':>8}{'F1':>7}")
     for index in np.argsort(-frequency)[:10]:
         row = per_topic[topics[index]]
@@ -270,15 +283,15 @@ def main(argv=None):
             f"{topics[index]:<26}{int(frequency[index]):>11}{row['precision']:>10.3f}{row['recall']:>8.3f}"
             f"{row['f1-score']:>7.3f}"
         )
-    print(f"(all {len(topics)} topics in {run.output_dir / 'per_topic.csv'})")
+    print(f"(all {len(topics)} topics in {output_dir / 'per_topic.csv'})")
     plot_score_by_frequency(
         frequency,
         [per_topic[t]["f1-score"] for t in topics],
         topics,
-        run.output_dir / "f1_by_topic.png",
+        output_dir / "f1_by_topic.png",
         title="Test F1 per topic against its training frequency",
     )
-    with open(run.output_dir / "per_topic.csv", "w") as handle:
+    with open(output_dir / "per_topic.csv", "w") as handle:
         handle.write("topic,train_documents,precision,recall,f1,test_documents\n")
         for topic, count in zip(topics, frequency, strict=True):
             row = per_topic[topic]
@@ -287,14 +300,21 @@ def main(argv=None):
                 f"{int(row['support'])}\n"
             )
 
-    # --- Save the model that reads token strings, with its topics and threshold ---
-    model.save(run.output_dir / "model.keras")  # token ids in (the members' own checkpoints are in member-N/)
-    export.save(run.output_dir / "end_to_end.keras")
-    check_saved_text_models(run.output_dir, export, model, vectorizer, test[0][:8], args.max_length)
-    (run.output_dir / "topics.json").write_text(
+
+def save(model, vectorizer, topics, threshold, test_texts, args, output_dir):
+    """The averaged model (token ids in; the members' own checkpoints are in member-N/), the one that reads token
+    strings, and its topics and threshold (predict.py's)."""
+    export = raw_text_model(vectorizer, model, args.max_length, name="reuters_end_to_end")
+    model.save(output_dir / "model.keras")
+    export.save(output_dir / "end_to_end.keras")
+    check_saved_text_models(output_dir, export, model, vectorizer, test_texts[:8], args.max_length)
+    (output_dir / "topics.json").write_text(
         json.dumps({"topics": topics, "threshold": threshold, "remove_stopwords": args.remove_stopwords}, indent=2)
     )
 
+
+def report(scores, threshold, member_scores, baseline, rnn_seconds, topics, args, run):
+    baseline_scores, baseline_seconds = baseline
     metrics = {
         **scores,
         "threshold": threshold,
@@ -306,21 +326,33 @@ def main(argv=None):
     }
     results = [
         {
-            "metric": f"test micro-F1 ({len(topics)} topics, ModApte)",
-            "model": scores["f1_micro"],
-            "baseline": baseline_scores["f1_micro"],
-            "baseline_name": "TF-IDF words + one-vs-rest logistic regression",
+            "metric": f"test {average}-F1 ({len(topics)} topics, ModApte)",
+            "model": scores[f"f1_{average}"],
+            "baseline": baseline_scores[f"f1_{average}"],
+            "baseline_name": name,
             "baseline_wall_time_s": baseline_seconds,
-        },
-        {
-            "metric": f"test macro-F1 ({len(topics)} topics, ModApte)",
-            "model": scores["f1_macro"],
-            "baseline": baseline_scores["f1_macro"],
-            "baseline_name": "same baseline",
-            "baseline_wall_time_s": baseline_seconds,
-        },
+        }
+        for average, name in (("micro", "TF-IDF words + one-vs-rest logistic regression"), ("macro", "same baseline"))
     ]
     return run.finish(metrics, results, extra={"members": member_histories(run, args.members)})
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
+    topics, train, val, test = load_data(args)  # NLTK's Reuters corpus, tokenised with NLTK
+    vectorizer = make_vectorizer(train[0], args.max_tokens, standardize=None)  # from training stories only
+    train_ds, val_ds, _ = text_datasets(vectorizer, [train, val, test], args.max_length, args.batch_size, args.seed)
+    members = train_members(args, run, vectorizer, train, train_ds, val_ds)
+    model = average_models(members, name=f"reuters_{args.cell}_ensemble")
+    # Threshold on validation, scores on test: each member alone, then the ensemble.
+    predictions = predict_members(members, vectorizer, val, test, args.max_length)
+    member_scores, (threshold, scores, per_topic) = score(predictions, val, test, topics, args)
+    rnn_seconds = time.perf_counter() - run.started  # start to test scores, as in the IMDB example
+    baseline = tfidf_baseline(train, val, test, topics)
+    write_per_topic(per_topic, topics, train[1].sum(axis=0) + val[1].sum(axis=0), run.output_dir)
+    save(model, vectorizer, topics, threshold, test[0], args, run.output_dir)
+    return report(scores, threshold, member_scores, baseline, rnn_seconds, topics, args, run)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""One ensemble member's network: a story's token ids -> each topic's probability (chapter 001 §4, 004 §5.3.3)."""
+
+import keras
+from keras import layers
+
+from common.models import output_head, pool_over_time, recurrent_stack
+from common.training import adam
+
+
+def build_model(
+    vocab_size,
+    num_topics,
+    *,
+    embedding_dim=64,
+    embedding_dropout=0.3,
+    cell="lstm",
+    units=64,
+    num_layers=1,
+    bidirectional=True,
+    dropout=0.2,
+    recurrent_dropout=0.0,
+    pooling="max",
+    word_vectors=None,
+    freeze_embeddings=False,
+    output_biases=None,
+    learning_rate=4e-3,
+    clipnorm=None,
+    weight_averaging=0.995,
+    name="reuters",
+):
+    """Token ids (batch, words), 0-padded on the right -> (batch, num_topics) probabilities; compiled.
+
+    Embedding(vocab_size, embedding_dim), started from `word_vectors` when given -> `num_layers`
+    (bidirectional) recurrent layers of `units`: (batch, words, 2 x units) -> the largest value of each
+    feature over the real words: (batch, 2 x units) -> one independent sigmoid per topic, whose biases start
+    at `output_biases` (ensemble.base_rate_biases) when given. With `weight_averaging` (a momentum; 0: off),
+    validation and checkpoints use a moving average of the weights.
+    """
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    # mask_zero: the LSTM skips padding; with right padding it keeps the fused cuDNN kernel on GPU.
+    embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+    x = layers.Dropout(embedding_dropout, name="embedding_dropout")(embedding(token_ids))  # keeps the mask
+    x = recurrent_stack(
+        x,
+        cell,
+        units,
+        num_layers,
+        return_sequences=pooling != "last",  # mean or max pooling reads every step's state
+        bidirectional=bidirectional,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+    )
+    probabilities = output_head(pool_over_time(x, pooling), "multilabel", num_topics)
+    model = keras.Model(token_ids, probabilities, name=name)
+    if word_vectors is not None:  # start from the word vectors; freezing must come before compile
+        embedding.set_weights([word_vectors])
+        embedding.trainable = not freeze_embeddings
+    if output_biases is not None:  # each topic starts at its share of training stories, not at 50%
+        output = model.get_layer("output")
+        output.set_weights([output.get_weights()[0], output_biases])
+    model.compile(
+        optimizer=adam(learning_rate, clipnorm, weight_averaging),
+        loss="binary_crossentropy",  # one independent yes/no per topic
+        metrics=[keras.metrics.F1Score(average="micro", threshold=0.5, name="micro_f1")],
+    )
+    return model
