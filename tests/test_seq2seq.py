@@ -17,6 +17,7 @@ from common.training import read_history
 lexicon = load_example("seq2seq", "lexicon")
 g2p = load_example("seq2seq", "g2p")
 train = load_example("seq2seq", "train")
+model_module = load_example("seq2seq", "model")
 
 PRONOUNCE = REPO_ROOT / "examples" / "seq2seq" / "pronounce.py"
 # A regular toy language: each letter has one sound, "ph" and "th" have their own.
@@ -150,7 +151,7 @@ def untrained(attention, cell="gru", seed=0):
     keras.utils.set_random_seed(seed)
     entries = lexicon.read_dictionary(toy_dictionary(200))
     symbols = lexicon.Symbols.from_lexicon(entries)
-    model = g2p.build_model(
+    model = model_module.build_model(
         symbols.letters_size,
         symbols.phonemes_size,
         attention=attention,
@@ -163,7 +164,7 @@ def untrained(attention, cell="gru", seed=0):
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-@pytest.mark.parametrize("attention", g2p.ATTENTION)
+@pytest.mark.parametrize("attention", model_module.ATTENTION)
 def test_step_by_step_decoding_equals_the_teacher_forced_forward_pass(attention, cell):
     model, symbols, entries = untrained(attention, cell)
     pronouncer = g2p.Pronouncer(model, symbols)
@@ -182,7 +183,7 @@ def test_step_by_step_decoding_equals_the_teacher_forced_forward_pass(attention,
         np.testing.assert_allclose(log_probs.numpy()[real, 2:], whole[real, step], atol=1e-4)
 
 
-@pytest.mark.parametrize("attention", g2p.ATTENTION)
+@pytest.mark.parametrize("attention", model_module.ATTENTION)
 def test_beam_width_one_is_greedy_search(attention):
     model, symbols, entries = untrained(attention, seed=1)
     pronouncer = g2p.Pronouncer(model, symbols)
@@ -192,7 +193,7 @@ def test_beam_width_one_is_greedy_search(attention):
     assert len(set(greedy)) > 1  # an untrained model still says different things for different words
 
 
-@pytest.mark.parametrize("attention", g2p.ATTENTION)
+@pytest.mark.parametrize("attention", model_module.ATTENTION)
 def test_the_compiled_greedy_loop_decodes_as_the_step_by_step_loop(attention):
     model, symbols, entries = untrained(attention, seed=4)
     pronouncer = g2p.Pronouncer(model, symbols)
@@ -235,7 +236,7 @@ def test_quick_run_learns_and_writes_its_artifacts(trained):
     # An untrained model of the same shape gets (almost) every word wrong; training gets most right.
     entries = lexicon.read_dictionary(dictionary.read_text())
     symbols = lexicon.Symbols.load(output_dir / "symbols.json")
-    model = g2p.build_model(
+    model = model_module.build_model(
         symbols.letters_size,
         symbols.phonemes_size,
         attention="additive",

@@ -1,18 +1,11 @@
-"""The encoder-decoder with attention, and decoding with it one phoneme at a time (greedy and beam search).
+"""Decoding with the trained encoder-decoder (model.py) one phoneme at a time: greedy and beam search.
 
 Chapter 004 §6.1.2 (encoder-decoder) and §8.2 (attention).
 
-Training (teacher forcing): the encoder, a bidirectional RNN, reads the
-letters; its final states start the decoder RNN, which reads the true
-previous phonemes (START, p1, p2, ...) and at every step predicts the next
-(p1, p2, ..., END). With attention, each decoder output queries all encoder
-outputs; the weighted sum ("context") joins the decoder output before the
-prediction. Without it (`attention="none"`) the decoder knows the word only
-through the state it started from, the plain encoder-decoder of §6.1.2.
-
-Decoding: the encoder runs once per word; then the same trained decoder
-layers take one step per output phoneme, carrying their state, so a phoneme
-costs the same whatever its position (nothing is re-run over the prefix).
+The encoder runs once per word; then the same trained decoder layers take
+one step per output phoneme, carrying their state, so a phoneme costs the
+same whatever its position (nothing is re-run over the prefix). Teacher
+forcing's inputs and targets for training are here too.
 """
 
 import warnings
@@ -20,56 +13,8 @@ import warnings
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
-
-from common.models import output_head, recurrent_layer
 
 from lexicon import END, PAD, START
-
-ATTENTION = ("additive", "dot", "none")
-
-
-def _attention_layer(attention):
-    # additive: Bahdanau's score v.tanh(W q + U k); dot: Luong's score q.k (both Keras' built-in layers).
-    return {"additive": layers.AdditiveAttention, "dot": layers.Attention}[attention](name="attention")
-
-
-def build_model(letters_size, phonemes_size, *, attention, cell, units, embedding_dim, dropout):
-    """(letters, previous phonemes) -> (batch, phoneme steps, phonemes_size) logits of the next phoneme.
-
-    Shapes: letters (batch, T) and previous phonemes (batch, S), 0-padded on
-    the right; encoder outputs (batch, T, 2 * units); decoder (batch, S, 2 * units).
-    """
-    if attention not in ATTENTION:
-        raise ValueError(f"attention={attention!r} is not one of {', '.join(ATTENTION)}")
-    letters = keras.Input((None,), dtype="int32", name="letters")
-    previous = keras.Input((None,), dtype="int32", name="previous_phonemes")
-
-    # --- Encoder: letters -> one vector per letter, and final states (forward and backward) ---
-    x = layers.Embedding(letters_size, embedding_dim, mask_zero=True, name="letter_embedding")(letters)
-    encoder = recurrent_layer(
-        cell, units, return_sequences=True, return_state=True, bidirectional=True, dropout=dropout, name="encoder"
-    )
-    memory, *states = encoder(x, training=None)
-    half = len(states) // 2  # [h_forward(, c_forward), h_backward(, c_backward)]
-    start_state = [layers.Concatenate(name=f"start_state_{i}")([states[i], states[half + i]]) for i in range(half)]
-
-    # --- Decoder: previous phoneme -> next phoneme, starting from the encoder's final state ---
-    y = layers.Embedding(phonemes_size, embedding_dim, mask_zero=True, name="phoneme_embedding")(previous)
-    decoder = recurrent_layer(
-        cell, 2 * units, return_sequences=True, return_state=True, dropout=dropout, name="decoder"
-    )
-    decoded, *_ = decoder(y, initial_state=start_state)
-    if attention != "none":
-        # Masks: padded letters get no weight; padded phoneme steps are left out of the loss.
-        letter_mask, phoneme_mask = keras.ops.not_equal(letters, 0), keras.ops.not_equal(previous, 0)
-        context = _attention_layer(attention)([decoded, memory], mask=[phoneme_mask, letter_mask])
-        decoded = layers.Concatenate(name="with_context")([decoded, context])
-    # Luong's "attentional hidden state" tanh(W [h; context]), then logits over the phonemes.
-    combined = layers.Dense(2 * units, activation="tanh", name="combine")(decoded)
-    combined = layers.Dropout(dropout, name="combine_dropout")(combined)
-    logits = output_head(combined, "per_step", phonemes_size)
-    return keras.Model([letters, previous], logits, name=f"g2p_{attention}")
 
 
 def decoder_inputs_and_targets(pronunciation_ids):

@@ -25,7 +25,6 @@ import re
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -34,9 +33,9 @@ from common.data import DataNotFoundError, read_utf8
 from common.plots import plt, save_figure
 from common.saving import check_round_trip
 from common.text import batch_by_length
-from common.training import Run, adam
+from common.training import Run
 
-from g2p import ATTENTION, Pronouncer, build_model, decoder_inputs_and_targets
+from g2p import Pronouncer, decoder_inputs_and_targets
 from lexicon import (
     SYMBOLS_FILE,
     NearestSpellingBaseline,
@@ -47,6 +46,7 @@ from lexicon import (
     save_split,
     split_words,
 )
+from model import ATTENTION, build_model
 
 EXAMPLE = "seq2seq"
 # Test words shown in the attention plot when the split puts them on the test side (else random test words).
@@ -185,25 +185,14 @@ def plot_attention(pronouncer, words, path):
     save_figure(figure, path)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    # Early stopping follows per-phoneme accuracy: the validation loss turns up (over-confidence) while
-    # the phonemes, what the error rates count, still improve.
-    run = Run(
-        EXAMPLE,
-        vars(args),
-        **cli.run_settings(args),
-        monitor="val_accuracy",
-        mode="max",
-        argv=argv,
-        name=f"{EXAMPLE}-{args.attention}",
-    )
-
-    # --- Data: the dictionary, split by word ---
+def load_data(args, output_dir):
+    """The dictionary, its words split into train / validation / test (saved in `output_dir`), the symbol tables
+    of the training words (saved too: pronounce.py maps letters and phonemes with the same tables), and each
+    part's words whose letters the tables know."""
     lexicon, source = load_lexicon(args.dictionary, args.stress)
     words = sample_words(lexicon, args.max_words, args.seed)
     split = split_words(words, args.seed)
-    save_split(split, run.output_dir)
+    save_split(split, output_dir)
     counts = {
         name: {"words": len(part), "pronunciations": sum(len(lexicon[word]) for word in part)}
         for name, part in split.items()
@@ -212,34 +201,34 @@ def main(argv=None):
     for name, count in counts.items():
         print(f"  {name:<11}{count['words']:>8,} words {count['pronunciations']:>8,} pronunciations")
     symbols = Symbols.from_lexicon({word: lexicon[word] for word in split["train"]})
-    symbols.save(run.output_dir / SYMBOLS_FILE)  # pronounce.py maps letters and phonemes with the same tables
+    symbols.save(output_dir / SYMBOLS_FILE)
     print(f"symbols: {len(symbols.letters)} letters, {len(symbols.phonemes)} phonemes")
     # Validation words may hold a letter that no training word has (tiny samples): they are left out.
     known = {name: [word for word in part if not symbols.unknown_letters(word)] for name, part in split.items()}
+    return lexicon, symbols, known, {"source": source, "stress": args.stress, "counts": counts}
+
+
+def build(args, symbols):
+    """The encoder-decoder (chapter 004 §6.1.2), with attention (§8.2)."""
+    return build_model(
+        symbols.letters_size,
+        symbols.phonemes_size,
+        attention=args.attention,
+        cell=args.cell,
+        units=args.units,
+        embedding_dim=args.embedding_dim,
+        dropout=args.dropout,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+    )
+
+
+def train(model, lexicon, symbols, known, args, run):
+    """Training with teacher forcing."""
     train_ds, val_ds = (
         make_dataset(examples_of(known[name], lexicon, symbols), args.batch_size, name == "train", args.seed)
         for name in ("train", "validation")
     )
-
-    # --- The encoder-decoder (chapter 004 §6.1.2), with attention (§8.2) ---
-    with run.scope():
-        model = build_model(
-            symbols.letters_size,
-            symbols.phonemes_size,
-            attention=args.attention,
-            cell=args.cell,
-            units=args.units,
-            embedding_dim=args.embedding_dim,
-            dropout=args.dropout,
-        )
-        model.compile(
-            optimizer=adam(args.learning_rate, args.clipnorm),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],  # per phoneme, teacher-forced
-        )
-    model.summary()
-
-    # --- Training with teacher forcing ---
     model.fit(
         train_ds,
         validation_data=val_ds,
@@ -248,8 +237,10 @@ def main(argv=None):
         callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=1),
     )
 
-    # --- Testing: decode each test word, score against all its pronunciations ---
-    pronouncer = Pronouncer(model, symbols)
+
+def test(pronouncer, known, lexicon, beam_width):
+    """Decode the test words, scored against all their pronunciations: {"greedy", "beam", "validation by width":
+    ...} (the widths tried on the validation words show how the default --beam-width was chosen)."""
     print("beam width on the validation words (how the default --beam-width was chosen):")
     by_width = {
         width: evaluate(
@@ -257,30 +248,28 @@ def main(argv=None):
         )[0]
         for width in BEAM_WIDTHS_TRIED
     }
-    test_words = known["test"]
-    greedy, greedy_seconds, greedy_predicted = evaluate("greedy", pronouncer.greedy, test_words, lexicon)
-    beam, beam_seconds, _ = evaluate(
-        f"beam search, width {args.beam_width}",
-        lambda words: pronouncer.pronounce(words, args.beam_width),
-        test_words,
+    greedy = evaluate("greedy", pronouncer.greedy, known["test"], lexicon)
+    beam = evaluate(
+        f"beam search, width {beam_width}",
+        lambda words: pronouncer.pronounce(words, beam_width),
+        known["test"],
         lexicon,
     )
-    rnn_seconds = time.perf_counter() - run.started
-    check_round_trip(
-        run.output_dir / "model.keras",
-        greedy_predicted[:100],
-        answer=lambda loaded: Pronouncer(loaded, Symbols.load(run.output_dir / SYMBOLS_FILE)).greedy(test_words[:100]),
-    )
-    baseline_model = NearestSpellingBaseline(lexicon, known["train"])
-    baseline, baseline_seconds, _ = evaluate(
-        "nearest spelling (baseline)", lambda words: [baseline_model.pronounce(w) for w in words], test_words, lexicon
-    )
-    if args.attention != "none":
-        plot_attention(pronouncer, showcase_words(test_words), run.output_dir / "attention.png")
-    for word, predicted in list(zip(test_words, greedy_predicted, strict=True))[:: max(1, len(test_words) // 8)]:
-        references = " | ".join(" ".join(reference) for reference in lexicon[word])
-        print(f"  {word:<16} {' '.join(predicted):<28} dictionary: {references}")
+    return {"greedy": greedy, "beam": beam, "by_width": by_width}
 
+
+def show(pronouncer, test_words, predicted, lexicon, attention, output_dir):
+    """Every eighth test word's pronunciation beside the dictionary's; the attention weights of a few words."""
+    if attention != "none":
+        plot_attention(pronouncer, showcase_words(test_words), output_dir / "attention.png")
+    for word, phonemes in list(zip(test_words, predicted, strict=True))[:: max(1, len(test_words) // 8)]:
+        references = " | ".join(" ".join(reference) for reference in lexicon[word])
+        print(f"  {word:<16} {' '.join(phonemes):<28} dictionary: {references}")
+
+
+def report(tested, baseline, rnn_seconds, test_words, args, run, data):
+    (greedy, greedy_seconds, _), (beam, beam_seconds, _) = tested["greedy"], tested["beam"]
+    baseline, baseline_seconds, _ = baseline
     model_name = f"{args.attention} attention" if args.attention != "none" else "no attention"
     results = [
         {
@@ -302,9 +291,44 @@ def main(argv=None):
         "greedy_words_per_second": len(test_words) / greedy_seconds,
         "beam_words_per_second": len(test_words) / beam_seconds,
         "rnn_wall_time_s": round(rnn_seconds, 1),
-        "validation_by_beam_width": by_width,
+        "validation_by_beam_width": tested["by_width"],
     }
-    return run.finish(metrics, results, extra={"data": {"source": source, "stress": args.stress, "counts": counts}})
+    return run.finish(metrics, results, extra={"data": data})
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Early stopping follows per-phoneme accuracy: the validation loss turns up (over-confidence) while
+    # the phonemes, what the error rates count, still improve.
+    run = Run(
+        EXAMPLE,
+        vars(args),
+        **cli.run_settings(args),
+        monitor="val_accuracy",
+        mode="max",
+        argv=argv,
+        name=f"{EXAMPLE}-{args.attention}",
+    )
+    lexicon, symbols, known, data = load_data(args, run.output_dir)
+    with run.scope():
+        model = build(args, symbols)
+    model.summary()
+    train(model, lexicon, symbols, known, args, run)
+    pronouncer = Pronouncer(model, symbols)
+    tested = test(pronouncer, known, lexicon, args.beam_width)
+    rnn_seconds = time.perf_counter() - run.started
+    test_words, predicted = known["test"], tested["greedy"][2]
+    check_round_trip(
+        run.output_dir / "model.keras",
+        predicted[:100],
+        answer=lambda loaded: Pronouncer(loaded, Symbols.load(run.output_dir / SYMBOLS_FILE)).greedy(test_words[:100]),
+    )
+    nearest = NearestSpellingBaseline(lexicon, known["train"])
+    baseline = evaluate(
+        "nearest spelling (baseline)", lambda ws: [nearest.pronounce(w) for w in ws], test_words, lexicon
+    )
+    show(pronouncer, test_words, predicted, lexicon, args.attention, run.output_dir)
+    return report(tested, baseline, rnn_seconds, test_words, args, run, data)
 
 
 if __name__ == "__main__":

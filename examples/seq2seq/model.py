@@ -1,0 +1,78 @@
+"""The network: an encoder-decoder with attention, trained with teacher forcing (chapter 004 §6.1.2, §8.2).
+
+The encoder, a bidirectional RNN, reads the letters; its final states start the decoder RNN, which reads
+the true previous phonemes (START, p1, p2, ...) and at every step predicts the next (p1, p2, ..., END).
+With attention, each decoder output queries all encoder outputs; the weighted sum ("context") joins the
+decoder output before the prediction. Without it (`attention="none"`) the decoder knows the word only
+through the state it started from, the plain encoder-decoder of §6.1.2. Decoding one phoneme at a time
+with these layers: g2p.py.
+"""
+
+import keras
+from keras import layers
+
+from common.models import output_head, recurrent_layer
+from common.training import adam
+
+ATTENTION = ("additive", "dot", "none")
+
+
+def _attention_layer(attention):
+    # additive: Bahdanau's score v.tanh(W q + U k); dot: Luong's score q.k (both Keras' built-in layers).
+    return {"additive": layers.AdditiveAttention, "dot": layers.Attention}[attention](name="attention")
+
+
+def build_model(
+    letters_size,
+    phonemes_size,
+    *,
+    attention="additive",
+    cell="gru",
+    units=128,
+    embedding_dim=64,
+    dropout=0.3,
+    learning_rate=2e-3,
+    clipnorm=1.0,
+):
+    """(letters, previous phonemes) -> (batch, phoneme steps, phonemes_size) logits of the next phoneme; compiled
+    (its accuracy: of each next phoneme, teacher-forced).
+
+    Shapes: letters (batch, T) and previous phonemes (batch, S), 0-padded on
+    the right; encoder outputs (batch, T, 2 * units); decoder (batch, S, 2 * units).
+    """
+    if attention not in ATTENTION:
+        raise ValueError(f"attention={attention!r} is not one of {', '.join(ATTENTION)}")
+    letters = keras.Input((None,), dtype="int32", name="letters")
+    previous = keras.Input((None,), dtype="int32", name="previous_phonemes")
+
+    # --- Encoder: letters -> one vector per letter, and final states (forward and backward) ---
+    x = layers.Embedding(letters_size, embedding_dim, mask_zero=True, name="letter_embedding")(letters)
+    encoder = recurrent_layer(
+        cell, units, return_sequences=True, return_state=True, bidirectional=True, dropout=dropout, name="encoder"
+    )
+    memory, *states = encoder(x, training=None)
+    half = len(states) // 2  # [h_forward(, c_forward), h_backward(, c_backward)]
+    start_state = [layers.Concatenate(name=f"start_state_{i}")([states[i], states[half + i]]) for i in range(half)]
+
+    # --- Decoder: previous phoneme -> next phoneme, starting from the encoder's final state ---
+    y = layers.Embedding(phonemes_size, embedding_dim, mask_zero=True, name="phoneme_embedding")(previous)
+    decoder = recurrent_layer(
+        cell, 2 * units, return_sequences=True, return_state=True, dropout=dropout, name="decoder"
+    )
+    decoded, *_ = decoder(y, initial_state=start_state)
+    if attention != "none":
+        # Masks: padded letters get no weight; padded phoneme steps are left out of the loss.
+        letter_mask, phoneme_mask = keras.ops.not_equal(letters, 0), keras.ops.not_equal(previous, 0)
+        context = _attention_layer(attention)([decoded, memory], mask=[phoneme_mask, letter_mask])
+        decoded = layers.Concatenate(name="with_context")([decoded, context])
+    # Luong's "attentional hidden state" tanh(W [h; context]), then logits over the phonemes.
+    combined = layers.Dense(2 * units, activation="tanh", name="combine")(decoded)
+    combined = layers.Dropout(dropout, name="combine_dropout")(combined)
+    logits = output_head(combined, "per_step", phonemes_size)
+    model = keras.Model([letters, previous], logits, name=f"g2p_{attention}")
+    model.compile(
+        optimizer=adam(learning_rate, clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
