@@ -19,17 +19,15 @@ import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ sta
 import json
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.linear_model import Ridge
 
 from common import cli
 from common.data import resolve_data_dir
-from common.models import output_head, recurrent_stack
 from common.plots import plt, save_figure
 from common.saving import check_round_trip
-from common.training import Run, adam
+from common.training import Run
 
 from cmapss import (
     COLUMNS,
@@ -46,6 +44,7 @@ from cmapss import (
     uncorrelated_columns,
     windows,
 )
+from model import build_model
 
 EXAMPLE = "engines"
 
@@ -110,17 +109,6 @@ def make_dataset(inputs, labels, batch_size, shuffle, seed):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def build_model(window, features, cell, units, num_layers, dropout, rul_cap):
-    """(batch, window, features) scaled sensors -> (batch, 1) remaining useful life in cycles."""
-    inputs = keras.Input((window, features), name="cycles")
-    x = recurrent_stack(inputs, cell, units, num_layers, dropout=dropout)
-    x = keras.layers.Dense(units, activation="relu", name="hidden")(x)
-    x = keras.layers.Dropout(dropout)(x)
-    # The head predicts a fraction of the cap (values near 1, as the initial weights suit); the model says cycles.
-    rul = keras.layers.Rescaling(rul_cap, dtype="float32", name="in_cycles")(output_head(x, "regression", 1))
-    return keras.Model(inputs, rul, name=f"rul_{cell}")
-
-
 def plot_test_engines(predicted, true, baseline, path):
     """Predicted against true RUL of the test engines, sorted by true RUL."""
     order = np.argsort(true)
@@ -159,11 +147,9 @@ def scores(predicted, true, cap):
     }
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
-
-    # --- Data: FD001, labels, dropped sensors, scaling on training engines ---
+def load_data(args):
+    """FD001 ready for the model: {"train", "validation": (windows, RUL labels), "test": (last windows, true RUL)},
+    the preprocessing (scaling fitted on the training engines; predict.py reads it) and what was chosen."""
     train_table, test_table, test_rul = load_fd001(resolve_data_dir(args.data_dir))
     train_engines, test_engines = engines(train_table), engines(test_table)
     train_units, validation_units = split_engines(train_engines, args.validation_engines, args.seed)
@@ -171,8 +157,7 @@ def main(argv=None):
     constant = constant_columns(fitted_on)
     labels = np.concatenate([rul_labels(train_engines[unit][:, 1], args.rul_cap) for unit in train_units])
     uncorrelated = uncorrelated_columns(fitted_on, labels, args.min_correlation)
-    dropped = constant + uncorrelated
-    kept = [name for name in COLUMNS[2:] if name not in dropped]
+    kept = [name for name in COLUMNS[2:] if name not in constant + uncorrelated]
     scaler = Scaler.fit(fitted_on, kept)
     short = [unit for unit, rows in test_engines.items() if len(rows) < args.window]
     if short:
@@ -182,38 +167,51 @@ def main(argv=None):
         f"{len(test_engines)} test engines; {len(kept)} columns kept; dropped: constant {', '.join(constant)}; "
         f"uncorrelated with RUL (|r| < {args.min_correlation}) {', '.join(uncorrelated) or 'none'}"
     )
-    x_train, y_train, x_val, y_val = (
-        array
-        for units in (train_units, validation_units)
-        for array in labelled_windows(
+    data = {
+        name: labelled_windows(
             [train_engines[unit] for unit in units], scaler, args.smoothing, args.window, args.rul_cap
         )
-    )
-    x_test = last_windows(list(test_engines.values()), scaler, args.smoothing, args.window)
-    print(f"windows of {args.window} cycles: train {len(x_train):,}, validation {len(x_val):,}, test {len(x_test)}")
+        for name, units in (("train", train_units), ("validation", validation_units))
+    }
+    data["test"] = last_windows(list(test_engines.values()), scaler, args.smoothing, args.window), test_rul
+    print(", ".join(f"{name} windows {len(x):,}" for name, (x, _) in data.items()) + f" (of {args.window} cycles)")
     preprocessing = {
         **scaler.to_dict(),
         "smoothing": args.smoothing,
         "window": args.window,
         "rul_cap": args.rul_cap,
-        "dropped": dropped,
+        "dropped": constant + uncorrelated,
         "training_range": setting_and_sensor_range(fitted_on),  # predict.py flags or refuses engines outside it
     }
-    (run.output_dir / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=1))  # for predict.py
+    chosen = {
+        "constant_columns": constant,
+        "uncorrelated_columns": uncorrelated,
+        "kept_columns": kept,
+        "validation_engines": validation_units,
+    }
+    longest = max(validation_units, key=lambda unit: len(train_engines[unit]))  # its life plot shows the cap
+    return data, scaler, preprocessing, chosen, (longest, train_engines[longest])
 
-    # --- Model and training ---
-    with run.scope():
-        model = build_model(args.window, len(kept), args.cell, args.units, args.layers, args.dropout, args.rul_cap)
-        model.compile(
-            # with --weight-averaging, validation and checkpoints use a moving average of the weights
-            optimizer=adam(args.learning_rate, args.clipnorm, args.weight_averaging),
-            loss="mse",
-            metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
-        )
-    model.summary()
+
+def build(args, features):
+    return build_model(
+        args.window,
+        features,
+        rul_cap=args.rul_cap,
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.layers,
+        dropout=args.dropout,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+        weight_averaging=args.weight_averaging,
+    )
+
+
+def train(model, data, args, run):
     model.fit(
-        make_dataset(x_train, y_train, args.batch_size, True, args.seed),
-        validation_data=make_dataset(x_val, y_val, args.batch_size, False, args.seed),
+        make_dataset(*data["train"], args.batch_size, True, args.seed),
+        validation_data=make_dataset(*data["validation"], args.batch_size, False, args.seed),
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles its windows every epoch
         callbacks=run.callbacks(
@@ -221,61 +219,54 @@ def main(argv=None):
         ),
     )
 
-    # --- Test: each engine at its last observed cycle ---
+
+def test(model, data, args, run):
+    """Each test engine at its last observed cycle: the model's RUL, then the baselines' (ridge regression on the
+    window, the constant mean); {name: (predicted, scores)}, the seconds to the model's answers, the ridge's."""
+    (x_train, y_train), (x_test, true_rul) = data["train"], data["test"]
     answers = model.predict(x_test, verbose=0)  # (engines, 1)
-    predicted = answers[:, 0]
     rnn_seconds = time.perf_counter() - run.started
     check_round_trip(run.output_dir / "model.keras", answers, inputs=x_test, tolerance=1e-3)
-    model_scores = scores(predicted, test_rul, args.rul_cap)
-
-    baseline_started = time.perf_counter()
+    started = time.perf_counter()
     ridge = Ridge(alpha=1.0).fit(x_train.reshape(len(x_train), -1), y_train)
     ridge_predicted = ridge.predict(x_test.reshape(len(x_test), -1))
-    ridge_scores = scores(ridge_predicted, test_rul, args.rul_cap)
-    baseline_seconds = time.perf_counter() - baseline_started
-    mean_scores = scores(np.full(len(test_rul), y_train.mean()), test_rul, args.rul_cap)
-
+    ridge_seconds = time.perf_counter() - started
+    predictions = {
+        f"{args.cell} ({args.layers} layers)": answers[:, 0],
+        "ridge on the window": ridge_predicted,
+        "constant mean": np.full(len(true_rul), y_train.mean()),
+    }
+    tested = {name: (predicted, scores(predicted, true_rul, args.rul_cap)) for name, predicted in predictions.items()}
     print(f"\n{'test engines (100)':<30}{'RMSE':>10}{'PHM08 score':>14}{'RMSE, truth capped':>20}")
-    for name, row in {
-        f"{args.cell} ({args.layers} layers)": model_scores,
-        "ridge on the window": ridge_scores,
-        "constant mean": mean_scores,
-    }.items():
+    for name, (_, row) in tested.items():
         print(f"{name:<30}{row['rmse']:>10.2f}{row['phm08_score']:>14.1f}{row['rmse_capped_truth']:>20.2f}")
-    plot_test_engines(predicted, test_rul, ridge_predicted, run.output_dir / "test_engines.png")
-    unit = max(validation_units, key=lambda unit: len(train_engines[unit]))  # the longest life shows the cap
-    plot_engine_life(
-        model,
-        train_engines[unit],
-        scaler,
-        args.smoothing,
-        args.window,
-        args.rul_cap,
-        unit,
-        run.output_dir / "engine_life.png",
-    )
+    return tested, rnn_seconds, ridge_seconds
 
+
+def report(tested, rnn_seconds, baseline_seconds, chosen, args, run):
+    model_scores, ridge_scores, mean_scores = (row for _, row in tested.values())
+    seconds = round(baseline_seconds, 1)
     results = [
         {
             "metric": "test RMSE, cycles (100 engines; lower is better)",
             "model": model_scores["rmse"],
             "baseline": ridge_scores["rmse"],
             "baseline_name": f"ridge regression on the flattened window; constant mean {mean_scores['rmse']:.2f}",
-            "baseline_wall_time_s": round(baseline_seconds, 1),
+            "baseline_wall_time_s": seconds,
         },
         {
             "metric": f"test RMSE against the truth capped at {args.rul_cap} (as much of the literature reports)",
             "model": model_scores["rmse_capped_truth"],
             "baseline": ridge_scores["rmse_capped_truth"],
             "baseline_name": "same ridge",
-            "baseline_wall_time_s": round(baseline_seconds, 1),
+            "baseline_wall_time_s": seconds,
         },
         {
             "metric": "test PHM08 score (lower is better)",
             "model": model_scores["phm08_score"],
             "baseline": ridge_scores["phm08_score"],
             "baseline_name": f"same ridge; constant mean {mean_scores['phm08_score']:.0f}",
-            "baseline_wall_time_s": round(baseline_seconds, 1),
+            "baseline_wall_time_s": seconds,
         },
     ]
     metrics = {
@@ -284,15 +275,24 @@ def main(argv=None):
         **{f"mean_{key}": value for key, value in mean_scores.items()},
         "rnn_wall_time_s": round(rnn_seconds, 1),
     }
-    extra = {
-        "data": {
-            "constant_columns": constant,
-            "uncorrelated_columns": uncorrelated,
-            "kept_columns": kept,
-            "validation_engines": validation_units,
-        }
-    }
-    return run.finish(metrics, results, extra=extra)
+    return run.finish(metrics, results, extra={"data": chosen})
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
+    data, scaler, preprocessing, chosen, (unit, life) = load_data(args)
+    (run.output_dir / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=1))  # for predict.py
+    with run.scope():
+        model = build(args, len(chosen["kept_columns"]))
+    model.summary()
+    train(model, data, args, run)
+    tested, *seconds = test(model, data, args, run)
+    (predicted, _), (ridge_predicted, _), _ = tested.values()
+    plot_test_engines(predicted, data["test"][1], ridge_predicted, run.output_dir / "test_engines.png")
+    life_plot = run.output_dir / "engine_life.png"
+    plot_engine_life(model, life, scaler, args.smoothing, args.window, args.rul_cap, unit, life_plot)
+    return report(tested, *seconds, chosen, args, run)
 
 
 if __name__ == "__main__":
