@@ -16,6 +16,7 @@ tagger = load_example("tagging", "tagger")
 train = load_example("tagging", "train")
 predict = load_example("tagging", "predict")
 features = load_example("tagging", "features")
+model_module = load_example("tagging", "model")
 
 # (words, POS, chunk) patterns; the test corpus is made of these, with varied nouns.
 NOUNS = ["pound", "dollar", "market", "stock", "bank", "price", "rate", "share"]
@@ -290,15 +291,14 @@ def test_predict_tokenizes_spanish_marks_as_conll2002_does():
 # --- masking ---
 
 
-def test_padding_is_kept_out_of_loss_and_accuracy(tmp_path):
+def test_padding_is_kept_out_of_loss_and_accuracy():
     """Padded positions carry wrong labels on purpose: they must not move the accuracy."""
     sentences = [
         (("The", "pound", "rose"), ("DT", "NN", "VBD"), ("B-NP", "I-NP", "B-VP")),
         (("It",), ("PRP",), ("B-NP",)),
     ]
     vocabularies = conll.Vocabularies.from_sentences(sentences, column=1, min_count=1)
-    args = train.parse_args(["--quick", "--output-dir", str(tmp_path)])
-    model = tagger.build_tagger(args, vocabularies)
+    model = model_module.build_model(vocabularies, embedding_dim=32, units=32)
     word_ids = np.array([[2, 3, 4], [5, 0, 0]], dtype=np.int32)
     char_ids = np.repeat((word_ids != 0)[..., None], 4, axis=-1).astype(np.int32)  # padding words have no characters
     logits = model.predict_on_batch((word_ids, char_ids))
@@ -323,10 +323,10 @@ def test_word_dropout_reads_some_training_words_as_unknown_and_none_at_predictio
     np.testing.assert_array_equal(np.asarray(layer(ids, training=False)), ids)
 
 
-def test_predictions_do_not_depend_on_batch_padding(tmp_path):
+def test_predictions_do_not_depend_on_batch_padding():
     sentences = [(("The", "pound", "rose"), ("DT", "NN", "VBD"), ("B-NP", "I-NP", "B-VP"))]
     vocabularies = conll.Vocabularies.from_sentences(sentences, column=1, min_count=1)
-    model = tagger.build_tagger(train.parse_args(["--quick", "--output-dir", str(tmp_path)]), vocabularies)
+    model = model_module.build_model(vocabularies, embedding_dim=32, units=32)
     short, long = ["The", "pound"], ["The", "pound", "rose"] * 5
     alone = tagger.tag_sentences(model, vocabularies, [short])
     beside_a_long_one = tagger.tag_sentences(model, vocabularies, [long, short])  # tagged shortest first

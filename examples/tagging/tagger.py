@@ -1,18 +1,15 @@
-"""The tagger: the network, its character word encoder, and tagging sentences with it.
+"""The tagger's own layers (the character word encoder, word dropout), and tagging sentences with it.
 
-Chapter: 004 §5.2.2 (word representations) and §5.2.3 (the model). Used by
-train.py, which trains it, and predict.py, which loads it.
+Chapter: 004 §5.2.2 (word representations). The network that uses these
+layers: model.py. Used by train.py, which trains it, and predict.py, which
+loads it.
 """
 
 import keras
 import numpy as np
 from keras import layers
 
-from common.models import CELLS, output_head, recurrent_stack
-from common.training import adam
-
-from conll import UNKNOWN
-from crf import CRF, CRFTagger, iob_constraints
+from common.models import CELLS
 
 CHAR_ENCODERS = ("rnn", "cnn")
 CHAR_WINDOW = 3  # characters the convolution reads at a time (Ma and Hovy 2016)
@@ -150,72 +147,3 @@ def tag_sentences(model, vocabularies, sentences, pos_sentences=None, batch_size
         for row, index in enumerate(batch):
             predictions[index] = vocabularies.decode_tags(best[row, : len(sentences[index])])
     return predictions
-
-
-def build_tagger(args, vocabularies, training_tags=()):
-    """word ids (batch, words) + char ids (batch, words, chars) [+ POS ids] -> (batch, words, tags) logits.
-
-    Chapter 004 §5.2.3: each word is its word vector joined with a vector read
-    from its characters (and, for chunking, its POS tag's vector); a
-    bidirectional LSTM reads the sentence both ways; a Dense layer gives every
-    word's tag scores. With `args.crf` a CRF layer (crf.py) scores whole tag
-    sequences on top of them, and never moves from one tag to another in a
-    way the IOB scheme forbids, unless the training sentences' tag sequences
-    (`training_tags`) do. Compiled.
-    """
-    word_ids = keras.Input(shape=(None,), dtype="int32", name="word_ids")
-    char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
-    read_ids = word_ids
-    if args.word_dropout:
-        read_ids = WordDropout(args.word_dropout, vocabularies.word_index[UNKNOWN], name="word_dropout")(word_ids)
-    # mask_zero: padding words are skipped by the RNN and carry no weight in the loss and metrics.
-    word_vectors = layers.Embedding(len(vocabularies.words), args.embedding_dim, mask_zero=True, name="word_embedding")(
-        read_ids
-    )
-    spelling = CharacterWordEncoder(
-        len(vocabularies.chars),
-        args.char_embedding_dim,
-        args.char_units,
-        cell=args.cell,
-        encoder=args.char_encoder,
-        name="spelling",
-    )(char_ids)
-    inputs, features = [word_ids, char_ids], [word_vectors, spelling]
-    if args.pos_input:
-        pos_ids = keras.Input(shape=(None,), dtype="int32", name="pos_ids")
-        inputs.append(pos_ids)
-        features.append(
-            layers.Embedding(len(vocabularies.pos_tags), args.pos_embedding_dim, mask_zero=True, name="pos_embedding")(
-                pos_ids
-            )
-        )
-    x = layers.Concatenate(name="word_features")(features)  # the word mask passes through
-    # (dropout applies to each recurrent layer's inputs, this concatenation included)
-    x = recurrent_stack(
-        x,
-        args.cell,
-        args.units,
-        args.layers,
-        return_sequences=True,  # one label per word
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-    )
-    x = layers.Dropout(args.dropout, name="output_dropout")(x)
-    logits = output_head(x, "per_step", len(vocabularies.tags))  # (batch, words, tags), the mask still attached
-    if args.crf:
-        moves, starts = iob_constraints(vocabularies.tags, [vocabularies.model_tags(tags) for tags in training_tags])
-        crf = CRF(len(vocabularies.tags), forbidden_moves=moves, forbidden_starts=starts, name="crf")
-        model = CRFTagger(inputs, crf(logits), name=f"tagger_{args.task}_crf")
-        loss = None  # CRFTagger.compute_loss: the CRF's negative log-likelihood
-    else:
-        model = keras.Model(inputs, logits, name=f"tagger_{args.task}")
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(
-        optimizer=adam(args.learning_rate, args.clipnorm, args.weight_averaging),
-        loss=loss,
-        # Keras weights it by the mask: padding is not counted. With a CRF it is the accuracy of each
-        # word's best emission score, a cheap running sign of progress; the test scores use Viterbi.
-        metrics=["accuracy"],
-    )
-    return model

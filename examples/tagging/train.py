@@ -53,7 +53,8 @@ from conll import (
     task_name,
 )
 from features import FeatureTagger
-from tagger import CHAR_ENCODERS, build_tagger, tag_sentences
+from model import build_model
+from tagger import CHAR_ENCODERS, tag_sentences
 
 EXAMPLE = "tagging"
 TASKS = tuple(TASK_COLUMN)
@@ -265,46 +266,54 @@ def label_counts(task, sentences, column):
     return Counter(tag for sentence in sentences for tag in sentence[column])
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    name = task_name(args.task, args.language)
-    # Chunks and entities are judged by their F1 on validation (ValidationF1), part of speech by the loss.
-    monitor = {"monitor": "val_f1", "mode": "max"} if args.task in SPANS else {}
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), **monitor, argv=argv, name=f"{EXAMPLE}-{name}")
-    column, title = TASK_COLUMN[args.task], corpus_title(args.task, args.language)
-
-    # --- 5.2.1 Data: sentences of the corpus; CoNLL-2000's validation is held out of training ---
+def load_data(args):
+    """5.2.1 Sentences of the corpus: {"train", "validation", "test": sentences} (CoNLL-2000's validation is held
+    out of training), and the training file (whose tag sequences the CRF may follow)."""
     splits = load_splits(resolve_data_dir(args.data_dir), args.task, args.language)
     training_file = splits["train"]
     if args.quick:
         splits = {split: sentences[: 600 if split == "train" else 200] for split, sentences in splits.items()}
-    train_sentences, test_sentences = splits["train"], splits["test"]
-    if "validation" in splits:
-        val_sentences = splits["validation"]
-    else:
-        train_sentences, val_sentences = split_validation(train_sentences, args.validation_fraction, args.seed)
-    print(f"sentences: train {len(train_sentences):,}, validation {len(val_sentences):,}, test {len(test_sentences):,}")
+    if "validation" not in splits:
+        splits["train"], splits["validation"] = split_validation(splits["train"], args.validation_fraction, args.seed)
+    splits = {name: splits[name] for name in ("train", "validation", "test")}
+    print("sentences: " + ", ".join(f"{name} {len(sentences):,}" for name, sentences in splits.items()))
+    return splits, training_file
 
-    # --- 5.2.2 Word representations: word ids + character ids ---
-    vocabularies = Vocabularies.from_sentences(
-        train_sentences, column, args.min_count, tagged=training_file, tag_scheme=args.tag_scheme
+
+def build(args, vocabularies, training_tags):
+    """5.2.3 The model."""
+    return build_model(
+        vocabularies,
+        training_tags=training_tags,
+        embedding_dim=args.embedding_dim,
+        word_dropout=args.word_dropout,
+        char_encoder=args.char_encoder,
+        char_embedding_dim=args.char_embedding_dim,
+        char_units=args.char_units,
+        pos_input=args.pos_input,
+        pos_embedding_dim=args.pos_embedding_dim,
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        crf=args.crf,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+        weight_averaging=args.weight_averaging,
+        name=f"tagger_{args.task}",
     )
-    vocabularies.save(run.output_dir / VOCABULARIES_FILE)  # predict.py maps words and tags with the same tables
-    print(
-        f"vocabularies: {len(vocabularies.words):,} words, {len(vocabularies.chars)} characters, "
-        f"{len(vocabularies.tags)} {args.task} tags"
-    )
+
+
+def train(model, vocabularies, splits, column, args, run):
+    """5.2.4 Training (chunks and entities judged by their F1 on validation)."""
     train_ds, val_ds = (
-        training_dataset(encode(part, vocabularies, column, args.pos_input), args.batch_size, shuffle, args.seed)
-        for part, shuffle in ((train_sentences, True), (val_sentences, False))
+        training_dataset(
+            encode(splits[name], vocabularies, column, args.pos_input), args.batch_size, shuffle, args.seed
+        )
+        for name, shuffle in (("train", True), ("validation", False))
     )
-
-    # --- 5.2.3 The model ---
-    with run.scope():
-        model = build_tagger(args, vocabularies, training_tags=[sentence[column] for sentence in train_sentences])
-    model.summary()
-
-    # --- 5.2.4 Training and evaluation ---
     model.fit(
         train_ds,
         validation_data=val_ds,
@@ -314,41 +323,38 @@ def main(argv=None):
             patience=args.patience,
             reduce_lr_patience=1,
             averaged_weights=bool(args.weight_averaging),
-            evaluators=[ValidationF1(vocabularies, val_sentences, column)] if args.task in SPANS else [],
+            evaluators=[ValidationF1(vocabularies, splits["validation"], column)] if args.task in SPANS else [],
         ),
     )
-    true_tags = [np.array(sentence[column]) for sentence in test_sentences]
-    predicted = tag_corpus_sentences(model, vocabularies, test_sentences)
-    rnn_seconds = time.perf_counter() - run.started
-    model_scores, per_label = score(args.task, true_tags, [np.array(tags) for tags in predicted])
-    check_saved_tagger(run.output_dir, predicted[:20], test_sentences[:20])
 
-    baseline_started = time.perf_counter()
-    baseline = MostFrequentTagger(train_sentences, column)
-    baseline_scores, _ = score(
-        args.task, true_tags, [np.array(baseline.tag(sentence[0])) for sentence in test_sentences]
-    )
-    baseline_seconds = time.perf_counter() - baseline_started
-    baselines = {"most frequent tag": (baseline_scores, "most frequent tag per word", baseline_seconds)}
-    if args.task == "ner":  # the named-entity baseline of the field before neural networks: features by hand
+
+def baselines(splits, column, true_tags, task, seed):
+    """{name: (scores, description, seconds)}: the most frequent tag per word, and for entities a linear
+    classifier on hand-made features (the field's tagger before neural networks)."""
+    started = time.perf_counter()
+    most_frequent = MostFrequentTagger(splits["train"], column)
+    predicted = [np.array(most_frequent.tag(sentence[0])) for sentence in splits["test"]]
+    rows = {"most frequent tag": (score(task, true_tags, predicted)[0], "most frequent tag per word")}
+    seconds = {"most frequent tag": time.perf_counter() - started}
+    if task == "ner":
         started = time.perf_counter()
-        features_tagger = FeatureTagger(train_sentences, column, seed=args.seed)
-        predicted_by_features = features_tagger.tag_all([sentence[0] for sentence in test_sentences])
-        features_scores, _ = score(args.task, true_tags, [np.array(tags) for tags in predicted_by_features])
-        baselines["word features"] = (
-            features_scores,
-            "linear classifier on word, shape, affix and neighbour features",
-            time.perf_counter() - started,
-        )
+        features_tagger = FeatureTagger(splits["train"], column, seed=seed)
+        predicted = features_tagger.tag_all([sentence[0] for sentence in splits["test"]])
+        description = "linear classifier on word, shape, affix and neighbour features"
+        rows["word features"] = (score(task, true_tags, [np.array(tags) for tags in predicted])[0], description)
+        seconds["word features"] = time.perf_counter() - started
+    return {name: (*row, seconds[name]) for name, row in rows.items()}
 
-    headline = HEADLINE[args.task]
+
+def show(model_scores, per_label, baseline_rows, train_sentences, column, args, output_dir):
+    """The test scores beside the baselines', each label's, and the F1 by training frequency plot."""
     model_name = f"bi-{args.cell}{'-crf' if args.crf else ''}"
     widths = [max(18, len(key) + 2) for key in model_scores]
     print(
         f"\n{'test sentences':<22}"
         + "".join(f"{key:>{width}}" for key, width in zip(model_scores, widths, strict=True))
     )
-    for row_name, scores in {model_name: model_scores, **{key: row[0] for key, row in baselines.items()}}.items():
+    for row_name, scores in {model_name: model_scores, **{key: row[0] for key, row in baseline_rows.items()}}.items():
         cells = [f"{value:.4f}" if isinstance(value, float) else str(value) for value in scores.values()]
         print(f"{row_name:<22}" + "".join(f"{cell:>{width}}" for cell, width in zip(cells, widths, strict=True)))
     unit = f"{SPANS[args.task]} type" if args.task in SPANS else "tag"
@@ -360,16 +366,19 @@ def main(argv=None):
         [training_counts.get(label, 1) for label in per_label],
         [row["f1"] for row in per_label.values()],
         list(per_label),
-        run.output_dir / "f1_by_label.png",
-        title=f"{title} {args.task}: test F1 per {unit}",
+        output_dir / "f1_by_label.png",
+        title=f"{corpus_title(args.task, args.language)} {args.task}: test F1 per {unit}",
         xlabel=f"training {SPANS[args.task] + 's' if args.task in SPANS else 'words'} (log scale)",
     )
 
+
+def report(model_scores, per_label, baseline_rows, rnn_seconds, args, run):
     metric = {
         "pos": "POS token accuracy (test)",
         "chunk": "chunk F1, conlleval (test)",
-        "ner": f"entity F1, conlleval ({title} test, testb)",
+        "ner": f"entity F1, conlleval ({corpus_title(args.task, args.language)} test, testb)",
     }[args.task]
+    headline = HEADLINE[args.task]
     results = [
         {
             "metric": metric,
@@ -378,16 +387,45 @@ def main(argv=None):
             "baseline_name": description,
             "baseline_wall_time_s": round(seconds, 1),
         }
-        for scores, description, seconds in baselines.values()
+        for scores, description, seconds in baseline_rows.values()
     ]
     metrics = {
         **model_scores,
-        **{f"baseline_{key}": value for key, value in baseline_scores.items()},
-        **{f"features_baseline_{key}": value for key, value in baselines.get("word features", ({},))[0].items()},
+        **{f"baseline_{key}": value for key, value in baseline_rows["most frequent tag"][0].items()},
+        **{f"features_baseline_{key}": value for key, value in baseline_rows.get("word features", ({},))[0].items()},
         "per_label": per_label,
         "rnn_wall_time_s": round(rnn_seconds, 1),
     }
     return run.finish(metrics, results)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Chunks and entities are judged by their F1 on validation (ValidationF1), part of speech by the loss.
+    monitor = {"monitor": "val_f1", "mode": "max"} if args.task in SPANS else {}
+    name = f"{EXAMPLE}-{task_name(args.task, args.language)}"
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), **monitor, argv=argv, name=name)
+    column = TASK_COLUMN[args.task]
+    splits, training_file = load_data(args)
+    # 5.2.2 Word representations: word ids + character ids, tables saved for predict.py
+    vocabularies = Vocabularies.from_sentences(
+        splits["train"], column, args.min_count, tagged=training_file, tag_scheme=args.tag_scheme
+    )
+    vocabularies.save(run.output_dir / VOCABULARIES_FILE)
+    sizes = f"{len(vocabularies.words):,} words, {len(vocabularies.chars)} characters"
+    print(f"vocabularies: {sizes}, {len(vocabularies.tags)} {args.task} tags")
+    with run.scope():
+        model = build(args, vocabularies, training_tags=[sentence[column] for sentence in splits["train"]])
+    model.summary()
+    train(model, vocabularies, splits, column, args, run)
+    true_tags = [np.array(sentence[column]) for sentence in splits["test"]]
+    predicted = tag_corpus_sentences(model, vocabularies, splits["test"])
+    rnn_seconds = time.perf_counter() - run.started
+    model_scores, per_label = score(args.task, true_tags, [np.array(tags) for tags in predicted])
+    check_saved_tagger(run.output_dir, predicted[:20], splits["test"][:20])
+    baseline_rows = baselines(splits, column, true_tags, args.task, args.seed)
+    show(model_scores, per_label, baseline_rows, splits["train"], column, args, run.output_dir)
+    return report(model_scores, per_label, baseline_rows, rnn_seconds, args, run)
 
 
 if __name__ == "__main__":
