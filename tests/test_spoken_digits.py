@@ -21,6 +21,7 @@ train = load_example("spoken_digits", "train")
 nonspeech = load_example("spoken_digits", "nonspeech")
 augment = load_example("spoken_digits", "augment")
 predict_script = load_example("spoken_digits", "predict")
+model_module = load_example("spoken_digits", "model")
 
 PREDICT = REPO_ROOT / "examples" / "spoken_digits" / "predict.py"
 RATE = fsdd.SAMPLE_RATE
@@ -218,7 +219,7 @@ def test_frame_mask_marks_frames_inside_the_recording():
 def test_prediction_does_not_change_when_batched_with_longer_recordings(conv_filters, tmp_path):
     """Alone or beside longer recordings, the same answer: with the convolutional front end too (it must not read
     the padding), and after saving and loading."""
-    model = train.build_model(20, "gru", 8, 1, 0.0, True, "mean", conv_filters=conv_filters)
+    model = model_module.build_model(20, cepstra=0, units=8, num_layers=1, dropout=0.0, conv_filters=conv_filters)
     model.get_layer("log_mel").set_statistics(np.random.default_rng(0).normal(size=(50, 20)))
     rng = np.random.default_rng(1)
     short = digit_sound(3, rng)

@@ -20,8 +20,6 @@ import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ sta
 import sys
 from pathlib import Path
 
-from nonspeech import NOT_A_DIGIT
-
 from common import cli
 from common.saving import load_for_use, read_sidecar
 from common.training import default_output_dir
@@ -29,6 +27,7 @@ from common.training import default_output_dir
 import audio  # noqa: F401  (registers the LogMelFrames layer that the saved model uses)
 from audio import decide, predict_waveforms, speech_problem, trim_silence
 from fsdd import DIGITS, RECOGNITION_FILE, AudioError, read_wav
+from nonspeech import NOT_A_DIGIT
 
 HOW_TO_TRAIN = "make example-spoken_digits"
 

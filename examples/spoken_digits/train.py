@@ -25,34 +25,30 @@ import sys
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-from augment import AugmentedTraining
-from nonspeech import HELD_OUT_KINDS, NOT_A_DIGIT, TRAINING_KINDS, non_speech
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from common import cli
 from common.data import resolve_data_dir
-from common.models import POOLING, output_head, pool_over_time, recurrent_stack
+from common.models import POOLING
 from common.plots import plt, save_figure
 from common.saving import check_round_trip
 from common.text import bucketed_dataset
-from common.training import BACKUP_DIR, RUN_RECORD, Run, adam
+from common.training import BACKUP_DIR, RUN_RECORD, Run
 
 from audio import (
-    ConvolveFrames,
-    LogMelFrames,
-    MaskBands,
-    WarpFrequencies,
     decide,
     pad_batch,
     predict_waveforms,
     training_frames,
     trim_silence,
 )
+from augment import AugmentedTraining
 from fsdd import DIGITS, RECOGNITION_FILE, SAMPLE_RATE, SPEAKERS, load_recordings, official_split, speaker_split
+from model import build_model
+from nonspeech import HELD_OUT_KINDS, NOT_A_DIGIT, TRAINING_KINDS, non_speech
 
 EXAMPLE = "spoken_digits"
 VALIDATION_EVERY = 10  # every tenth take of the training side (takes 9, 19, ...) validates
@@ -143,36 +139,6 @@ def split_validation(recordings):
     )
 
 
-def build_model(
-    mels,
-    cell,
-    units,
-    num_layers,
-    dropout,
-    bidirectional,
-    pooling,
-    recording_mean=True,
-    warp=0.0,
-    spec_augment=0,
-    conv_filters=0,
-    cepstra=0,
-    seed=None,
-):
-    """(batch, samples) waveform at 8 kHz, 0-padded on the right -> (batch, 11) probabilities: the ten digits,
-    then "not a digit" (nonspeech.NOT_A_DIGIT)."""
-    audio = keras.Input((None,), name="audio")
-    frames = LogMelFrames(SAMPLE_RATE, mels, recording_mean, cepstra=cepstra, name="log_mel")(audio)  # and the mask
-    frames = WarpFrequencies(warp, seed, name="warp_frequencies")(frames)  # training only
-    frames = MaskBands(spec_augment, seed=seed, name="mask_bands")(frames)  # training only
-    if conv_filters:
-        frames = ConvolveFrames(conv_filters, name="convolve_frames")(frames)
-    x = recurrent_stack(
-        frames, cell, units, num_layers, return_sequences=True, bidirectional=bidirectional, dropout=dropout
-    )
-    x = keras.layers.Dropout(dropout)(pool_over_time(x, pooling))
-    return keras.Model(audio, output_head(x, "multiclass", DIGITS + 1), name=f"digits_{cell}")
-
-
 def datasets(x_train, y_train, x_val, y_val, args):
     """(training, validation) datasets: training audio augmented anew every epoch (as the options say), validation
     audio exactly as recorded, in batches of similar length."""
@@ -242,14 +208,10 @@ def arrays(recordings):
     return [recording.audio for recording in recordings], np.array([recording.digit for recording in recordings])
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if args.test_speaker == "all":
-        return leave_each_speaker_out(argv)
-    name = f"{EXAMPLE}-speaker-{args.test_speaker}" if args.test_speaker else EXAMPLE
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), monitor="val_accuracy", mode="max", argv=argv, name=name)
-
-    # --- Data: the split, validation from the training side ---
+def load_data(args):
+    """The recordings split (official, or one speaker left out), validation from the training side, each part with
+    "not a digit" sounds: synthetic non-speech, one class's worth beside training and validation; for the test,
+    sounds of the trained kinds and of kinds never trained on (false acceptances of both are reported)."""
     recordings = load_recordings(resolve_data_dir(args.data_dir))
     if args.test_speaker:
         train_side, test = speaker_split(recordings, args.test_speaker)
@@ -260,43 +222,49 @@ def main(argv=None):
     train, validation = split_validation(train_side)
     counts = {"train": len(train), "validation": len(validation), "test": len(test)}
     print(f"{len(recordings):,} recordings; {protocol}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = map(arrays, (train, validation, test))
-    # "not a digit": synthetic non-speech, one class's worth beside training and validation; for the test, sounds
-    # of the trained kinds and of kinds never trained on (false acceptances of both are reported)
-    val_digits = x_val  # (what the rejection threshold is calibrated on)
-    x_train, y_train = with_non_speech(x_train, y_train, TRAINING_KINDS, args.seed + 1)
-    x_val, y_val = with_non_speech(x_val, y_val, TRAINING_KINDS, args.seed + 2)
-    noise_tests = {
-        "trained_kinds": non_speech(TEST_NON_SPEECH, TRAINING_KINDS, args.seed + 3),
-        "held_out_kinds": non_speech(TEST_NON_SPEECH, HELD_OUT_KINDS, args.seed + 4),
+    (x_train, y_train), (x_val, y_val), test_arrays = map(arrays, (train, validation, test))
+    return {
+        "train": with_non_speech(x_train, y_train, TRAINING_KINDS, args.seed + 1),
+        "validation": with_non_speech(x_val, y_val, TRAINING_KINDS, args.seed + 2),
+        "validation digits": x_val,  # (what the rejection threshold is calibrated on)
+        "test": test_arrays,
+        "test recordings": test,
+        "non-speech": {
+            "trained_kinds": non_speech(TEST_NON_SPEECH, TRAINING_KINDS, args.seed + 3),
+            "held_out_kinds": non_speech(TEST_NON_SPEECH, HELD_OUT_KINDS, args.seed + 4),
+        },
+        "training lengths": [len(trim_silence(recording.audio)) / SAMPLE_RATE for recording in train],
+        "protocol": protocol,
+        "counts": counts,
     }
 
-    # --- Model: features inside, statistics from the training frames ---
-    with run.scope():
-        model = build_model(
-            args.mels,
-            args.cell,
-            args.units,
-            args.layers,
-            args.dropout,
-            args.bidirectional,
-            args.pooling,
-            args.recording_mean,
-            args.warp,
-            args.spec_augment,
-            args.conv_filters,
-            args.cepstra,
-            args.seed,
-        )
-        features = model.get_layer("log_mel")
-        features.set_statistics(training_frames(features, x_train))
-        model.compile(
-            optimizer=adam(args.learning_rate, args.clipnorm),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-    model.summary()
-    training, validation = datasets(x_train, y_train, x_val, y_val, args)
+
+def build(args, training_audio):
+    """The model, its features normalised with the statistics of the training audio's frames."""
+    model = build_model(
+        args.mels,
+        cepstra=args.cepstra,
+        recording_mean=args.recording_mean,
+        warp=args.warp,
+        spec_augment=args.spec_augment,
+        conv_filters=args.conv_filters,
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        pooling=args.pooling,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+        seed=args.seed,
+    )
+    features = model.get_layer("log_mel")
+    features.set_statistics(training_frames(features, training_audio))
+    return model
+
+
+def train(model, data, args, run):
+    training, validation = datasets(*data["train"], *data["validation"], args)
     model.fit(
         training,
         validation_data=validation,
@@ -305,50 +273,66 @@ def main(argv=None):
         callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=3),
     )
 
-    # --- Rejection: the weakest evidence a digit answer needs, from the validation digits ---
-    threshold = rejection_threshold(predict_waveforms(model, val_digits))
-    trimmed = [trim_silence(recording.audio) for recording in train]  # the digits, without the non-speech
-    recognition = {
-        "threshold": threshold,
-        "shortest_s": min(len(wave) for wave in trimmed) / SAMPLE_RATE,
-        "longest_s": max(len(wave) for wave in trimmed) / SAMPLE_RATE,
-    }
-    (run.output_dir / RECOGNITION_FILE).write_text(json.dumps(recognition, indent=1))  # for predict.py
 
-    # --- Test: the RNN, then the baseline on the same recordings ---
-    probabilities = predict_waveforms(model, x_test, args.batch_size)
-    predicted = decide(probabilities, threshold, NOT_A_DIGIT)
-    accuracy = float(np.mean(predicted == y_test))
-    false_rejection = float(np.mean(predicted == NOT_A_DIGIT))
-    false_acceptance = {
-        kind: float(np.mean(decide(predict_waveforms(model, sounds), threshold, NOT_A_DIGIT) != NOT_A_DIGIT))
-        for kind, sounds in noise_tests.items()
+def calibrate(model, data, output_dir):
+    """The weakest evidence a digit answer needs (from the validation digits) and the lengths of the training
+    digits, written for predict.py; the threshold."""
+    lengths = data["training lengths"]
+    recognition = {
+        "threshold": rejection_threshold(predict_waveforms(model, data["validation digits"])),
+        "shortest_s": min(lengths),
+        "longest_s": max(lengths),
     }
-    rnn_seconds = time.perf_counter() - run.started
+    (output_dir / RECOGNITION_FILE).write_text(json.dumps(recognition, indent=1))
+    return recognition["threshold"]
+
+
+def test(model, data, threshold, batch_size, run):
+    """The test digits' answers, accuracy and false rejections; the non-speech's false acceptances."""
+    x_test, y_test = data["test"]
+    probabilities = predict_waveforms(model, x_test, batch_size)
+    predicted = decide(probabilities, threshold, NOT_A_DIGIT)
+    tested = {
+        "predicted": predicted,
+        "accuracy": float(np.mean(predicted == y_test)),
+        "false_rejection": float(np.mean(predicted == NOT_A_DIGIT)),
+        "false_acceptance": {
+            kind: float(np.mean(decide(predict_waveforms(model, sounds), threshold, NOT_A_DIGIT) != NOT_A_DIGIT))
+            for kind, sounds in data["non-speech"].items()
+        },
+        "rnn_seconds": time.perf_counter() - run.started,
+    }
     check_round_trip(
         run.output_dir / "model.keras", probabilities[:64], answer=lambda loaded: predict_waveforms(loaded, x_test[:64])
     )
+    return tested
 
-    baseline_started = time.perf_counter()
-    baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    baseline.fit(summary_features(features, x_train), y_train)
-    baseline_accuracy = float(baseline.score(summary_features(features, x_test), y_test))
-    held_out = summary_features(features, noise_tests["held_out_kinds"])
-    baseline_acceptance = float(np.mean(baseline.predict(held_out) != NOT_A_DIGIT))
-    baseline_seconds = time.perf_counter() - baseline_started
-    print(f"test accuracy ({protocol}): RNN {accuracy:.4f}, baseline {baseline_accuracy:.4f}")
+
+def baseline(features, data):
+    """Logistic regression on each recording's log-mel mean and spread: (test accuracy, held-out non-speech
+    accepted as a digit, seconds)."""
+    started = time.perf_counter()
+    classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    classifier.fit(summary_features(features, data["train"][0]), data["train"][1])
+    accuracy = float(classifier.score(summary_features(features, data["test"][0]), data["test"][1]))
+    held_out = summary_features(features, data["non-speech"]["held_out_kinds"])
+    acceptance = float(np.mean(classifier.predict(held_out) != NOT_A_DIGIT))
+    return accuracy, acceptance, time.perf_counter() - started
+
+
+def report(tested, baseline_scores, threshold, data, args, run):
+    baseline_accuracy, baseline_acceptance, baseline_seconds = baseline_scores
+    protocol, false_acceptance = data["protocol"], tested["false_acceptance"]
+    print(f"test accuracy ({protocol}): RNN {tested['accuracy']:.4f}, baseline {baseline_accuracy:.4f}")
     print(
-        f"'not a digit' (threshold {threshold:.2f}): test digits rejected {false_rejection:.3f}; non-speech "
-        "accepted as a digit: "
+        f"'not a digit' (threshold {threshold:.2f}): test digits rejected {tested['false_rejection']:.3f}; "
+        "non-speech accepted as a digit: "
         + ", ".join(f"{kind.replace('_', ' ')} {rate:.3f}" for kind, rate in false_acceptance.items())
     )
-
-    plot_spectrograms(features, test, run.output_dir / "spectrograms.png")
-    plot_confusion(y_test, predicted, f"test, {protocol}", run.output_dir / "confusion.png")
     results = [
         {
             "metric": f"test accuracy, {protocol}",
-            "model": accuracy,
+            "model": tested["accuracy"],
             "baseline": baseline_accuracy,
             "baseline_name": "logistic regression on each recording's log-mel mean and standard deviation",
             "baseline_wall_time_s": round(baseline_seconds, 1),
@@ -362,19 +346,36 @@ def main(argv=None):
         },
     ]
     metrics = {
-        "accuracy": accuracy,
+        "accuracy": tested["accuracy"],
         "baseline_accuracy": baseline_accuracy,
-        "false_rejection_rate": false_rejection,
-        **{
-            f"false_acceptance_{kind.replace(' ', '_').replace('-', '_')}": rate
-            for kind, rate in false_acceptance.items()
-        },
+        "false_rejection_rate": tested["false_rejection"],
+        **{f"false_acceptance_{kind}": rate for kind, rate in false_acceptance.items()},
         "baseline_false_acceptance_held_out_kinds": baseline_acceptance,
         "rejection_threshold": threshold,
-        "rnn_wall_time_s": round(rnn_seconds, 1),
+        "rnn_wall_time_s": round(tested["rnn_seconds"], 1),
     }
-    extra = {"data": {"protocol": protocol, "test_speaker": args.test_speaker, "counts": counts}}
+    extra = {"data": {"protocol": protocol, "test_speaker": args.test_speaker, "counts": data["counts"]}}
     return run.finish(metrics, results, extra=extra)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.test_speaker == "all":
+        return leave_each_speaker_out(argv)
+    name = f"{EXAMPLE}-speaker-{args.test_speaker}" if args.test_speaker else EXAMPLE
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), monitor="val_accuracy", mode="max", argv=argv, name=name)
+    data = load_data(args)
+    with run.scope():
+        model = build(args, data["train"][0])
+    model.summary()
+    train(model, data, args, run)
+    threshold = calibrate(model, data, run.output_dir)
+    tested = test(model, data, threshold, args.batch_size, run)
+    features = model.get_layer("log_mel")
+    baseline_scores = baseline(features, data)
+    plot_spectrograms(features, data["test recordings"], run.output_dir / "spectrograms.png")
+    plot_confusion(data["test"][1], tested["predicted"], f"test, {data['protocol']}", run.output_dir / "confusion.png")
+    return report(tested, baseline_scores, threshold, data, args, run)
 
 
 def without_option(argv, option):
