@@ -170,19 +170,19 @@ def plot_lines(series, path, title, xlabel, ylabel, log_y=False, x=None):
     return save_figure(figure, path)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    run = Run(
-        EXAMPLE, vars(args), output_dir=args.output_dir, seed=args.seed, quick=args.quick, resumable=False, argv=argv
-    )  # a few minutes of NumPy: a rerun starts over
-
-    # --- (1) Gradient check and (2) the same network in Keras ---
-    errors = check_gradients(args.seed)
-    difference = check_keras_agreement(args.seed)
+def check_against_keras(seed):
+    """(1) BPTT's gradients against finite differences (refused if they disagree); (2) the same network in Keras:
+    the errors and the largest difference."""
+    errors = check_gradients(seed)
+    difference = check_keras_agreement(seed)
     if max(errors.values()) >= GRADIENT_TOLERANCE:
         raise SystemExit(f"error: a BPTT gradient disagrees with finite differences: {errors}")
+    return errors, difference
 
-    # --- (3) Training a character model on tiny Shakespeare ---
+
+def learn_characters(args, run):
+    """(3) A character model trained on tiny Shakespeare: its best validation loss, the unigram baseline's, and a
+    sample it writes (sample.txt)."""
     vocabulary, train_ids, val_ids = load_text(
         text_file=args.text_file, data_dir=args.data_dir, max_chars=args.chars, sequence_length=args.sequence_length
     )
@@ -197,10 +197,17 @@ def main(argv=None):
     )
     (run.output_dir / "sample.txt").write_text(text)
     print(f"    sample (temperature 0.8):\n{text}\n")
+    return best_val, baseline
 
-    # --- (4) Vanishing and exploding gradients, measured ---
-    gradients = measure_gradients(run, args.quick)
 
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(
+        EXAMPLE, vars(args), output_dir=args.output_dir, seed=args.seed, quick=args.quick, resumable=False, argv=argv
+    )  # a few minutes of NumPy: a rerun starts over
+    errors, difference = check_against_keras(args.seed)
+    best_val, baseline = learn_characters(args, run)
+    gradients = measure_gradients(run, args.quick)  # (4) vanishing and exploding gradients, measured
     metrics = {
         "gradient_check": errors,
         "keras_difference": difference,

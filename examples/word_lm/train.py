@@ -175,88 +175,70 @@ def check_saved_models(output_dir, model, start_from, token_ids):
     check_round_trip(output_dir / ENCODER_FILE, start_from.predict(token_ids, verbose=0), inputs=token_ids)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), monitor="val_perplexity", mode="min", argv=argv)
-
-    # --- Data: training and unlabelled reviews (never a test review), whole reviews held out ---
+def load_data(args):
+    """Training and unlabelled reviews (never a test review), whole reviews held out: the vectoriser of the
+    training reviews, and each part as pieces of token ids (validation's long enough to score with context)."""
     texts = language_model_texts(resolve_data_dir(args.data_dir))
     if args.quick and len(texts) > 3000:  # a slice: a smoke test, not a result
         texts = texts[::25]
     train_texts, val_texts = split_reviews(texts, args.validation_fraction, args.seed)
     vectorizer = make_vectorizer(train_texts, args.max_tokens)
-    vocabulary = vectorizer.get_vocabulary()
     train_ids = pieces(encode(vectorizer, train_texts, 10**9), args.sequence_length)
     val_ids = pieces(encode(vectorizer, val_texts, 10**9), max(args.sequence_length, VALIDATION_LENGTH))
-    train_words = sum(len(piece) for piece in train_ids)
     print(
         f"reviews: train {len(train_texts):,}, validation {len(val_texts):,}; "
-        f"words: train {train_words:,}, validation {sum(len(p) for p in val_ids):,}; vocabulary {len(vocabulary):,}"
+        f"words: train {sum(len(p) for p in train_ids):,}, validation {sum(len(p) for p in val_ids):,}; "
+        f"vocabulary {vectorizer.vocabulary_size():,}"
+    )
+    return vectorizer, train_ids, val_ids
+
+
+def build(args, vocab_size, decay_steps):
+    """The model; its learning rate falls over the whole run (cosine), so the run's length is fixed up front."""
+    return build_model(
+        vocab_size,
+        embedding_dim=args.embedding_dim,
+        units=args.units,
+        cell=args.cell,
+        num_layers=args.layers,
+        bidirectional=args.bidirectional,
+        dropout=args.dropout,
+        head_size=max(args.head_size, 2),
+        tail_dim=args.tail_dim,
+        learning_rate=args.learning_rate,
+        clipnorm=args.clipnorm,
+        decay_steps=decay_steps,
     )
 
-    # --- Baselines on the same validation words ---
-    scores, baseline_seconds = baselines(train_ids, val_ids, len(vocabulary), args.ngram_order)
 
-    # --- Model: its learning rate falls over the whole run (cosine), so the run's length is fixed up front ---
-    train_ds = token_batches(train_ids, args.batch_size, shuffle=True, seed=args.seed)
-    val_ds = token_batches(val_ids, args.batch_size, shuffle=False, seed=args.seed)
-    steps_per_check = math.ceil(int(train_ds.cardinality()) / args.checks_per_epoch)
-    checks = max(1, round(args.epochs * args.checks_per_epoch))
-    with run.scope():
-        model = build_model(
-            len(vocabulary),
-            args.embedding_dim,
-            args.units,
-            args.cell,
-            args.layers,
-            args.bidirectional,
-            args.dropout,
-            max(args.head_size, 2),
-            args.tail_dim,
-            args.learning_rate,
-            args.clipnorm,
-            decay_steps=checks * steps_per_check,
-        )
-    model.summary()
-
-    # --- Training: a few validation checks per pass over the reviews ---
-    model.fit(
-        train_ds.repeat(),
-        epochs=checks,
-        steps_per_epoch=steps_per_check,
-        callbacks=run.callbacks(patience=args.patience, evaluators=[ValidationPerplexity(val_ds)]),
-    )
-
-    # --- Evaluation: perplexity of the best checkpoint ---
+def evaluate(model, val_ds, scores):
+    """Validation perplexity of the best checkpoint, forward (and backward), beside the n-grams'."""
     sums, counts = log_likelihood(model, val_ds)
-    forward = perplexity(sums[0], counts[0])
+    perplexities = [perplexity(total, count) for total, count in zip(sums, counts, strict=True)]
     best_baseline = min(value for name, value in scores.items() if name != "unigram")
-    print(f"\nvalidation perplexity per word: LSTM forward {forward:.1f}", end="")
-    print(f", backward {perplexity(sums[1], counts[1]):.1f}" if len(sums) > 1 else "")
+    print(f"\nvalidation perplexity per word: LSTM forward {perplexities[0]:.1f}", end="")
+    print(f", backward {perplexities[1]:.1f}" if len(perplexities) > 1 else "")
     print(
-        f"the forward LSTM's perplexity is {forward / best_baseline:.2f} times the best n-gram's ({best_baseline:.1f})"
+        f"the forward LSTM's perplexity is {perplexities[0] / best_baseline:.2f} times the best n-gram's "
+        f"({best_baseline:.1f})"
     )
-    rnn_wall_time = time.perf_counter() - run.started
+    return perplexities, int(counts[0])
 
+
+def metrics_and_results(perplexities, validation_words, scores, training_words, vocab_size, seconds, args):
+    """The run record's metrics (also saved for the classifier) and its results row."""
+    forward, best_baseline = perplexities[0], min(value for name, value in scores.items() if name != "unigram")
+    rnn_wall_time, baseline_seconds = seconds
     metrics = {
         "val_perplexity": forward,
-        **({"val_backward_perplexity": perplexity(sums[1], counts[1])} if len(sums) > 1 else {}),
+        **({"val_backward_perplexity": perplexities[1]} if len(perplexities) > 1 else {}),
         **{f"{name}_perplexity": value for name, value in scores.items()},
-        "validation_words": int(counts[0]),
-        "training_words": train_words,
-        "vocabulary_size": len(vocabulary),
+        "validation_words": validation_words,
+        "training_words": training_words,
+        "vocabulary_size": vocab_size,
         "rnn_wall_time_s": rnn_wall_time,
         "baseline_wall_time_s": baseline_seconds,
     }
-
-    # --- Save what the classifier starts from, and check that everything loads again ---
-    start_from = save_for_classifier(run.output_dir, model, vocabulary, args, metrics)
-    sample = next(iter(val_ds))[:4]
-    check_saved_models(run.output_dir, model, start_from, sample)
-    history = read_history(run.output_dir / HISTORY_FILE)
-    words_per_check = train_words * steps_per_check / int(train_ds.cardinality())
-    plot_perplexity(history, scores, words_per_check, run.output_dir / "perplexity.png")
-
     results = [
         {
             "metric": "validation perplexity per word (held-out reviews; lower is better)",
@@ -266,6 +248,41 @@ def main(argv=None):
             "baseline_wall_time_s": baseline_seconds,
         }
     ]
+    return metrics, results
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), monitor="val_perplexity", mode="min", argv=argv)
+    vectorizer, train_ids, val_ids = load_data(args)
+    vocabulary = vectorizer.get_vocabulary()
+    scores, baseline_seconds = baselines(train_ids, val_ids, len(vocabulary), args.ngram_order)  # same words
+    train_ds = token_batches(train_ids, args.batch_size, shuffle=True, seed=args.seed)
+    val_ds = token_batches(val_ids, args.batch_size, shuffle=False, seed=args.seed)
+    steps_per_check = math.ceil(int(train_ds.cardinality()) / args.checks_per_epoch)
+    checks = max(1, round(args.epochs * args.checks_per_epoch))  # a few validation checks per pass over the reviews
+    with run.scope():
+        model = build(args, len(vocabulary), decay_steps=checks * steps_per_check)
+    model.summary()
+    model.fit(
+        train_ds.repeat(),
+        epochs=checks,
+        steps_per_epoch=steps_per_check,
+        callbacks=run.callbacks(patience=args.patience, evaluators=[ValidationPerplexity(val_ds)]),
+    )
+    perplexities, validation_words = evaluate(model, val_ds, scores)
+    seconds = time.perf_counter() - run.started, baseline_seconds
+    train_words = sum(len(piece) for piece in train_ids)
+    metrics, results = metrics_and_results(
+        perplexities, validation_words, scores, train_words, len(vocabulary), seconds, args
+    )
+    # What the classifier starts from, checked to load again
+    start_from = save_for_classifier(run.output_dir, model, vocabulary, args, metrics)
+    check_saved_models(run.output_dir, model, start_from, next(iter(val_ds))[:4])
+    words_per_check = train_words * steps_per_check / int(train_ds.cardinality())
+    plot_perplexity(
+        read_history(run.output_dir / HISTORY_FILE), scores, words_per_check, run.output_dir / "perplexity.png"
+    )
     return run.finish(metrics, results)
 
 
