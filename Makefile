@@ -81,15 +81,15 @@ bench: setup data
 	$(PYTHON) examples/seq2seq/train.py --attention none
 	$(PYTHON) examples/spoken_digits/train.py --test-speaker all
 	$(PYTHON) examples/imdb/train.py --pretrained $(WORD_LM_DIR)
-	@for script in benchmarks/*.py; do [ -e "$$script" ] || continue; $(PYTHON) "$$script" || exit 1; done
-	$(PYTHON) -m common.results
+	@for script in benchmarks/*.py; do [ "$$script" = benchmarks/tables.py ] && continue; $(PYTHON) "$$script" || exit 1; done
+	$(PYTHON) benchmarks/tables.py
 
 # Which cell? The same examples trained with each cell; rewrites the README's cells table.
 compare: setup data
 	$(PYTHON) benchmarks/cells.py
 
 results: setup
-	$(PYTHON) -m common.results
+	$(PYTHON) benchmarks/tables.py
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

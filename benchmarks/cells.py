@@ -31,12 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from common.plots import plt, save_figure
-from common.results import write_table
 from common.training import hardware_description, library_versions, read_history
+
+from tables import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = ("simple_rnn", "lstm", "gru")
-TABLE = "cells"  # the README's markers for the table (common.results.markers)
+TABLE = "cells"  # the README's markers for the table (tables.markers)
 
 
 @dataclass

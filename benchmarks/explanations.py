@@ -28,15 +28,16 @@ from common import cli
 from common.data import resolve_data_dir
 from common.explain import TextExplainer, faithfulness
 from common.plots import plt, save_figure
-from common.results import write_table
 from common.saving import load_for_use
 from common.training import hardware_description, library_versions
+
+from tables import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS = (1, 5, 10, 20)
 METHODS = ("integrated_gradients", "occlusion")
 MIN_CHANGE = 0.01  # completeness is compared relative to |f(review) - f(baseline)| where it is at least this
-TABLE = "explanations"  # the README's markers for the table (common.results.markers)
+TABLE = "explanations"  # the README's markers for the table (tables.markers)
 
 
 def imdb_test_reviews(data_dir):

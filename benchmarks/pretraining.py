@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from common.plots import plt, save_figure
-from common.results import write_table
 from common.training import hardware_description, read_history
 
+from tables import write_table
+
 ROOT = Path(__file__).resolve().parents[1]
-TABLE = "pretraining"  # the README's markers for the table (common.results.markers)
+TABLE = "pretraining"  # the README's markers for the table (tables.markers)
 
 
 def parse_args(argv=None):

@@ -37,13 +37,14 @@ import tensorflow as tf
 from common import cli, reviews
 from common.data import resolve_data_dir
 from common.plots import plt, save_figure
-from common.results import write_table
 from common.text import bucketed_dataset, encode, make_vectorizer
 from common.training import hardware_description, library_versions
 
+from tables import write_table
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LENGTH = 600  # the IMDB example's default --max-length
-TABLE = "training-speed"  # the README's markers for the table (common.results.markers)
+TABLE = "training-speed"  # the README's markers for the table (tables.markers)
 # (name, batching, batch size, jit_compile, precision policy)
 SETTINGS = [
     ("padded to 600 words, batch 64", "padded", 64, False, "float32"),

@@ -15,11 +15,12 @@ here when a second example needs it.
     cli.py         option groups and types, --quick, reading inputs, Ctrl-C and
                    data errors as one line .................................. every script
     data.py        data folder, download + checksum, NLTK corpora, UTF-8 reading .. every example
-    text.py        text cleaning, vectorising, bucketing, raw-text models .. imdb, reuters (bucketing: tagging, seq2seq,
-                   spoken_digits)
+    text.py        text cleaning, vectorising, bucketing, raw-text models .. imdb, reuters, word_lm (bucketing: tagging,
+                   seq2seq, spoken_digits)
     explain.py     word attributions (integrated gradients, occlusion), the deletion
-                   test of their faithfulness, HTML and PNG pages .. imdb and reuters predict.py, benchmarks
-    embeddings.py  word vectors from unlabelled text (PPMI + SVD) ........... imdb, reuters
+                   test of their faithfulness, HTML and PNG pages, their options .. imdb and reuters predict.py,
+                   benchmarks
+    embeddings.py  word vectors from unlabelled text (PPMI + SVD) ........... imdb, reuters (through text.py)
     chars.py       character corpora, vocabulary, validation tail, baselines .. char_lm, numpy_rnn
     reviews.py     the IMDB archive: find, read (only the splits asked), verify .. imdb, word_lm
     generation.py  writing one token per step, carrying the state; sampling .. char_lm, word_lm
@@ -27,7 +28,6 @@ here when a second example needs it.
                    classifier: save, load, check, copy weights .............. word_lm, imdb
     ranges.py      how far an input lies outside the training values: flag or refuse .. engines, sine
     plots.py       training curves; score against class frequency ........... every example; reuters, tagging
-    results.py     the README's results table from run records ............... make bench / make results
 """
 
 import os

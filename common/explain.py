@@ -59,14 +59,6 @@ class Explanation:
             return None
         return abs(float(self.scores.sum()) - (self.probability - self.baseline_probability))
 
-    @property
-    def relative_completeness_error(self):
-        """The completeness error as a share of |f(text) - f(baseline)| (inf when that difference is 0)."""
-        if self.baseline_probability is None:
-            return None
-        change = abs(self.probability - self.baseline_probability)
-        return self.completeness_error / change if change > 0 else float("inf")
-
     def top_words(self, count, sign=1):
         """The `count` words with the largest scores (sign=1) or the most negative ones (sign=-1)."""
         order = np.argsort(-sign * self.scores, kind="stable")[:count]

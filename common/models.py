@@ -4,8 +4,9 @@ bidirectional, masked, and the output heads and poolings over time that go on to
 Chapter: 000 §2 (RNN, LSTM, GRU) and 004 §4.3 (bidirectional and deep RNNs).
 
 Each example writes its own network, in a few lines of functional Keras in
-its train.py, from these blocks. Their defaults keep LSTM and GRU layers
-eligible for the fused cuDNN kernel on GPU (see `cudnn_eligible`).
+its model.py, from these blocks. Their defaults keep LSTM and GRU layers
+eligible for the fused cuDNN kernel on GPU (tests/test_models.py checks
+Keras' conditions for it).
 """
 
 import keras
@@ -167,29 +168,3 @@ class MaskedGlobalMaxPooling1D(layers.Layer):
 
     def compute_mask(self, inputs, mask=None):
         return None
-
-
-def cudnn_eligible(layer):
-    """Whether a recurrent layer meets Keras' conditions for the fused cuDNN kernel.
-
-    The conditions are those Keras checks before using cuDNN for LSTM and GRU
-    (keras/src/backend/tensorflow/rnn.py): tanh activation, sigmoid recurrent
-    activation, no recurrent dropout, not unrolled, with bias, and for GRU
-    `reset_after=True`. SimpleRNN never has a cuDNN kernel.
-    """
-    if isinstance(layer, layers.Bidirectional):
-        return cudnn_eligible(layer.forward_layer) and cudnn_eligible(layer.backward_layer)
-    if not isinstance(layer, (layers.LSTM, layers.GRU)):
-        return False
-    config = layer.get_config()
-    ok = (
-        config["activation"] == "tanh"
-        and config["recurrent_activation"] == "sigmoid"
-        and config["recurrent_dropout"] == 0
-        and not config["unroll"]
-        and config["use_bias"]
-        and config.get("use_cudnn", "auto") in ("auto", True)
-    )
-    if isinstance(layer, layers.GRU):
-        ok = ok and config["reset_after"]
-    return ok

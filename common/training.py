@@ -37,7 +37,6 @@ RUN_RECORD = "run.json"
 PAUSE_AFTER_EPOCH = "RNN_EXAMPLES_PAUSE_AFTER_EPOCH"  # tests only, see PauseForSignal
 LOCK_FILE = ".lock"  # in the output folder: held by the run writing there (see hold_output_dir)
 ELAPSED_FILE = "elapsed.json"  # in the backup: when the run first started, and the seconds of its finished parts
-KERAS_PROGRESS = "training_metadata.json"  # BackupAndRestore's record of the last finished epoch
 _held_locks = {}  # output folder -> the open lock file of this process's run there
 
 
@@ -83,18 +82,6 @@ def release_output_dir(folder):
     handle = _held_locks.pop(str(Path(folder).resolve()), None)
     if handle:
         handle.close()
-
-
-def finished_epochs(backup_dir):
-    """The epochs a backup can resume after (BackupAndRestore's record; the largest of an ensemble's members),
-    0 when none finished or the folder is absent."""
-    epochs = 0
-    for record in Path(backup_dir).rglob(KERAS_PROGRESS) if Path(backup_dir).exists() else ():
-        try:
-            epochs = max(epochs, int(json.loads(record.read_text())["epoch"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return epochs
 
 
 def set_seed(seed, deterministic=False):
@@ -549,7 +536,7 @@ class Run:
         """Write run.json and the training-curve plot; return the record.
 
         `results` are the rows for the README's results table: dicts with
-        metric, model, baseline, baseline_name (see common/results.py).
+        metric, model, baseline, baseline_name (see benchmarks/tables.py).
         """
         epochs = self.plot_history(self.output_dir, self.name)
         shutil.rmtree(self.backup_dir, ignore_errors=True)  # finished: nothing left to resume

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO_ROOT / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))  # as when a benchmark runs as a script: it imports its sibling tables.py
 SHARED_DATA = Path(os.environ.get("RNN_EXAMPLES_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

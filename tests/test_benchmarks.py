@@ -5,7 +5,7 @@ import copy
 import pytest
 from conftest import REPO_ROOT, load_module
 
-from common.results import markers
+from tables import markers
 
 cells = load_module(REPO_ROOT / "benchmarks" / "cells.py")
 

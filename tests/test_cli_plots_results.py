@@ -1,4 +1,4 @@
-"""Unit tests of common/cli.py, common/plots.py and common/results.py."""
+"""Unit tests of common/cli.py, common/plots.py and benchmarks/tables.py."""
 
 import argparse
 import json
@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from common import cli, results
+from common import cli
 from common.plots import plot_history, plot_score_by_frequency
+
+import tables
 
 
 @pytest.mark.parametrize(
@@ -129,20 +131,20 @@ def test_results_table_from_full_runs_only(tmp_path):
     for name, quick in (("imdb", False), ("imdb-quick", True)):
         (outputs / name).mkdir(parents=True)
         (outputs / name / "run.json").write_text(json.dumps(fake_record("imdb", quick)))
-    readme.write_text(f"intro\n{results.START}\nold\n{results.END}\noutro\n")
+    readme.write_text(f"intro\n{tables.START}\nold\n{tables.END}\noutro\n")
     arguments = ["--outputs", str(outputs), "--results", str(store), "--readme", str(readme)]
-    assert results.main([*arguments, "--check"]) == 1
-    assert results.main(arguments) == 0
+    assert tables.main([*arguments, "--check"]) == 1
+    assert tables.main(arguments) == 0
     text = readme.read_text()
     assert "| imdb | accuracy | 0.9000 | 0.8000 (tf-idf) |" in text and "2.1 min / 30 s" in text
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     assert [path.name for path in store.iterdir()] == ["imdb.json"]
-    assert results.main([*arguments, "--check"]) == 0
+    assert tables.main([*arguments, "--check"]) == 0
 
 
 def test_results_needs_markers(tmp_path):
     with pytest.raises(ValueError, match="markers"):
-        results.replace_between_markers("no markers", "table")
+        tables.replace_between_markers("no markers", "table")
 
 
 def test_a_negative_seed_is_refused_naming_the_option(capsys):

@@ -9,9 +9,10 @@ from conftest import REPO_ROOT, load_example, load_module
 
 from common import reviews  # the very module train.py reads data with, so patches reach it
 from common.data import DataNotFoundError
-from common.results import markers
 from common.text import bucketed_dataset, encode
 from common.training import read_history
+
+from tables import markers
 
 train = load_example("imdb", "train")
 predict = load_example("imdb", "predict")

@@ -7,9 +7,35 @@ import numpy as np
 import pytest
 from keras import layers
 
-from common.models import CELLS, cudnn_eligible, output_head, pool_over_time, recurrent_layer, recurrent_stack
+from common.models import CELLS, output_head, pool_over_time, recurrent_layer, recurrent_stack
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+
+
+def cudnn_eligible(layer):
+    """Whether a recurrent layer meets Keras' conditions for the fused cuDNN kernel.
+
+    The conditions are those Keras checks before using cuDNN for LSTM and GRU
+    (keras/src/backend/tensorflow/rnn.py): tanh activation, sigmoid recurrent
+    activation, no recurrent dropout, not unrolled, with bias, and for GRU
+    `reset_after=True`. SimpleRNN never has a cuDNN kernel.
+    """
+    if isinstance(layer, layers.Bidirectional):
+        return cudnn_eligible(layer.forward_layer) and cudnn_eligible(layer.backward_layer)
+    if not isinstance(layer, (layers.LSTM, layers.GRU)):
+        return False
+    config = layer.get_config()
+    ok = (
+        config["activation"] == "tanh"
+        and config["recurrent_activation"] == "sigmoid"
+        and config["recurrent_dropout"] == 0
+        and not config["unroll"]
+        and config["use_bias"]
+        and config.get("use_cudnn", "auto") in ("auto", True)
+    )
+    if isinstance(layer, layers.GRU):
+        ok = ok and config["reset_after"]
+    return ok
 
 
 def sequence_model(cell, units, num_layers=1, bidirectional=False, steps=7, input_dim=3, horizon=4, **options):

@@ -27,6 +27,18 @@ PREDICT = REPO_ROOT / "examples" / "spoken_digits" / "predict.py"
 RATE = fsdd.SAMPLE_RATE
 
 
+def wav_bytes(samples, sample_rate=fsdd.SAMPLE_RATE, channels=1):
+    """A 16-bit PCM WAV file's bytes from float samples in [-1, 1] (the recordings' format)."""
+    pcm = (np.clip(np.asarray(samples, dtype="float64"), -1, 1) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
 def tone(hz, seconds, rng=None, amplitude=0.5):
     """A sine tone (with a little noise when `rng` is given)."""
     t = np.arange(int(seconds * RATE)) / RATE
@@ -73,7 +85,7 @@ def data_dir(tmp_path_factory):
         for speaker in fsdd.SPEAKERS:
             for digit in range(10):
                 for take in range(12):
-                    data = fsdd.wav_bytes(digit_sound(digit, rng))
+                    data = wav_bytes(digit_sound(digit, rng))
                     info = tarfile.TarInfo(f"{fsdd.FOLDER}/recordings/{digit}_{speaker}_{take}.wav")
                     info.size = len(data)
                     tar.addfile(info, io.BytesIO(data))
@@ -104,13 +116,13 @@ def trained(data_dir, tmp_path_factory):
 
 def test_wav_reading_tones_silence_lengths_and_stereo():
     for seconds in (0.05, 0.5, 1.3):
-        samples = fsdd.read_wav(fsdd.wav_bytes(tone(440, seconds)), "t.wav")
+        samples = fsdd.read_wav(wav_bytes(tone(440, seconds)), "t.wav")
         assert samples.dtype == np.float32 and len(samples) == int(seconds * RATE)
         np.testing.assert_allclose(samples, tone(440, seconds), atol=1e-4)
-    assert not fsdd.read_wav(fsdd.wav_bytes(np.zeros(800)), "silence.wav").any()
+    assert not fsdd.read_wav(wav_bytes(np.zeros(800)), "silence.wav").any()
     left, right = tone(440, 0.2), np.zeros(1600)
     stereo = np.stack([left, right], axis=1).reshape(-1)
-    mixed = fsdd.read_wav(fsdd.wav_bytes(stereo, channels=2), "stereo.wav")
+    mixed = fsdd.read_wav(wav_bytes(stereo, channels=2), "stereo.wav")
     np.testing.assert_allclose(mixed, left / 2, atol=1e-4)
 
 
@@ -252,7 +264,7 @@ def test_predict_in_a_new_process_matches_the_model_and_rejects_bad_files(traine
     paths = []
     for number, recording in enumerate(recordings):
         paths.append(tmp_path / f"r{number}.wav")
-        paths[-1].write_bytes(fsdd.wav_bytes(recording.audio))
+        paths[-1].write_bytes(wav_bytes(recording.audio))
     model = keras.models.load_model(output_dir / "model.keras")
     in_memory = audio.predict_waveforms(model, [fsdd.read_wav(path.read_bytes(), path) for path in paths])
     threshold = json.loads((output_dir / fsdd.RECOGNITION_FILE).read_text())["threshold"]
@@ -260,7 +272,7 @@ def test_predict_in_a_new_process_matches_the_model_and_rejects_bad_files(traine
     # the issue's check: a 44.1 kHz copy (as a CD or a phone writes) gets the original's answer
     copies = [tmp_path / f"cd{number}.wav" for number in range(len(paths))]
     for copy, recording in zip(copies, recordings, strict=True):
-        copy.write_bytes(fsdd.wav_bytes(fsdd.resample(recording.audio, RATE, 44100), 44100))
+        copy.write_bytes(wav_bytes(fsdd.resample(recording.audio, RATE, 44100), 44100))
     good = predict(output_dir, *paths, *copies)
     assert good.returncode == 0, good.stderr
     lines = good.stdout.strip().splitlines()
@@ -301,7 +313,7 @@ def test_no_answer_on_silence_and_not_a_digit_on_noise(trained, tmp_path):
         "pink.wav": nonspeech.non_speech(1, ("pink noise",), seed=9)[0][: RATE // 2],
     }
     for name, samples in files.items():
-        (tmp_path / name).write_bytes(fsdd.wav_bytes(samples))
+        (tmp_path / name).write_bytes(wav_bytes(samples))
     result = predict(output_dir, *(tmp_path / name for name in files))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     for name, reason in (

@@ -148,23 +148,6 @@ class Pronouncer:
         *_, ids, weights = tf.while_loop(going_on, one_step, start)
         return tf.transpose(ids.stack()), tf.transpose(weights.stack(), [1, 0, 2])
 
-    def _greedy_batch_stepwise(self, words):
-        """The same as `_greedy_batch`, one compiled step per phoneme called from Python (to check it against)."""
-        memory, mask, states, limits = self._start(words)
-        tokens = np.full(len(words), START, dtype="int32")
-        finished = np.zeros(len(words), dtype=bool)
-        ids, weights = [], []
-        for step in range(int(limits.max())):
-            log_probs, states, step_weights = self._step(tf.constant(tokens), states, memory, mask)
-            tokens = np.argmax(log_probs.numpy(), axis=-1).astype("int32")
-            tokens[finished | (step >= limits)] = END  # ended words stay ended; too long ones are cut
-            ids.append(tokens)
-            weights.append(step_weights.numpy())
-            finished |= tokens == END
-            if finished.all():
-                break
-        return np.stack(ids, axis=1), np.stack(weights, axis=1)
-
     def beam_search(self, words, width):
         """The `width` most likely pronunciations of each word: [[(phonemes, log-probability), ...], ...], best first.
 

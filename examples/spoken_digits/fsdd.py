@@ -13,7 +13,6 @@ import re
 import struct
 import tarfile
 import warnings
-import wave
 import zlib
 from fractions import Fraction
 from pathlib import Path
@@ -106,18 +105,6 @@ def resample(samples, rate, target_rate=SAMPLE_RATE):
     # inaudible change of pitch) for odd ones, whose exact ratio (8000/8001) would need an enormous filter
     ratio = Fraction(int(target_rate), int(rate)).limit_denominator(1000)
     return signal.resample_poly(samples, ratio.numerator, ratio.denominator).astype("float32")
-
-
-def wav_bytes(samples, sample_rate=SAMPLE_RATE, channels=1):
-    """A 16-bit PCM WAV file's bytes from float samples in [-1, 1] (for tests and examples)."""
-    pcm = (np.clip(np.asarray(samples, dtype="float64"), -1, 1) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(sample_rate)
-        wav.writeframes(pcm.tobytes())
-    return buffer.getvalue()
 
 
 def recordings_folder(data_dir, download=True):

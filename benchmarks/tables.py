@@ -6,11 +6,11 @@ a copy of every full-run record in `results/NAME.json` (committed, so the
 table can be traced to its run) and rewrites the table in README.md between
 the markers below. Quick (`--quick`) runs are refused: they are smoke tests.
 
-Run: python -m common.results            (collect outputs/*/run.json, rewrite README)
-     python -m common.results --check    (exit 1 if README's table is out of date)
-"""
+Run: python benchmarks/tables.py            (collect outputs/*/run.json, rewrite README; make results)
+     python benchmarks/tables.py --check    (exit 1 if README's table is out of date)
 
-import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
+The benchmarks write their own tables into READMEs with `write_table`.
+"""
 
 import argparse
 import json
@@ -107,7 +107,7 @@ def main(argv=None):
     new = replace_between_markers(old, table)
     if options.check:
         if new != old:
-            print("README results table is out of date: run python -m common.results", file=sys.stderr)
+            print("README results table is out of date: run python benchmarks/tables.py", file=sys.stderr)
             return 1
         return 0
     options.readme.write_text(new)
