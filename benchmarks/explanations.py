@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cli
+from common import cli, reviews
 from common.data import resolve_data_dir
 from common.explain import TextExplainer, faithfulness
 from common.plots import plt, save_figure
@@ -42,8 +42,6 @@ TABLE = "explanations"  # the README's markers for the table (tables.markers)
 
 def imdb_test_reviews(data_dir):
     """The 25,000 IMDB test reviews, read by the example's own loader."""
-    from common import reviews
-
     return reviews.load_reviews(resolve_data_dir(data_dir))["test"][0]
 
 

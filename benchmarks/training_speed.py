@@ -152,22 +152,21 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if args.epochs < 2:
-        raise SystemExit("error: --epochs must be at least 2 (the first epoch is not timed)")
-    started = time.perf_counter()
-    texts, labels, _ = reviews.load_reviews(resolve_data_dir(args.data_dir))["train"]
-    chosen = np.random.default_rng(args.seed).choice(len(texts), size=min(args.reviews, len(texts)), replace=False)
-    vectorizer = make_vectorizer(texts, 20_000)  # the example's vocabulary size, from all training reviews
+def sample_reviews(data_dir, count, seed):
+    """`count` training reviews chosen with `seed`, as token ids (the example's vocabulary, from all training
+    reviews, and its 600-word cut), their labels, and the vocabulary's size."""
+    texts, labels, _ = reviews.load_reviews(resolve_data_dir(data_dir))["train"]
+    chosen = np.random.default_rng(seed).choice(len(texts), size=min(count, len(texts)), replace=False)
+    vectorizer = make_vectorizer(texts, 20_000)  # the example's vocabulary size
     sequences = encode(vectorizer, [texts[i] for i in chosen], max_length=MAX_LENGTH)
-    labels = [labels[i] for i in chosen]
-    words = int(sum(len(sequence) for sequence in sequences))
-    rows, build_model = [], imdb_model().build_model
+    return sequences, [labels[i] for i in chosen], vectorizer.vocabulary_size()
+
+
+def measure_all(sequences, labels, vocab_size, epochs, seed):
+    """A row per setting: seconds per epoch, reviews and real words per second, the epoch's shape."""
+    words, rows, build_model = int(sum(len(sequence) for sequence in sequences)), [], imdb_model().build_model
     for setting in SETTINGS:
-        seconds, (batches, steps, padded) = measure(
-            setting, build_model, sequences, labels, vectorizer.vocabulary_size(), args.epochs, args.seed
-        )
+        seconds, (batches, steps, padded) = measure(setting, build_model, sequences, labels, vocab_size, epochs, seed)
         rows.append(
             {
                 "setting": setting[0],
@@ -180,6 +179,16 @@ def main(argv=None):
             }
         )
         print(f"{setting[0]}: {rows[-1]['reviews_per_s']:,.0f} reviews/s", flush=True)
+    return rows, words
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.epochs < 2:
+        raise SystemExit("error: --epochs must be at least 2 (the first epoch is not timed)")
+    started = time.perf_counter()
+    sequences, labels, vocab_size = sample_reviews(args.data_dir, args.reviews, args.seed)
+    rows, words = measure_all(sequences, labels, vocab_size, args.epochs, args.seed)
     gpu = tf.config.list_physical_devices("GPU")
     record = {
         "benchmark": "training_speed",

@@ -9,8 +9,10 @@ and the accepted range, instead of a traceback deep inside TensorFlow.
 import argparse
 import sys
 
-from common.models import CELLS
-from common.training import DISTRIBUTE_CHOICES
+from common.data import DamagedDataError, DataNotFoundError, decode_utf8, read_utf8
+from common.models import CELLS, POOLING
+from common.saving import SavedModelError
+from common.training import DISTRIBUTE_CHOICES, OutputDirBusy, Run, default_output_dir
 
 
 def _whole_number(text, minimum, requirement):
@@ -100,8 +102,6 @@ def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0, bidi
 
 def add_text_args(parser, *, max_tokens, max_length, embedding_dim, embedding_dropout, pooling, freeze_embeddings):
     """Options of the text classifiers: vocabulary, length, embedding and how a text is summarised."""
-    from common.models import POOLING
-
     group = parser.add_argument_group("text")
     group.add_argument("--max-tokens", type=positive_int, default=max_tokens, help="vocabulary size (most frequent)")
     group.add_argument("--max-length", type=positive_int, default=max_length, help="keep the first N tokens of a text")
@@ -193,8 +193,6 @@ def parse(parser, argv, name, quick=None, defaults=None):
     names the output folder: outputs/NAME, or outputs/NAME-quick so that a
     smoke run never overwrites a real one.
     """
-    from common.training import default_output_dir
-
     # argparse fills in a default only where the namespace has no value yet; a marker shows what was not given.
     # (`_actions` is argparse's list of every option: the one way to know them all, private since Python 2.7.)
     options_with_defaults = [action for action in parser._actions if action.default is not argparse.SUPPRESS]
@@ -247,8 +245,6 @@ def read_inputs(arguments, file_path=None, lines=True):
     which real reviews contain. Text that is not UTF-8 is refused with a clear error naming where it came
     from, never read as replacement characters that a model would then score.
     """
-    from common.data import DamagedDataError, decode_utf8, read_utf8
-
     try:
         if arguments:
             # Python keeps undecodable bytes of argv as lone surrogates; give them back and decode strictly.
@@ -266,8 +262,6 @@ def read_inputs(arguments, file_path=None, lines=True):
 
 
 def _read_standard_input():
-    from common.data import decode_utf8
-
     stream = getattr(sys.stdin, "buffer", None)  # bytes, so that invalid UTF-8 is seen, not replaced
     return decode_utf8(stream.read(), "standard input") if stream else sys.stdin.read()
 
@@ -280,10 +274,6 @@ def run(main):
     status 1; Ctrl-C says what running the same command again will do (common.training.Run) and exits
     with 130.
     """
-    from common.data import DamagedDataError, DataNotFoundError
-    from common.saving import SavedModelError
-    from common.training import OutputDirBusy, Run
-
     try:
         return main()
     except (DataNotFoundError, DamagedDataError, SavedModelError, OutputDirBusy) as error:

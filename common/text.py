@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common.embeddings import pretrained_embeddings
 from common.saving import check_round_trip
 
 # Punctuation becomes spaces, except the apostrophe inside words ("don't").
@@ -209,8 +210,6 @@ def raw_text_model(vectorizer, model, max_length, name):
 
 def learn_word_vectors(vectorizer, texts, dimensions, seed):
     """Word vectors for the vectoriser's vocabulary, learned from `texts` (never validation or test)."""
-    from common.embeddings import pretrained_embeddings
-
     if dimensions >= vectorizer.vocabulary_size():
         raise ValueError(
             f"--embedding-dim {dimensions} needs a vocabulary of more words than the "

@@ -143,7 +143,7 @@ def test_missing_data_without_network_says_where_to_put_it(small_imdb, tmp_path)
 def test_quick_run_learns_and_writes_artifacts(trained):
     record, output_dir = trained
     history = record["metrics"]
-    assert record["quick"] and np.isfinite(history["test_loss"])
+    assert np.isfinite(history["test_loss"])
     assert history["test_accuracy"] > 0.85  # the synthetic reviews are easy
     assert history["baseline_test_accuracy"] > 0.85
     for name in ("model.keras", "end_to_end.keras", "history.csv", "history.png", "review_lengths.png", "run.json"):
@@ -270,7 +270,9 @@ def test_training_speed_benchmark_runs_every_setting(small_imdb, tmp_path):
         ]
     )
     assert [row["setting"] for row in record["rows"]] == [setting[0] for setting in benchmark.SETTINGS]
-    assert all(row["reviews_per_s"] > 0 and row["words_per_s"] > row["reviews_per_s"] for row in record["rows"])
+    assert record["reviews"] == 48  # the sample asked; each row's two rates are of the same epochs over it
+    for row in record["rows"]:
+        assert row["words_per_s"] / row["reviews_per_s"] == pytest.approx(record["words"] / record["reviews"])
     table = readme.read_text()
     assert table.count("\n| ") == len(benchmark.SETTINGS) + 2  # a row per setting, the GPU row, the header rule
     padded, bucketed = record["rows"][:2]

@@ -223,13 +223,30 @@ def test_the_compiled_greedy_loop_decodes_as_the_step_by_step_loop(attention):
     np.testing.assert_allclose(compiled_weights, stepwise_weights, atol=1e-6)
 
 
+def teacher_forced_log_probability(model, symbols, word, phonemes):
+    """log P(phonemes, then END | word) under the model, read from one teacher-forced pass: a softmax over the
+    phonemes the decoder may write (not PAD or START); a pronunciation cut at the output limit has no END
+    (decoding ends it at no cost)."""
+    inputs, targets = g2p.decoder_inputs_and_targets(symbols.encode_pronunciation(phonemes))
+    logits = model([np.array([symbols.encode_word(word)]), np.array([inputs])], training=False)[0].numpy()
+    logits[:, [lexicon.PAD, lexicon.START]] = -np.inf
+    log_probabilities = tf.nn.log_softmax(logits).numpy()
+    if len(phonemes) >= g2p.output_limit(len(word)):
+        targets = targets[:-1]
+    return float(sum(log_probabilities[step, target] for step, target in enumerate(targets)))
+
+
 def test_beams_are_distinct_log_probabilities_best_first():
     model, symbols, entries = untrained("additive", seed=2)
-    beams = g2p.Pronouncer(model, symbols).beam_search(sorted(entries)[:10], 5)
-    for candidates in beams:
+    words = sorted(entries)[:10]
+    beams = g2p.Pronouncer(model, symbols).beam_search(words, 5)
+    for word, candidates in zip(words, beams, strict=True):
         scores = [score for _, score in candidates]
-        assert len(candidates) == 5 and scores == sorted(scores, reverse=True) and max(scores) <= 0
+        assert len(candidates) == 5 and scores == sorted(scores, reverse=True)
         assert len({phonemes for phonemes, _ in candidates}) == 5
+        # each score is the model's log-probability of its pronunciation
+        expected = [teacher_forced_log_probability(model, symbols, word, phonemes) for phonemes, _ in candidates]
+        np.testing.assert_allclose(scores, expected, atol=1e-4)
     with pytest.raises(ValueError, match="at least 1"):
         g2p.Pronouncer(model, symbols).beam_search(["ab"], 0)
 
@@ -299,7 +316,11 @@ def test_top_beams_are_listed_with_log_probabilities(trained):
     lines = result.stdout.splitlines()
     assert result.returncode == 0 and lines[0].startswith("stand\t") and len(lines) == 4
     scores = [float(line.split()[0]) for line in lines[1:]]
-    assert scores == sorted(scores, reverse=True) and max(scores) <= 0
+    assert scores == sorted(scores, reverse=True)
+    model = keras.models.load_model(trained[1] / "model.keras")  # each, the saved model's log-probability
+    symbols = lexicon.Symbols.load(trained[1] / "symbols.json")
+    expected = [teacher_forced_log_probability(model, symbols, "stand", line.split()[1:]) for line in lines[1:]]
+    np.testing.assert_allclose(scores, expected, atol=2e-3)  # (printed with 3 decimals)
     assert lines[0].split("\t")[1] == lines[1].split(None, 1)[1]  # the answer is the best beam
 
 
@@ -370,4 +391,7 @@ def test_decoding_benchmark_measures_and_records(trained, tmp_path):
     options = ["--beam-width", "2", "--short-max", "3", "--long-min", "6"]  # the toy words have 3-6 phonemes
     benchmark.main(["--model-dir", str(output_dir), *options, "--record", str(tmp_path / "decoding.json")])
     record = json.loads((tmp_path / "decoding.json").read_text())
-    assert record["greedy_words_per_second"] > 0 and record["beam_2_words_per_second"] > 0
+    assert record["test_words"] == len((output_dir / "split" / "test.txt").read_text().split())  # every test word
+    costs = record["ms_per_phoneme_short_words"], record["ms_per_phoneme_long_words"]
+    assert record["growth"] == pytest.approx(costs[1] / costs[0] - 1)
+    assert set(record) >= {"greedy_words_per_second", "beam_2_words_per_second"}  # the width asked

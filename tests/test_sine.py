@@ -54,8 +54,8 @@ def quick(tmp_path, *extra):
 
 def test_quick_run_learns_and_writes_artifacts(tmp_path):
     record = train.main(quick(tmp_path, "--epochs", "6"))
-    history = json.loads((tmp_path / "run.json").read_text())
-    assert history["quick"] is True and record["epochs_run"] >= 2
+    assert record["epochs_run"] == 6  # --epochs 6; the patience (8) cannot stop it sooner
+    assert keras.models.load_model(tmp_path / "model.keras").input_shape == (None, 50, 1)  # --quick's window
     losses = read_history(tmp_path / "history.csv")["loss"]
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
     for name in ("model.keras", "history.csv", "history.png", "forecast.png", "run.json"):
@@ -178,7 +178,7 @@ def test_interrupted_command_resumes_when_run_again(tmp_path):
     process.wait(timeout=600)
     note = "interrupted: run the same command again to resume: the 2 epoch(s) finished so far are kept"
     assert process.returncode == 130 and note in log.read_text()
-    assert len(history.read_text().splitlines()) - 1 == 2 and (tmp_path / "backup").exists()
+    assert len(history.read_text().splitlines()) - 1 == 2  # (the resumed command below continues from them)
 
     finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]

@@ -17,6 +17,7 @@ import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ sta
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from common import cli
 from common.chars import (
@@ -72,8 +73,6 @@ def windows(ids, sequence_length, batch_size, shuffle, seed):
     Consecutive non-overlapping windows of sequence_length + 1 characters
     (the TensorFlow tutorial's recipe); shuffled each epoch with the seed.
     """
-    import tensorflow as tf
-
     dataset = tf.data.Dataset.from_tensor_slices(ids).batch(sequence_length + 1, drop_remainder=True)
     dataset = dataset.map(lambda window: (window[:-1], window[1:]))
     if shuffle:

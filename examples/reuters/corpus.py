@@ -9,13 +9,15 @@ that NLTK finds in the project's data directory, so the data-directory rules
 a small corpus of their own.
 """
 
+import html
 import re
+import tarfile
 from collections import Counter
 
 import nltk
 from nltk.corpus.reader import CategorizedPlaintextCorpusReader, WordListCorpusReader
 
-from common.data import nltk_corpus
+from common.data import DamagedDataError, fetch, nltk_corpus
 
 # Figures ("155,221", "5.93", "1986/87") are one token; words are runs of letters/digits; any other
 # character is a token of its own (and dropped below). A regular expression: no model to download.
@@ -83,11 +85,6 @@ def unlabelled_stories(data_dir, exclude_ids, stopwords=frozenset()):
     NLTK file ids, `training/NNN` and `test/NNN`), so no test story, and no
     training story a second time, enters. Downloaded like the other data sets.
     """
-    import html
-    import tarfile
-
-    from common.data import DamagedDataError, fetch
-
     archive = fetch(SGML_ARCHIVE, SGML_URL, data_dir)  # repacked copies exist: no single checksum to check
     texts = []
     try:

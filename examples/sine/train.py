@@ -18,6 +18,7 @@ import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ sta
 import json
 
 import numpy as np
+import tensorflow as tf
 
 from common import cli
 from common.plots import plt, save_figure
@@ -66,8 +67,6 @@ def make_dataset(inputs, targets, batch_size, shuffle, seed):
     `timeseries_dataset_from_array` would window the raw series for us; we
     window once in NumPy instead because the baselines need the same arrays.
     """
-    import tensorflow as tf
-
     dataset = tf.data.Dataset.from_tensor_slices((inputs[..., None], targets))
     if shuffle:
         dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
