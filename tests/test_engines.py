@@ -4,6 +4,7 @@ run on files in NASA's format, predict.py on good and bad files, and the real FD
 import json
 import shutil
 
+import keras
 import numpy as np
 import pytest
 from conftest import REPO_ROOT, load_example, run_predict
@@ -14,6 +15,7 @@ from common.saving import SavedModelError
 cmapss = load_example("engines", "cmapss")
 train = load_example("engines", "train")
 predict_script = load_example("engines", "predict")
+model_module = load_example("engines", "model")
 
 PREDICT = REPO_ROOT / "examples" / "engines" / "predict.py"
 
@@ -164,6 +166,19 @@ def test_phm08_score_punishes_late_more_than_early():
 
 
 # --- train.py end to end, predict.py ---
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_every_model_option_reaches_the_network(bidirectional):
+    """--bidirectional and --recurrent-dropout change the network (they were once accepted and ignored)."""
+    model = model_module.build_model(30, 9, units=4, num_layers=2, bidirectional=bidirectional, recurrent_dropout=0.1)
+    recurrent = [layer for layer in model.layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+    assert len(recurrent) == 2 and all(
+        isinstance(layer, keras.layers.Bidirectional) == bidirectional for layer in recurrent
+    )
+    inner = [getattr(layer, "forward_layer", layer) for layer in recurrent]
+    assert all(layer.recurrent_dropout == 0.1 for layer in inner)
+    assert model.get_layer("hidden").input.shape[-1] == 4 * (2 if bidirectional else 1)
 
 
 def test_quick_run_learns_and_writes_its_artifacts(trained):

@@ -227,6 +227,13 @@ def test_frame_mask_marks_frames_inside_the_recording():
     assert np.asarray(audio.frame_mask(audio.pad_batch([tone(440, 0.01)]))).tolist() == [[True]]  # one frame
 
 
+def test_recurrent_dropout_reaches_the_network():
+    """--recurrent-dropout changes the network (it was once accepted and ignored)."""
+    model = model_module.build_model(20, cepstra=0, units=8, num_layers=2, recurrent_dropout=0.2)
+    recurrent = [layer.forward_layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
+    assert len(recurrent) == 2 and all(layer.recurrent_dropout == 0.2 for layer in recurrent)
+
+
 @pytest.mark.parametrize("conv_filters", [0, 6])
 def test_prediction_does_not_change_when_batched_with_longer_recordings(conv_filters, tmp_path):
     """Alone or beside longer recordings, the same answer: with the convolutional front end too (it must not read

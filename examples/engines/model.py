@@ -14,19 +14,30 @@ def build_model(
     cell="lstm",
     units=64,
     num_layers=2,
+    bidirectional=False,
     dropout=0.2,
+    recurrent_dropout=0.0,
     learning_rate=2e-3,
     clipnorm=1.0,
     weight_averaging=0.99,
 ):
     """(batch, window, features) scaled sensors -> (batch, 1) remaining useful life in cycles; compiled.
 
-    `num_layers` recurrent layers of `units` (the last returns its final state: (batch, units)) -> Dense(units,
+    `num_layers` (bidirectional) recurrent layers of `units` (the last returns its final state: (batch, units), or
+    2 x units read both ways) -> Dense(units,
     relu) -> one output, a fraction of `rul_cap` -> times `rul_cap`. Loss: mean squared error in cycles. With
     `weight_averaging` (a momentum; 0: off), validation and checkpoints use a moving average of the weights.
     """
     inputs = keras.Input((window, features), name="cycles")
-    x = recurrent_stack(inputs, cell, units, num_layers, dropout=dropout)
+    x = recurrent_stack(
+        inputs,
+        cell,
+        units,
+        num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+    )
     x = keras.layers.Dense(units, activation="relu", name="hidden")(x)
     x = keras.layers.Dropout(dropout)(x)
     # The head predicts a fraction of the cap (values near 1, as the initial weights suit); the model says cycles.

@@ -22,6 +22,7 @@ def build_model(
     num_layers=2,
     bidirectional=True,
     dropout=0.4,
+    recurrent_dropout=0.0,
     pooling="mean",
     learning_rate=2e-3,
     clipnorm=1.0,
@@ -43,7 +44,14 @@ def build_model(
     if conv_filters:
         frames = ConvolveFrames(conv_filters, name="convolve_frames")(frames)
     x = recurrent_stack(
-        frames, cell, units, num_layers, return_sequences=True, bidirectional=bidirectional, dropout=dropout
+        frames,
+        cell,
+        units,
+        num_layers,
+        return_sequences=True,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
     )
     x = keras.layers.Dropout(dropout)(pool_over_time(x, pooling))
     model = keras.Model(audio, output_head(x, "multiclass", DIGITS + 1), name=f"digits_{cell}")

@@ -253,6 +253,7 @@ def build(args, training_audio):
         num_layers=args.layers,
         bidirectional=args.bidirectional,
         dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
         pooling=args.pooling,
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
