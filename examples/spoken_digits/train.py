@@ -55,6 +55,38 @@ VALIDATION_EVERY = 10  # every tenth take of the training side (takes 9, 19, ...
 TEST_NON_SPEECH = 100  # non-speech test sounds of each family (trained kinds, held-out kinds)
 
 
+def add_augmentation_args(parser):
+    """Changes to the training audio (never validation or test audio), drawn anew every epoch."""
+    augmentation = parser.add_argument_group("augmentation (training audio only; new draws every epoch)")
+    augmentation.add_argument(
+        "--speed",
+        type=cli.fraction,
+        default=0.0,
+        help="play each training recording at a random speed within 1 +- this (pitch, formants and tempo move "
+        "together: other voices; 0: off)",
+    )
+    augmentation.add_argument(
+        "--noise-snr",
+        type=float,
+        default=None,
+        help="add white noise at a random signal-to-noise ratio from this to 20 dB more (default: off)",
+    )
+    augmentation.add_argument(
+        "--spec-augment",
+        type=cli.non_negative_int,
+        default=0,
+        help="blank this many random mel bands and this many spans of frames in each training recording "
+        "(SpecAugment; 0: off)",
+    )
+    augmentation.add_argument(
+        "--warp",
+        type=cli.fraction,
+        default=0.0,
+        help="stretch the mel axis of each training batch by a random factor within 1 +- this (0: off; "
+        "imitates other voices, see README)",
+    )
+
+
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
     data = parser.add_argument_group("data")
@@ -87,34 +119,7 @@ def parse_args(argv=None):
         default=0,
         help="a convolution over 5 frames with this many filters before the recurrent layers (0: none)",
     )
-    augmentation = parser.add_argument_group("augmentation (training audio only; new draws every epoch)")
-    augmentation.add_argument(
-        "--speed",
-        type=cli.fraction,
-        default=0.0,
-        help="play each training recording at a random speed within 1 +- this (pitch, formants and tempo move "
-        "together: other voices; 0: off)",
-    )
-    augmentation.add_argument(
-        "--noise-snr",
-        type=float,
-        default=None,
-        help="add white noise at a random signal-to-noise ratio from this to 20 dB more (default: off)",
-    )
-    augmentation.add_argument(
-        "--spec-augment",
-        type=cli.non_negative_int,
-        default=0,
-        help="blank this many random mel bands and this many spans of frames in each training recording "
-        "(SpecAugment; 0: off)",
-    )
-    augmentation.add_argument(
-        "--warp",
-        type=cli.fraction,
-        default=0.0,
-        help="stretch the mel axis of each training batch by a random factor within 1 +- this (0: off; "
-        "imitates other voices, see README)",
-    )
+    add_augmentation_args(parser)
     cli.add_training_args(parser, epochs=40, batch_size=32, learning_rate=2e-3, patience=8, clipnorm=1.0)
     args = cli.parse(
         parser,

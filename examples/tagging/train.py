@@ -71,6 +71,37 @@ TASK_DEFAULTS = {
 }
 
 
+def add_word_representation_args(parser):
+    """5.2.2's options: what each word is made of (its vector, its spelling's, its POS tag's)."""
+    words = parser.add_argument_group("word representation")
+    words.add_argument(
+        "--pos-input",
+        action=argparse.BooleanOptionalAction,
+        help="chunking also reads each word's POS tag, the CoNLL-2000 input column",
+    )
+    words.add_argument("--pos-embedding-dim", type=cli.positive_int, default=16, help="POS tag vector size")
+    words.add_argument("--embedding-dim", type=cli.positive_int, default=100, help="word vector size")
+    words.add_argument(
+        "--word-dropout",
+        type=cli.fraction,
+        default=0.0,
+        help="share of training words read as the unknown word (the spelling encoder still sees them)",
+    )
+    words.add_argument(
+        "--char-encoder",
+        choices=CHAR_ENCODERS,
+        default="rnn",
+        help="read each word's characters with a bidirectional --cell, or a convolution with max-pooling",
+    )
+    words.add_argument("--char-embedding-dim", type=cli.positive_int, default=25, help="character vector size")
+    words.add_argument(
+        "--char-units",
+        type=cli.positive_int,
+        default=25,
+        help="units of the character RNN, each direction (a CNN has twice as many filters)",
+    )
+
+
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
     data = parser.add_argument_group("data")
@@ -101,33 +132,7 @@ def parse_args(argv=None):
         action=argparse.BooleanOptionalAction,
         help="a CRF output layer that scores whole tag sequences (crf.py), instead of a softmax per word",
     )
-    words = parser.add_argument_group("word representation")
-    words.add_argument(
-        "--pos-input",
-        action=argparse.BooleanOptionalAction,
-        help="chunking also reads each word's POS tag, the CoNLL-2000 input column",
-    )
-    words.add_argument("--pos-embedding-dim", type=cli.positive_int, default=16, help="POS tag vector size")
-    words.add_argument("--embedding-dim", type=cli.positive_int, default=100, help="word vector size")
-    words.add_argument(
-        "--word-dropout",
-        type=cli.fraction,
-        default=0.0,
-        help="share of training words read as the unknown word (the spelling encoder still sees them)",
-    )
-    words.add_argument(
-        "--char-encoder",
-        choices=CHAR_ENCODERS,
-        default="rnn",
-        help="read each word's characters with a bidirectional --cell, or a convolution with max-pooling",
-    )
-    words.add_argument("--char-embedding-dim", type=cli.positive_int, default=25, help="character vector size")
-    words.add_argument(
-        "--char-units",
-        type=cli.positive_int,
-        default=25,
-        help="units of the character RNN, each direction (a CNN has twice as many filters)",
-    )
+    add_word_representation_args(parser)
     cli.add_training_args(
         parser, epochs=10, batch_size=32, learning_rate=2e-3, patience=3, clipnorm=5.0, weight_averaging=0.0
     )
