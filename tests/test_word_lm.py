@@ -19,6 +19,7 @@ from common.training import read_history
 train = load_example("word_lm", "train")
 generate = load_example("word_lm", "generate")
 imdb_train = load_example("imdb", "train")
+imdb_model = load_example("imdb", "model")
 model_module = load_example("word_lm", "model")
 ngram = sys.modules["ngram"]
 lm_corpus = sys.modules["lm_corpus"]
@@ -242,8 +243,8 @@ def test_the_classifier_starts_from_the_language_model_weights(trained):
     _, root = trained
     encoder, vocabulary, settings = load_encoder(root / "lm")
     args = imdb_train.parse_args(["--pretrained", str(root / "lm"), "--output-dir", str(root / "unused")])
-    assert (args.max_tokens, args.embedding_dim, args.units) == (len(vocabulary), 16, 32)
-    classifier = imdb_train.build(args, len(vocabulary))  # examples/imdb/model.py's, with the options' values
+    assert (args.max_tokens, args.embedding_dim, args.units) == (len(vocabulary), 16, 32)  # the sizes it takes
+    classifier = imdb_model.build_model(len(vocabulary), embedding_dim=16, units=32)
     assert transfer_weights(encoder, classifier) == ["embedding", "lstm_1"]
     for name in ("embedding", "lstm_1"):
         for copied, original in zip(classifier.get_layer(name).weights, encoder.get_layer(name).weights, strict=True):

@@ -241,7 +241,12 @@ def build_model(
     clipnorm=1.0,
     decay_steps=None,
 ):
-    """The compiled language model (see WordLanguageModel), built so that its weights exist. With `decay_steps`,
+    """Token ids (batch, time), 0-padded on the right -> prediction vectors (batch, time, directions,
+    embedding_dim): Embedding(vocab_size, embedding_dim) -> `num_layers` (bidirectional) recurrent layers of
+    `units` -> each direction's projection; an adaptive softmax (`head_size` frequent words, the rest in
+    `tail_dim`) turns them into log P(next word) and, backward, log P(previous word). See WordLanguageModel.
+
+    Compiled, and built so that its weights exist. With `decay_steps`,
     the learning rate falls from `learning_rate` to 5 % of it over that many steps (cosine): large steps while
     the model is far from good, small ones to settle at the end."""
     model = WordLanguageModel(
