@@ -106,8 +106,9 @@ def recurrent_stack(
     return x
 
 
-def output_head(x, head, num_outputs=1):
-    """The output layer for a task; outputs are float32 even under mixed precision.
+def output_head(x, head, num_outputs=1, name="output"):
+    """The output layer for a task (named `name`; a model with two heads names them); outputs are float32 even
+    under mixed precision.
 
     binary      -> (batch, 1) sigmoid probability
     multiclass  -> (batch, num_outputs) softmax probabilities
@@ -128,7 +129,7 @@ def output_head(x, head, num_outputs=1):
     # dtype float32: under mixed_float16 a softmax/sigmoid in half precision
     # saturates and the loss loses precision; Keras' mixed-precision guide
     # keeps the last layer in float32.
-    return layers.Dense(units, activation=activation, dtype="float32", name="output")(x)
+    return layers.Dense(units, activation=activation, dtype="float32", name=name)(x)
 
 
 def pool_over_time(x, pooling):
