@@ -1,11 +1,15 @@
 """Weather (examples/weather): reading observations, chronological splits, scaling from training days, window and
 target alignment, the persistence and climatology baselines, and the packaged Seattle file."""
 
+import json
+import subprocess
+import sys
 from datetime import date, timedelta
 
+import keras
 import numpy as np
 import pytest
-from conftest import load_example
+from conftest import REPO_ROOT, load_example
 
 seattle = load_example("weather", "seattle")
 
@@ -95,3 +99,95 @@ def test_packaged_seattle_weather_is_complete():
     temp_max = values[:, seattle.COLUMNS.index("temp_max")]
     assert -10 < temp_max.min() and temp_max.max() < 40  # °C, not °F
     assert (values[:, seattle.COLUMNS.index("precipitation")] > 0).mean() == pytest.approx(0.43, abs=0.05)
+
+
+# --- train.py end to end on a synthetic series with a signal in it, predict.py ---
+
+train = load_example("weather", "train")
+PREDICT = REPO_ROOT / "examples" / "weather" / "predict.py"
+
+
+def synthetic_weather(path, seed=0):
+    """Four years of days: a yearly cycle plus weather that lasts a few days (an AR(1) anomaly), rain on days
+    whose anomaly is low; what a model can learn from the days before."""
+    rng = np.random.default_rng(seed)
+    dates = days(4 * 365 + 1)
+    anomaly = np.zeros(len(dates))
+    for index in range(1, len(dates)):
+        anomaly[index] = 0.8 * anomaly[index - 1] + rng.normal(0, 1.5)
+    cycle = seattle.Climatology.design(dates)[:, 2] * -8  # colder in January
+    temp_max = 16 + cycle + anomaly
+    rain = anomaly < -0.5
+    rows = [
+        f"{day},{3.0 * r:.1f},{t:.1f},{t - 7 + rng.normal(0, 0.5):.1f},{3 + rng.random():.1f},x"
+        for day, t, r in zip(dates, temp_max, rain, strict=True)
+    ]
+    path.write_text(csv_text(rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("weather")
+    data = synthetic_weather(folder / "weather.csv")
+    options = ["--quick", "--data-file", str(data), "--epochs", "15", "--patience", "15", "--units", "16"]
+    record = train.main([*options, "--output-dir", str(folder / "out")])
+    return record, folder / "out", data
+
+
+def test_quick_run_learns_the_signal_and_writes_its_artifacts(trained):
+    record, out, _ = trained
+    errors = record["metrics"]["mae_by_lead"]
+    model = next(name for name in errors if name.endswith("model"))
+    assert errors[model][0] < errors["climatology"][0]  # the days before say where the anomaly is going
+    assert errors[model][0] < errors[model][-1]  # tomorrow is easier than a week ahead
+    for name in ("model.keras", "preprocessing.json", "error_by_lead.png", "history.png", "run.json"):
+        assert (out / name).exists(), name
+
+
+def run_predict(model_dir, path):
+    return subprocess.run(
+        [sys.executable, str(PREDICT), "--model-dir", str(model_dir), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_predict_forecasts_from_a_csv_as_the_trained_model_does(trained, tmp_path):
+    _, out, data = trained
+    lines = data.read_text().splitlines()
+    recent = tmp_path / "recent.csv"
+    recent.write_text("\n".join([lines[0], *lines[-30:]]) + "\n")
+    result = run_predict(out, recent)
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = [float(line.split()[-2]) for line in result.stdout.splitlines() if "maximum temperature" in line]
+    dates, values = seattle.read_observations(recent.read_text(), "recent.csv")
+    saved = json.loads((out / "preprocessing.json").read_text())
+    window = saved["window"]
+    inputs = np.concatenate(
+        [seattle.Scaler.from_dict(saved).transform(values[-window:]), seattle.day_of_year_features(dates[-window:])],
+        axis=1,
+    )
+    expected = keras.models.load_model(out / "model.keras").predict(inputs[None].astype("float32"), verbose=0)
+    np.testing.assert_allclose(printed, expected["temp_max"][0], atol=0.051)  # printed to 0.1 °C
+    assert f"after {dates[-1]}: rain tomorrow" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda lines: lines[:5], "4 day(s); the model reads the last"),
+        (lambda lines: [lines[0], *lines[1:10], *lines[11:]], "day(s) missing"),
+        (lambda lines: [lines[0].replace("wind", "gusts"), *lines[1:]], "no column wind"),
+        (lambda lines: [*lines[:5], lines[5].replace(",", ",oops,", 1), *lines[6:]], "is not a number"),
+        (lambda lines: [*lines[:-1], lines[-1].replace(lines[-1].split(",")[2], "85.0", 1)], "far outside"),
+    ],
+)
+def test_predict_refuses_bad_files_with_one_line(trained, tmp_path, edit, message):
+    _, out, data = trained
+    lines = data.read_text().splitlines()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(edit([lines[0], *lines[-30:]])) + "\n")
+    result = run_predict(out, bad)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr

@@ -20,6 +20,7 @@ def build_model(
     dropout=0.1,
     recurrent_dropout=0.0,
     rain_weight=1.0,
+    from_today=None,
     learning_rate=2e-3,
     clipnorm=1.0,
 ):
@@ -37,6 +38,8 @@ def build_model(
     )
     x = keras.layers.Dropout(dropout)(x)
     scaled = output_head(x, "regression", horizon, name="scaled_temp_max")
+    if from_today is not None:  # the head writes the change from today's (scaled) value, feature `from_today`
+        scaled = keras.ops.add(scaled, days[:, -1, from_today : from_today + 1])
     temp_max = keras.layers.Rescaling(temperature_std, temperature_mean, dtype="float32", name="temp_max")(scaled)
     rain = output_head(x, "binary", name="rain")
     model = keras.Model(days, {"temp_max": temp_max, "rain": rain}, name=f"weather_{cell}")

@@ -28,6 +28,7 @@ from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from common import cli
 from common.plots import plt, save_figure
+from common.ranges import training_range
 from common.saving import check_round_trip
 from common.training import Run
 
@@ -65,6 +66,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--rain-weight", type=cli.positive_float, default=1.0, help="weight of the rain loss beside the MAE in °C"
     )
+    parser.add_argument("--from-today", action="store_true", help="forecast the change from today's maximum")
     cli.add_training_args(parser, epochs=100, batch_size=32, learning_rate=2e-3, patience=15, clipnorm=1.0)
     return cli.parse(parser, argv, EXAMPLE, quick=QUICK)
 
@@ -105,6 +107,7 @@ def build(args, features, scaler):
         dropout=args.dropout,
         recurrent_dropout=args.recurrent_dropout,
         rain_weight=args.rain_weight,
+        from_today=TARGET_COLUMN if args.from_today else None,
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
     )
@@ -227,7 +230,13 @@ def main(argv=None):
     args = parse_args(argv)
     run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
     data, origins, observations, scaler = load_data(args)
-    preprocessing = {**scaler.to_dict(), "columns": list(COLUMNS), "window": args.window, "horizon": args.horizon}
+    preprocessing = {
+        **scaler.to_dict(),
+        "columns": list(COLUMNS),
+        "window": args.window,
+        "horizon": args.horizon,
+        "training_range": training_range(observations[1][split_by_year(observations[0])["train"]]),
+    }
     (run.output_dir / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=1))  # for predict.py
     with run.scope():
         model = build(args, data["train"][0].shape[-1], scaler)
