@@ -17,6 +17,7 @@ the day of the year) and ARIMA rolled over the test year.
 
 import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
 
+import argparse
 import json
 import time
 import warnings
@@ -66,7 +67,12 @@ def parse_args(argv=None):
     parser.add_argument(
         "--rain-weight", type=cli.positive_float, default=1.0, help="weight of the rain loss beside the MAE in °C"
     )
-    parser.add_argument("--from-today", action="store_true", help="forecast the change from today's maximum")
+    parser.add_argument(
+        "--from-today",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the network writes each day's change from today's maximum, not the maximum itself (measured: README)",
+    )
     cli.add_training_args(parser, epochs=100, batch_size=32, learning_rate=2e-3, patience=15, clipnorm=1.0)
     return cli.parse(parser, argv, EXAMPLE, quick=QUICK)
 
