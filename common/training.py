@@ -574,6 +574,15 @@ class Run:
         return {"epochs_run": len(next(iter(history.values()), [])), "best_epoch": None if index is None else index + 1}
 
 
+def array_dataset(inputs, targets, batch_size, shuffle, seed):
+    """Arrays in memory (inputs, targets: NumPy arrays, or a dict of them) as a tf.data pipeline of batches;
+    with `shuffle`, the order is drawn anew every epoch from `seed` (so `fit` gets shuffle=False)."""
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if shuffle:
+        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def adam(learning_rate, clipnorm=None, weight_averaging=0.0):
     """Adam; with `weight_averaging` (a momentum, e.g. 0.995) it also keeps a moving average of the weights,
     which `Run.callbacks(averaged_weights=True)` then validates and saves."""

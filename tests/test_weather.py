@@ -166,11 +166,8 @@ def test_predict_forecasts_from_a_csv_as_the_trained_model_does(trained, tmp_pat
     dates, values = seattle.read_observations(recent.read_text(), "recent.csv")
     saved = json.loads((out / "preprocessing.json").read_text())
     window = saved["window"]
-    inputs = np.concatenate(
-        [seattle.Scaler.from_dict(saved).transform(values[-window:]), seattle.day_of_year_features(dates[-window:])],
-        axis=1,
-    )
-    expected = keras.models.load_model(out / "model.keras").predict(inputs[None].astype("float32"), verbose=0)
+    inputs = seattle.model_inputs(dates[-window:], values[-window:], seattle.Scaler.from_dict(saved))
+    expected = keras.models.load_model(out / "model.keras").predict(inputs[None], verbose=0)
     np.testing.assert_allclose(printed, expected["temp_max"][0], atol=0.051)  # printed to 0.1 °C
     assert f"after {dates[-1]}: rain tomorrow" in result.stdout
 

@@ -20,14 +20,13 @@ import json
 import time
 
 import numpy as np
-import tensorflow as tf
 from sklearn.linear_model import Ridge
 
 from common import cli
 from common.data import resolve_data_dir
 from common.plots import plt, save_figure
 from common.saving import check_round_trip
-from common.training import Run
+from common.training import Run, array_dataset
 
 from cmapss import (
     COLUMNS,
@@ -100,13 +99,6 @@ def labelled_windows(engine_rows, scaler, smoothing, window, cap):
 def last_windows(engine_rows, scaler, smoothing, window):
     """(engines, window, features): the last `window` cycles of each engine (where a test engine is scored)."""
     return np.stack([windows(engine_features(rows, scaler, smoothing), window)[-1] for rows in engine_rows])
-
-
-def make_dataset(inputs, labels, batch_size, shuffle, seed):
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def plot_test_engines(predicted, true, baseline, path):
@@ -212,8 +204,8 @@ def build(args, features):
 
 def train(model, data, args, run):
     model.fit(
-        make_dataset(*data["train"], args.batch_size, True, args.seed),
-        validation_data=make_dataset(*data["validation"], args.batch_size, False, args.seed),
+        array_dataset(*data["train"], args.batch_size, True, args.seed),
+        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed),
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles its windows every epoch
         callbacks=run.callbacks(

@@ -18,13 +18,12 @@ import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ sta
 import json
 
 import numpy as np
-import tensorflow as tf
 
 from common import cli
 from common.plots import plt, save_figure
 from common.ranges import training_range
 from common.saving import check_round_trip
-from common.training import Run
+from common.training import Run, array_dataset
 
 from model import OPTIMIZERS, build_model
 from series import RANGE_FILE, noisy_sine, persistence_forecast, seasonal_naive_forecast, split_in_time, windows
@@ -67,10 +66,7 @@ def make_dataset(inputs, targets, batch_size, shuffle, seed):
     `timeseries_dataset_from_array` would window the raw series for us; we
     window once in NumPy instead because the baselines need the same arrays.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((inputs[..., None], targets))
-    if shuffle:
-        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return array_dataset(inputs[..., None], targets, batch_size, shuffle, seed)
 
 
 def mse_by_step(forecast, targets):

@@ -23,7 +23,7 @@ from common.ranges import NOTED_EXCESS, REFUSED_EXCESS, range_excess
 from common.saving import load_for_use, read_sidecar
 from common.training import default_output_dir
 
-from seattle import ObservationError, Scaler, day_of_year_features, read_observations
+from seattle import ObservationError, Scaler, model_inputs, read_observations
 
 HOW_TO_TRAIN = "make example-weather"
 SAVED_KEYS = ("mean", "std", "columns", "window", "horizon", "training_range")
@@ -65,8 +65,7 @@ def main(argv=None):
     if worst > REFUSED_EXCESS:
         raise SystemExit(f"error: {where} is far outside the training days' values; no forecast")
     model = load_for_use(model_path, HOW_TO_TRAIN, settings_path)
-    inputs = np.concatenate([Scaler.from_dict(saved).transform(values), day_of_year_features(dates)], axis=1)
-    answer = model.predict(inputs[None].astype("float32"), verbose=0)
+    answer = model.predict(model_inputs(dates, values, Scaler.from_dict(saved))[None], verbose=0)
     if worst > NOTED_EXCESS:
         print(f"note: {where} lies outside the training days' values: the forecast is an extrapolation")
     print(f"after {dates[-1]}: rain tomorrow, probability {float(answer['rain'][0, 0]):.2f}")

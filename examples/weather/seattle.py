@@ -99,6 +99,12 @@ def day_of_year_features(dates):
     return np.stack([np.sin(angle), np.cos(angle)], axis=1)
 
 
+def model_inputs(dates, values, scaler):
+    """(days, columns + 2) float32: each day's scaled observations and its place in the year (what the model
+    reads, in training and in predict.py alike)."""
+    return np.concatenate([scaler.transform(values), day_of_year_features(dates)], axis=1).astype("float32")
+
+
 def split_by_year(dates):
     """{"train", "validation", "test": index array} of the days in each part's years (YEARS)."""
     years = np.array([day.year for day in dates])

@@ -24,14 +24,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from common import cli
 from common.plots import plt, save_figure
 from common.ranges import training_range
 from common.saving import check_round_trip
-from common.training import Run
+from common.training import Run, array_dataset
 
 from model import build_model
 from seattle import (
@@ -39,9 +38,9 @@ from seattle import (
     TARGET_COLUMN,
     Climatology,
     Scaler,
-    day_of_year_features,
     forecast_origins,
     load_seattle,
+    model_inputs,
     persistence,
     split_by_year,
     targets,
@@ -79,11 +78,11 @@ def parse_args(argv=None):
 
 def load_data(args):
     """{"train", "validation", "test": (windows, {"temp_max": (n, horizon), "rain": (n, 1)})}, the forecast
-    days of each part, the observations, and the scaling (from the training days)."""
+    days of each part, the observations, the training days, and the scaling (from them)."""
     dates, values = load_seattle(args.data_file)
     parts = split_by_year(dates)
     scaler = Scaler.fit(values[parts["train"]])
-    inputs = np.concatenate([scaler.transform(values), day_of_year_features(dates)], axis=1).astype("float32")
+    inputs = model_inputs(dates, values, scaler)
     origins = {name: forecast_origins(index, args.window, args.horizon) for name, index in parts.items()}
     data = {
         name: (
@@ -96,7 +95,7 @@ def load_data(args):
         for name, days in origins.items()
     }
     print(", ".join(f"{name} {len(days)} forecast days" for name, days in origins.items()))
-    return data, origins, (dates, values), scaler
+    return data, origins, (dates, values), parts["train"], scaler
 
 
 def build(args, features, scaler):
@@ -119,17 +118,10 @@ def build(args, features, scaler):
     )
 
 
-def make_dataset(inputs, labels, batch_size, shuffle, seed):
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels))
-    if shuffle:  # the windows of the training years, in random order (each window keeps its days in order)
-        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def train(model, data, args, run):
     model.fit(
-        make_dataset(*data["train"], args.batch_size, True, args.seed),
-        validation_data=make_dataset(*data["validation"], args.batch_size, False, args.seed),
+        array_dataset(*data["train"], args.batch_size, True, args.seed),
+        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed),
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles itself
         callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=5),
@@ -235,13 +227,13 @@ def report(errors, rain, baseline_seconds, rnn_seconds, run, cell):
 def main(argv=None):
     args = parse_args(argv)
     run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
-    data, origins, observations, scaler = load_data(args)
+    data, origins, observations, train_days, scaler = load_data(args)
     preprocessing = {
         **scaler.to_dict(),
         "columns": list(COLUMNS),
         "window": args.window,
         "horizon": args.horizon,
-        "training_range": training_range(observations[1][split_by_year(observations[0])["train"]]),
+        "training_range": training_range(observations[1][train_days]),
     }
     (run.output_dir / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=1))  # for predict.py
     with run.scope():
@@ -257,9 +249,7 @@ def main(argv=None):
         answer=lambda loaded: loaded.predict(x_test, verbose=0)["temp_max"],
         tolerance=1e-4,
     )
-    forecasts, rain_climatology, seconds = baselines(
-        observations, origins["test"], args.horizon, split_by_year(observations[0])["train"]
-    )
+    forecasts, rain_climatology, seconds = baselines(observations, origins["test"], args.horizon, train_days)
     errors = {f"{args.cell} model": mae_by_lead(answers["temp_max"], y_test["temp_max"])}
     errors.update({name: mae_by_lead(forecast, y_test["temp_max"]) for name, forecast in forecasts.items()})
     rained_today = (observations[1][origins["test"], RAIN_COLUMN] > 0).astype(float)
