@@ -8,7 +8,8 @@ here when a second example needs it.
     models.py      recurrent layers and stacks (SimpleRNN / LSTM / GRU, bidirectional,
                    cuDNN-safe), output heads, pooling over time .......... every Keras example
     training.py    Run: seed, precision, strategy, output folder, resume, callbacks
-                   (early stopping that survives a resume), run.json; adam .. every example
+                   (early stopping that survives a resume), run.json; adam; array_dataset (sine,
+                   engines, weather) .................................... every example
     quiet.py       start TensorFlow without its C++ start-up log lines ........ every script (first import)
     saving.py      load a saved model for use; check after training that it loads
                    and answers the same ......................... every example's train and predict
