@@ -1,7 +1,7 @@
 # Every target works on a fresh clone: the virtual environment is made on first use.
 PYTHON   := .venv/bin/python
 STAMP    := .venv/.installed
-EXAMPLES := sine imdb reuters numpy_rnn char_lm word_lm tagging seq2seq engines spoken_digits weather
+EXAMPLES := sine imdb reuters numpy_rnn char_lm word_lm tagging seq2seq engines spoken_digits weather stocks
 # Offline copies of the data sets (see data/README.md); linked into data/ when present.
 SHARED_DATA ?= ../shared/data
 

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT, load_example
 
+from common.series import Scaler, forecast_origins, split_by_date, windows
+
 seattle = load_example("weather", "seattle")
 
 
@@ -42,7 +44,7 @@ def test_observations_are_read_as_consecutive_days_of_numbers():
         ([GOOD[0], "2012-01-02,0,warm,1,1,sun"], None, "row 3: temp_max 'warm' is not a number"),
         ([GOOD[0], "2012-01-02,0,nan,1,1,sun"], None, "row 3: temp_max is nan, not a finite number"),
         (["01/02/2012,0,1,1,1,sun"], None, r"row 2: date '01/02/2012' is not YYYY-MM-DD"),
-        ([], None, "no observations after the header"),
+        ([], None, "no rows after the header"),
     ],
 )
 def test_bad_observations_name_the_row_and_the_problem(rows, header, message):
@@ -53,26 +55,26 @@ def test_bad_observations_name_the_row_and_the_problem(rows, header, message):
 
 def test_splits_are_chronological_and_scaling_comes_from_training_days_only():
     dates = days(4 * 365 + 1)  # 2012-01-01 ... 2015-12-31
-    parts = seattle.split_by_year(dates)
+    parts = split_by_date(dates, seattle.SPLITS)
     assert [len(parts[name]) for name in ("train", "validation", "test")] == [731, 365, 365]
     assert dates[parts["train"].max()] < dates[parts["validation"].min()]
     assert dates[parts["validation"].max()] < dates[parts["test"].min()]
     values = np.random.default_rng(0).normal(size=(len(dates), 4)) + np.arange(len(dates))[:, None] / 100
-    scaler = seattle.Scaler.fit(values[parts["train"]])
+    scaler = Scaler.fit(values[parts["train"]])
     np.testing.assert_allclose(scaler.mean, values[parts["train"]].mean(axis=0))  # the later, warmer days not
     np.testing.assert_allclose(scaler.transform(values[parts["train"]]).std(axis=0), 1.0)
-    assert seattle.Scaler.from_dict(scaler.to_dict()).to_dict() == scaler.to_dict()
+    assert Scaler.from_dict(scaler.to_dict()).to_dict() == scaler.to_dict()
 
 
 def test_the_window_ending_at_t_is_scored_on_t_plus_1_to_t_plus_horizon():
     values = np.arange(40, dtype="float64")[:, None] * np.ones((1, 4))  # every column: the day's index
-    origins = seattle.forecast_origins(np.arange(10, 30), window=5, horizon=7)
+    origins = forecast_origins(np.arange(10, 30), window=5, horizon=7)
     assert origins.min() == 10 and origins.max() == 22  # 22 + 7 = 29, the split's last day
-    inputs = seattle.windows(values, 5, origins)
+    inputs = windows(values, 5, origins)
     assert inputs.shape == (len(origins), 5, 4) and inputs[0, :, 0].tolist() == [6, 7, 8, 9, 10]
     assert seattle.targets(values, origins, 7)[0].tolist() == list(range(11, 18))
     with pytest.raises(ValueError, match="fewer than 5 days"):
-        seattle.windows(values, 5, [2])
+        windows(values, 5, [2])
 
 
 def test_persistence_and_climatology_by_hand():
@@ -94,7 +96,7 @@ def test_packaged_seattle_weather_is_complete():
     pytest.importorskip("vega_datasets", reason="real-data test: vega_datasets is not installed")
     dates, values = seattle.load_seattle()
     assert len(dates) == 1461 and (dates[0], dates[-1]) == (date(2012, 1, 1), date(2015, 12, 31))
-    parts = seattle.split_by_year(dates)
+    parts = split_by_date(dates, seattle.SPLITS)
     assert {name: len(index) for name, index in parts.items()} == {"train": 731, "validation": 365, "test": 365}
     temp_max = values[:, seattle.COLUMNS.index("temp_max")]
     assert -10 < temp_max.min() and temp_max.max() < 40  # °C, not °F
@@ -166,7 +168,7 @@ def test_predict_forecasts_from_a_csv_as_the_trained_model_does(trained, tmp_pat
     dates, values = seattle.read_observations(recent.read_text(), "recent.csv")
     saved = json.loads((out / "preprocessing.json").read_text())
     window = saved["window"]
-    inputs = seattle.model_inputs(dates[-window:], values[-window:], seattle.Scaler.from_dict(saved))
+    inputs = seattle.model_inputs(dates[-window:], values[-window:], Scaler.from_dict(saved))
     expected = keras.models.load_model(out / "model.keras").predict(inputs[None], verbose=0)
     np.testing.assert_allclose(printed, expected["temp_max"][0], atol=0.051)  # printed to 0.1 °C
     assert f"after {dates[-1]}: rain tomorrow" in result.stdout

@@ -6,12 +6,15 @@ Chapter: 004 §6.3.1 (stock prices).
 
 import math
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
-from common.data import DataNotFoundError
+from common.data import DamagedDataError, DataNotFoundError
+from common.series import SeriesError, read_dated_rows
 
 COLUMNS = ("Open", "High", "Low", "Close", "Volume")
+FEATURES = ("log return", "log high/low", "log volume change", "log close/open")  # features()' columns
 LONGEST_CLOSURE_DAYS = 5  # calendar days between two trading days: a long weekend with a holiday (and a national
 # day of mourning beside it, as on 2 January 2007) is at most 5; more is a gap
 MARKET_CLOSURES = {date(2001, 9, 17)}  # the first trading day after the exchanges closed on 11-14 September 2001
@@ -22,44 +25,39 @@ SPLITS = {
 }
 
 
-class PriceError(ValueError):
-    """Rows that cannot be read as consecutive trading days of positive prices (the message names the row)."""
+PriceError = SeriesError  # rows that cannot be read as consecutive trading days of positive prices
 
 
-def load_msft():
-    """(dates, (days, 5) OHLCV) of pmdarima's packaged Microsoft prices, checked."""
+def read_prices(text, source):
+    """(dates, (days, 5) OHLCV) of a CSV with a Date column and COLUMNS, checked: trading days in order with no
+    gap longer than LONGEST_CLOSURE_DAYS (but MARKET_CLOSURES), prices positive with Low <= Open, Close <= High,
+    volume not negative, every value finite. Each problem is named with its row."""
+    dates, values = read_dated_rows(
+        text, source, COLUMNS, date_column="Date", longest_step=LONGEST_CLOSURE_DAYS, allowed_after=MARKET_CLOSURES
+    )
+    for index, (open_, high, low, close, volume) in enumerate(values):
+        row = index + 2  # row 1 is the header
+        if min(open_, high, low, close) <= 0 or volume < 0:
+            raise PriceError(f"{source}, row {row}: prices must be positive and volume not negative")
+        if not low <= min(open_, close) <= max(open_, close) <= high:
+            raise PriceError(f"{source}, row {row}: Low <= Open, Close <= High does not hold")
+    return dates, values
+
+
+def load_msft(path=None):
+    """The packaged Microsoft prices (or the OHLCV CSV at `path`), checked: (dates, values)."""
+    if path:
+        return read_prices(Path(path).read_text(encoding="utf-8"), Path(path).name)
     try:
         from pmdarima.datasets import load_msft as packaged
     except ImportError:
         raise DataNotFoundError(
             "Microsoft's prices come with the pmdarima package: pip install -r requirements.txt"
         ) from None
-    table = packaged()
-    return check_rows(
-        [date.fromisoformat(str(day)[:10]) for day in table["Date"]], table[list(COLUMNS)].to_numpy(float), "msft"
-    )
-
-
-def check_rows(dates, values, source, first_row=1):
-    """The rows as given, after checking: dates increasing with no gap longer than LONGEST_CLOSURE_DAYS, prices
-    positive and High >= Open, Close >= Low, volume not negative, every value finite."""
-    values = np.asarray(values, dtype="float64")
-    for index in range(len(dates)):
-        row = first_row + index
-        if not np.isfinite(values[index]).all():
-            raise PriceError(f"{source}, row {row}: a value is not a finite number")
-        open_, high, low, close, volume = values[index]
-        if min(open_, high, low, close) <= 0 or volume < 0:
-            raise PriceError(f"{source}, row {row}: prices must be positive and volume not negative")
-        if not low <= min(open_, close) <= max(open_, close) <= high:
-            raise PriceError(f"{source}, row {row}: Low <= Open, Close <= High does not hold")
-        if index:
-            step = (dates[index] - dates[index - 1]).days
-            if step <= 0:
-                raise PriceError(f"{source}, row {row}: {dates[index]} is not after {dates[index - 1]}")
-            if step > LONGEST_CLOSURE_DAYS and dates[index] not in MARKET_CLOSURES:
-                raise PriceError(f"{source}, row {row}: {step} days after {dates[index - 1]}: a gap in the prices")
-    return dates, values
+    try:
+        return read_prices(packaged().to_csv(index=False), "pmdarima's msft.csv")
+    except PriceError as error:
+        raise DamagedDataError(f"{error}; reinstall pmdarima (pip install -r requirements.txt)") from None
 
 
 def features(values):
@@ -76,12 +74,6 @@ def features(values):
         ],
         axis=1,
     )
-
-
-def split_by_date(dates):
-    """{"train", "validation", "test": index array} of the days in each part's dates (SPLITS)."""
-    days = np.array([day.isoformat() for day in dates])
-    return {name: np.flatnonzero((days >= first) & (days <= last)) for name, (first, last) in SPLITS.items()}
 
 
 def direction_accuracy(predicted, actual, z=1.96):
@@ -104,3 +96,15 @@ def diebold_mariano(errors_a, errors_b):
     variance = float(np.mean((differences - differences.mean()) ** 2))
     statistic = float(differences.mean() / math.sqrt(variance / n))
     return statistic, float(math.erfc(abs(statistic) / math.sqrt(2)))
+
+
+def model_inputs(values, scaler):
+    """(days - 1, 4) float32: the features of each day after the first, scaled (what the model reads, in training
+    and in predict.py alike)."""
+    return scaler.transform(features(values)).astype("float32")
+
+
+def equity_curve(positions, returns):
+    """Growth of 1 invested on the first day, trading `positions` (+1 long, -1 short, 0 out) at each day's close,
+    without costs: exp of the cumulative position-weighted log returns."""
+    return np.exp(np.cumsum(np.asarray(positions) * np.asarray(returns)))

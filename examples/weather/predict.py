@@ -21,9 +21,10 @@ import numpy as np
 from common import cli
 from common.ranges import NOTED_EXCESS, REFUSED_EXCESS, range_excess
 from common.saving import load_for_use, read_sidecar
+from common.series import Scaler
 from common.training import default_output_dir
 
-from seattle import ObservationError, Scaler, model_inputs, read_observations
+from seattle import ObservationError, model_inputs, read_observations
 
 HOW_TO_TRAIN = "make example-weather"
 SAVED_KEYS = ("mean", "std", "columns", "window", "horizon", "training_range")

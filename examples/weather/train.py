@@ -30,21 +30,19 @@ from common import cli
 from common.plots import plt, save_figure
 from common.ranges import training_range
 from common.saving import check_round_trip
+from common.series import Scaler, forecast_origins, split_by_date, windows
 from common.training import Run, array_dataset
 
 from model import build_model
 from seattle import (
     COLUMNS,
+    SPLITS,
     TARGET_COLUMN,
     Climatology,
-    Scaler,
-    forecast_origins,
     load_seattle,
     model_inputs,
     persistence,
-    split_by_year,
     targets,
-    windows,
 )
 
 EXAMPLE = "weather"
@@ -80,7 +78,7 @@ def load_data(args):
     """{"train", "validation", "test": (windows, {"temp_max": (n, horizon), "rain": (n, 1)})}, the forecast
     days of each part, the observations, the training days, and the scaling (from them)."""
     dates, values = load_seattle(args.data_file)
-    parts = split_by_year(dates)
+    parts = split_by_date(dates, SPLITS)
     scaler = Scaler.fit(values[parts["train"]])
     inputs = model_inputs(dates, values, scaler)
     origins = {name: forecast_origins(index, args.window, args.horizon) for name, index in parts.items()}
