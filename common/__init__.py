@@ -9,7 +9,7 @@ here when a second example needs it.
                    cuDNN-safe), output heads, pooling over time .......... every Keras example
     training.py    Run: seed, precision, strategy, output folder, resume, callbacks
                    (early stopping that survives a resume), run.json; adam; array_dataset (sine,
-                   engines, weather) .................................... every example
+                   engines, weather, stocks); fit_arrays (engines, weather, stocks) .. every example
     quiet.py       start TensorFlow without its C++ start-up log lines ........ every script (first import)
     saving.py      load a saved model for use; check after training that it loads
                    and answers the same ......................... every example's train and predict
@@ -27,7 +27,10 @@ here when a second example needs it.
     generation.py  writing one token per step, carrying the state; sampling .. char_lm, word_lm
     pretrained.py  a language model's encoder, vocabulary and settings handed to a
                    classifier: save, load, check, copy weights .............. word_lm, imdb
-    ranges.py      how far an input lies outside the training values: flag or refuse .. engines, sine
+    ranges.py      how far an input lies outside the training values: flag or refuse .. engines, sine,
+                   weather, stocks
+    series.py      dated CSV rows read and checked (rows named), scaling from training days,
+                   forecast windows and origins, date splits ............... weather, stocks
     plots.py       training curves; score against class frequency ........... every example; reuters, tagging
 """
 

@@ -100,6 +100,18 @@ def add_model_args(parser, *, cell="lstm", units=64, layers=1, dropout=0.0, bidi
     return group
 
 
+def model_options(args):
+    """The options of add_model_args, named as build_model functions take them (common.models.recurrent_stack)."""
+    return {
+        "cell": args.cell,
+        "units": args.units,
+        "num_layers": args.layers,
+        "bidirectional": args.bidirectional,
+        "dropout": args.dropout,
+        "recurrent_dropout": args.recurrent_dropout,
+    }
+
+
 def add_text_args(parser, *, max_tokens, max_length, embedding_dim, embedding_dropout, pooling, freeze_embeddings):
     """Options of the text classifiers: vocabulary, length, embedding and how a text is summarised."""
     group = parser.add_argument_group("text")

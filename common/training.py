@@ -583,6 +583,19 @@ def array_dataset(inputs, targets, batch_size, shuffle, seed):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def fit_arrays(model, data, args, run, **callback_options):
+    """Train on data["train"] and validate on data["validation"] ((inputs, targets) arrays each), with the
+    run's callbacks: args.batch_size, args.epochs, args.patience, args.seed; `callback_options` go to
+    Run.callbacks (e.g. reduce_lr_patience)."""
+    return model.fit(
+        array_dataset(*data["train"], args.batch_size, True, args.seed),
+        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed),
+        epochs=args.epochs,
+        shuffle=False,  # the dataset reshuffles itself every epoch
+        callbacks=run.callbacks(patience=args.patience, **callback_options),
+    )
+
+
 def adam(learning_rate, clipnorm=None, weight_averaging=0.0):
     """Adam; with `weight_averaging` (a momentum, e.g. 0.995) it also keeps a moving average of the weights,
     which `Run.callbacks(averaged_weights=True)` then validates and saves."""

@@ -26,7 +26,7 @@ from common import cli
 from common.data import resolve_data_dir
 from common.plots import plt, save_figure
 from common.saving import check_round_trip
-from common.training import Run, array_dataset
+from common.training import Run, fit_arrays
 
 from cmapss import (
     COLUMNS,
@@ -190,12 +190,7 @@ def build(args, features):
         args.window,
         features,
         rul_cap=args.rul_cap,
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.layers,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
+        **cli.model_options(args),
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
         weight_averaging=args.weight_averaging,
@@ -203,15 +198,7 @@ def build(args, features):
 
 
 def train(model, data, args, run):
-    model.fit(
-        array_dataset(*data["train"], args.batch_size, True, args.seed),
-        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed),
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles its windows every epoch
-        callbacks=run.callbacks(
-            patience=args.patience, reduce_lr_patience=4, averaged_weights=bool(args.weight_averaging)
-        ),
-    )
+    fit_arrays(model, data, args, run, reduce_lr_patience=4, averaged_weights=bool(args.weight_averaging))
 
 
 def test(model, data, args, run):

@@ -32,7 +32,7 @@ from common.plots import plt, save_figure
 from common.ranges import training_range
 from common.saving import check_round_trip
 from common.series import Scaler, forecast_origins, split_by_date, windows
-from common.training import Run, array_dataset
+from common.training import Run, fit_arrays
 
 from model import build_model
 from msft import SPLITS, diebold_mariano, direction_accuracy, equity_curve, features, load_msft, model_inputs
@@ -81,12 +81,7 @@ def build(args, features_count, scaler):
         features_count,
         return_mean=float(scaler.mean[RETURN]),
         return_std=float(scaler.std[RETURN]),
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.layers,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
+        **cli.model_options(args),
         loss=args.loss,
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
@@ -94,13 +89,7 @@ def build(args, features_count, scaler):
 
 
 def train(model, data, args, run):
-    model.fit(
-        array_dataset(*data["train"], args.batch_size, True, args.seed),
-        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed),
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles itself
-        callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=3),
-    )
+    fit_arrays(model, data, args, run, reduce_lr_patience=3)
 
 
 def arima_forecasts(returns, train_days, origins):
@@ -182,7 +171,28 @@ def plot_price_level(dates, close_before, forecast, truth, path):
     return save_figure(figure, path)
 
 
-def report(table, model_name, up_share, buy_and_hold, baseline_seconds, rnn_seconds, run):
+def compare(model_name, forecast, truth, observations, rows, train_days, origins, output_dir):
+    """The baselines on the same test days, every forecast's scores, the equity and price-level plots:
+    (scores, context numbers, the baselines' seconds)."""
+    dates, values = observations
+    forecasts, seconds = baselines(rows[:, RETURN], train_days, origins)
+    table = scores({model_name: forecast, **forecasts}, truth)
+    days = [dates[origin + 2] for origin in origins]  # feature row k + 1 is trading day k + 2
+    plot_equity(days, {model_name: forecast, ARIMA_NAME: forecasts[ARIMA_NAME]}, truth, output_dir / "equity.png")
+    close_before = values[np.asarray(origins) + 1, 3]
+    plot_price_level(days, close_before, forecast, truth, output_dir / "price_level.png")
+    price = close_before * np.exp(truth)
+    context = {
+        "up_share": float((truth > 0).mean()),
+        "buy_and_hold": float(equity_curve(np.ones_like(truth), truth)[-1]),
+        "price_r2": r_squared(close_before * np.exp(forecast), price),
+        "random_walk_price_r2": r_squared(close_before, price),
+        "return_r2": r_squared(forecast, truth),
+    }
+    return table, context, seconds
+
+
+def report(table, model_name, context, baseline_seconds, rnn_seconds, run):
     print(f"\n{'test days':<26}{'RMSE':>9}{'direction [95 % interval]':>29}{'DM vs random walk (p)':>25}{'equity':>8}")
     for name, row in table.items():
         line = f"{name:<26}{row['rmse']:>9.5f}"
@@ -190,23 +200,26 @@ def report(table, model_name, up_share, buy_and_hold, baseline_seconds, rnn_seco
             interval = f"{row['direction']:.3f} [{row['direction_low']:.3f}, {row['direction_high']:.3f}]"
             line += f"{interval:>29}{row['dm']:>+14.2f} ({row['dm_p']:.3f}){row['equity']:>9.2f}"
         print(line)
-    print(f"share of up days in the test: {up_share:.3f}; buy and hold's equity: {buy_and_hold:.2f}")
+    print(f"share of up days in the test: {context['up_share']:.3f}; buy and hold: {context['buy_and_hold']:.2f}")
+    print(
+        f"R² of the forecast turned into a price: {context['price_r2']:.4f} (yesterday's price, the random walk: "
+        f"{context['random_walk_price_r2']:.4f}); R² of the return itself: {context['return_r2']:.4f}"
+    )
     model = table[model_name]
     verdict = "beats" if model["dm"] < 0 and model["dm_p"] < 0.05 else "does not beat"
     print(f"the {model_name} {verdict} the random walk (Diebold-Mariano {model['dm']:+.2f}, p = {model['dm_p']:.3f})")
     metrics = {
         **{f"{key}": value for key, value in model.items()},
         "scores": table,
-        "up_share": up_share,
-        "buy_and_hold_equity": buy_and_hold,
+        **context,
         "rnn_wall_time_s": round(rnn_seconds, 1),
         "baseline_wall_time_s": round(baseline_seconds, 1),
     }
     results = [
         {
-            "metric": "RMSE of the next-day log return (2013-2017 test days)",
-            "model": model["rmse"],
-            "baseline": table["random walk"]["rmse"],
+            "metric": "RMSE of the next-day log return, in % (2013-2017 test days)",
+            "model": 100 * model["rmse"],
+            "baseline": 100 * table["random walk"]["rmse"],
             "baseline_name": f"random walk (Diebold-Mariano p = {model['dm_p']:.2f})",
             "baseline_wall_time_s": round(baseline_seconds, 1),
         },
@@ -236,19 +249,10 @@ def main(argv=None):
     rnn_seconds = time.perf_counter() - run.started
     check_round_trip(run.output_dir / "model.keras", forecast[:, None], inputs=x_test, tolerance=1e-6)
     model_name = f"{args.cell} model"
-    forecasts, seconds = baselines(rows[:, RETURN], train_days, origins["test"])
-    table = scores({model_name: forecast, **forecasts}, truth)
-    days = [dates[origin + 2] for origin in origins["test"]]  # feature row k + 1 is trading day k + 2
-    plot_equity(
-        days,
-        {model_name: forecast, ARIMA_NAME: forecasts[ARIMA_NAME]},
-        truth,
-        run.output_dir / "equity.png",
+    table, context, seconds = compare(
+        model_name, forecast, truth, (dates, values), rows, train_days, origins["test"], run.output_dir
     )
-    close_before = values[np.asarray(origins["test"]) + 1, 3]
-    plot_price_level(days, close_before, forecast, truth, run.output_dir / "price_level.png")
-    buy_and_hold = float(equity_curve(np.ones_like(truth), truth)[-1])
-    return report(table, model_name, float((truth > 0).mean()), buy_and_hold, seconds, rnn_seconds, run)
+    return report(table, model_name, context, seconds, rnn_seconds, run)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from common.plots import plt, save_figure
 from common.ranges import training_range
 from common.saving import check_round_trip
 from common.series import Scaler, forecast_origins, split_by_date, windows
-from common.training import Run, array_dataset
+from common.training import Run, fit_arrays
 
 from model import build_model
 from seattle import (
@@ -103,12 +103,7 @@ def build(args, features, scaler):
         args.horizon,
         temperature_mean=float(scaler.mean[TARGET_COLUMN]),
         temperature_std=float(scaler.std[TARGET_COLUMN]),
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.layers,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
+        **cli.model_options(args),
         rain_weight=args.rain_weight,
         from_today=TARGET_COLUMN if args.from_today else None,
         learning_rate=args.learning_rate,
@@ -117,13 +112,7 @@ def build(args, features, scaler):
 
 
 def train(model, data, args, run):
-    model.fit(
-        array_dataset(*data["train"], args.batch_size, True, args.seed),
-        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed),
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles itself
-        callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=5),
-    )
+    fit_arrays(model, data, args, run, reduce_lr_patience=5)
 
 
 def arima_forecasts(dates, series, train_days, origins, horizon):
