@@ -2,7 +2,7 @@
 
 import keras
 
-from common.models import output_head, recurrent_stack
+from common.models import output_head, recurrent_layer, recurrent_stack
 from common.training import adam
 
 
@@ -21,6 +21,7 @@ def build_model(
     recurrent_dropout=0.0,
     rain_weight=1.0,
     from_today=None,
+    decoder=False,
     learning_rate=2e-3,
     clipnorm=1.0,
 ):
@@ -28,16 +29,22 @@ def build_model(
     tomorrow)}; compiled.
 
     `num_layers` recurrent layers of `units` read the window; their last state feeds two heads: `horizon` outputs
-    ("direct" multi-step: one per lead day), turned back into °C with the training days' mean and standard
-    deviation, and a sigmoid. Loss: mean absolute error in °C (what is reported) plus `rain_weight` x binary
-    cross-entropy.
+    ("direct" multi-step: one per lead day; with `decoder`, a second recurrent layer reads that state once per
+    lead day and writes the days in turn, its own state carrying them), turned back into °C with the training
+    days' mean and standard deviation, and a sigmoid. Loss: mean absolute error in °C (what is reported) plus
+    `rain_weight` x binary cross-entropy.
     """
     days = keras.Input((window, features), name="days")
     x = recurrent_stack(
         days, cell, units, num_layers, bidirectional=bidirectional, dropout=dropout, recurrent_dropout=recurrent_dropout
     )
     x = keras.layers.Dropout(dropout)(x)
-    scaled = output_head(x, "regression", horizon, name="scaled_temp_max")
+    if decoder:
+        steps = keras.layers.RepeatVector(horizon)(x)  # the summary of the window, once per lead day
+        steps = recurrent_layer(cell, units, return_sequences=True, name="decoder")(steps)
+        scaled = keras.layers.Reshape((horizon,), name="scaled_temp_max")(output_head(steps, "regression", 1, "day"))
+    else:
+        scaled = output_head(x, "regression", horizon, name="scaled_temp_max")
     if from_today is not None:  # the head writes the change from today's (scaled) value, feature `from_today`
         scaled = keras.ops.add(scaled, days[:, -1, from_today : from_today + 1])
     temp_max = keras.layers.Rescaling(temperature_std, temperature_mean, dtype="float32", name="temp_max")(scaled)

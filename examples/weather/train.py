@@ -6,8 +6,9 @@ Results: see README.md (measured, with hardware and wall time)
 
 From the last `--window` days of every observed variable (precipitation,
 maximum and minimum temperature, wind) and the day of the year, the model
-forecasts the maximum temperature of each of the next `--horizon` days
-("direct": one output per lead day) and whether it rains tomorrow. Years
+forecasts the maximum temperature of each of the next `--horizon` days (a
+recurrent decoder writes them in turn; `--no-decoder`: one output per lead
+day) and whether it rains tomorrow. Years
 split the data in time: 2012-2013 train, 2014 validation, 2015 test; the
 scaling comes from the training days; a forecast made on day t reads
 nothing after t. Beside it, on the same forecast days: persistence
@@ -70,6 +71,12 @@ def parse_args(argv=None):
         default=True,
         help="the network writes each day's change from today's maximum, not the maximum itself (measured: README)",
     )
+    parser.add_argument(
+        "--decoder",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a recurrent decoder writes the days in turn; --no-decoder: one output per day (measured: README)",
+    )
     cli.add_training_args(parser, epochs=100, batch_size=32, learning_rate=2e-3, patience=15, clipnorm=1.0)
     return cli.parse(parser, argv, EXAMPLE, quick=QUICK)
 
@@ -106,6 +113,7 @@ def build(args, features, scaler):
         **cli.model_options(args),
         rain_weight=args.rain_weight,
         from_today=TARGET_COLUMN if args.from_today else None,
+        decoder=args.decoder,
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
     )
