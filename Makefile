@@ -5,7 +5,7 @@ EXAMPLES := sine imdb reuters numpy_rnn char_lm word_lm tagging seq2seq engines 
 # Offline copies of the data sets (see data/README.md); linked into data/ when present.
 SHARED_DATA ?= ../shared/data
 
-.PHONY: setup data test lint format smoke bench compare results clean help example-imdb-pretrained $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
+.PHONY: setup setup-jax setup-torch setup-backends test-backends data test lint format smoke bench compare results clean help example-imdb-pretrained $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
 
 help:
 	@echo "make setup            create .venv and install requirements.txt"
@@ -13,6 +13,8 @@ help:
 	@echo "make example-imdb-pretrained  IMDB fine-tuned from the word language model (trains it first if missing)"
 	@echo "make smoke-NAME       quick run of one example; make smoke runs them all"
 	@echo "make test             the test suite (what CI runs)"
+	@echo "make setup-backends   install JAX and PyTorch beside TensorFlow (setup-jax, setup-torch: one each)"
+	@echo "make test-backends    every example's quick run, reload and prediction on each installed backend"
 	@echo "make lint             ruff check and format check"
 	@echo "make bench            full runs of every example, benchmarks, then the README results table"
 	@echo "make compare          SimpleRNN vs LSTM vs GRU on four tasks (about 45 min; table in README.md)"
@@ -27,6 +29,19 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 setup: $(STAMP)
+
+# Keras 3's other backends, beside TensorFlow (which stays: tf.data feeds them all); KERAS_BACKEND picks one.
+.venv/.jax-installed: requirements-jax.txt $(STAMP)
+	.venv/bin/pip install -r requirements-jax.txt
+	touch $@
+
+.venv/.torch-installed: requirements-torch.txt $(STAMP)
+	.venv/bin/pip install -r requirements-torch.txt
+	touch $@
+
+setup-jax: .venv/.jax-installed
+setup-torch: .venv/.torch-installed
+setup-backends: setup-jax setup-torch
 
 # Link the offline copies from $(SHARED_DATA) into data/ (no-op where absent or already there).
 data:
@@ -60,6 +75,12 @@ smoke: setup data
 
 test: setup
 	$(PYTHON) -m pytest
+
+# Each example trained (--quick), reloaded and used in new processes on every installed backend; a backend
+# that is not installed is skipped, and said so. BACKENDS='jax' limits it.
+BACKENDS ?= tensorflow jax torch
+test-backends: setup data
+	RNN_EXAMPLES_BACKENDS="$(BACKENDS)" $(PYTHON) -m pytest -m backends tests/test_backends.py
 
 lint: setup
 	$(PYTHON) -m ruff check .

@@ -48,11 +48,17 @@ def _minutes(seconds):
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
+def backend_of(record):
+    """The Keras backend of a run (records from before backends were recorded ran on TensorFlow)."""
+    return record["versions"].get("keras_backend", "tensorflow")
+
+
 def render_table(records):
     """Markdown table: one row per result row of each record, newest library versions noted."""
     lines = [
-        "| example | metric | RNN model | baseline | command | hardware | wall time (RNN / baseline) | seed |",
-        "|---|---|---|---|---|---|---|---|",
+        "| example | metric | RNN model | baseline | command | hardware | backend "
+        "| wall time (RNN / baseline) | seed |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for record in records:
         for row in record["results"]:
@@ -63,7 +69,7 @@ def render_table(records):
             lines.append(
                 f"| {record['example']} | {row['metric']} | {_number(row['model'])} "
                 f"| {_number(row['baseline'])} ({row['baseline_name']}) | `{record['command']}` "
-                f"| {record['device']['hardware']} | {times} | {record['seed']} |"
+                f"| {record['device']['hardware']} | {backend_of(record)} | {times} | {record['seed']} |"
             )
     if records:
         versions = records[0]["versions"]

@@ -34,9 +34,30 @@ here when a second example needs it.
     plots.py       training curves; score against class frequency ........... every example; reuters, tagging
 """
 
+import importlib.util
 import os
 
 SHOW_TF_LOGS = "RNN_EXAMPLES_TF_LOGS"  # =1: show TensorFlow's C++ log lines (see quiet.py)
+BACKENDS = ("tensorflow", "jax", "torch")  # Keras 3's backends that train; its numpy and openvino only predict
+BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def check_backend(environ=os.environ):
+    """The backend named by KERAS_BACKEND (None when unset: Keras then reads ~/.keras/keras.json, else
+    TensorFlow); SystemExit with one line when it is not one these examples train on, or is not installed.
+    Keras reads the variable once, when it is first imported: it cannot be an option of a script."""
+    name = environ.get("KERAS_BACKEND")
+    if name is None:
+        return None
+    if name not in BACKENDS:
+        raise SystemExit(
+            f"error: KERAS_BACKEND={name!r} is not a backend these examples train on: one of {', '.join(BACKENDS)}"
+        )
+    if importlib.util.find_spec(BACKEND_PACKAGES[name]) is None:
+        raise SystemExit(
+            f"error: KERAS_BACKEND={name}, but {BACKEND_PACKAGES[name]} is not installed: make setup-backends"
+        )
+    return name
 
 
 def tf_logs_shown():

@@ -138,9 +138,19 @@ def add_text_args(parser, *, max_tokens, max_length, embedding_dim, embedding_dr
 
 
 def add_training_args(
-    parser, *, epochs, batch_size, learning_rate=1e-3, patience=5, clipnorm=None, seed=42, weight_averaging=None
+    parser,
+    *,
+    epochs,
+    batch_size,
+    learning_rate=1e-3,
+    patience=5,
+    clipnorm=None,
+    seed=42,
+    weight_averaging=None,
+    data_parallel=False,
 ):
-    """The training options; `weight_averaging` (a momentum) also offers --weight-averaging with that default."""
+    """The training options; `weight_averaging` (a momentum) also offers --weight-averaging with that default;
+    `data_parallel` offers --distribute data-parallel (examples that train with training.fit_arrays)."""
     group = parser.add_argument_group("training")
     group.add_argument(
         "--epochs", type=positive_int, default=epochs, help="maximum epochs (early stopping may end sooner)"
@@ -172,10 +182,15 @@ def add_training_args(
     )
     group.add_argument(
         "--distribute",
-        choices=DISTRIBUTE_CHOICES,
+        choices=DISTRIBUTE_CHOICES if data_parallel else DISTRIBUTE_CHOICES[:2],
         default="none",
-        help="tf.distribute strategy: mirrored = every local GPU (multi-worker is not offered: Keras 3's fit "
-        "fails under it, see common/training.py)",
+        help="mirrored: TensorFlow, every GPU of this machine"
+        + (
+            "; data-parallel: JAX backend, every device of every process started with KERAS_DISTRIBUTION_* set "
+            "(README: several processes)"
+            if data_parallel
+            else ""
+        ),
     )
     group.add_argument(
         "--mixed-precision", action="store_true", help="mixed float16 (fast on recent GPUs, slow on CPU)"

@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 
-from common import tf_logs_shown
+from common import check_backend, tf_logs_shown
 
 
 def held_back(action):
@@ -49,5 +49,6 @@ def _start_tensorflow():
     tf.config.list_physical_devices()  # probes CUDA: on a machine without a GPU, the cuInit "E" line
 
 
+check_backend()  # before Keras is imported: it reads KERAS_BACKEND then
 if not tf_logs_shown():
     held_back(_start_tensorflow)

@@ -11,11 +11,13 @@ the history plot and the metrics.
 
 import csv
 import fcntl
+import importlib
 import json
 import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +32,14 @@ from common.data import REPO_ROOT
 # tensorflow/tensorflow#72388). Measured with Keras 3.15.1 / TensorFlow 2.21.0: two workers on localhost
 # (TF_CONFIG with two ports) running the sine example both stop in their first step with "ValueError:
 # Attempt to convert a value (PerReplica:{...}) ... to a Tensor". An option that cannot work is not offered.
-DISTRIBUTE_CHOICES = ("none", "mirrored")
+# Several processes (and hosts) train together through Keras 3's own route instead: "data-parallel",
+# keras.distribution on the JAX backend (start_data_parallel).
+DISTRIBUTE_CHOICES = ("none", "mirrored", "data-parallel")
+PROCESS_VARIABLES = (  # what a launcher (or a cluster scheduler's job script) sets for each process
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",  # host:port of process 0, the coordinator
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",  # 0 ... processes - 1
+)
 BACKUP_DIR = "backup"
 HISTORY_FILE = "history.csv"
 RUN_RECORD = "run.json"
@@ -109,8 +118,31 @@ def set_precision(mixed):
     return policy
 
 
+def start_data_parallel(environ=os.environ):
+    """Data parallelism over every device of every process (keras.distribution.DataParallel, JAX backend):
+    (this process's index, the number of processes, the devices). The processes meet through PROCESS_VARIABLES
+    (unset: one process, its own devices). Each process reads its share of every global batch (Keras shards
+    the tf.data pipeline), gradients are averaged across all devices each step, so every process holds the
+    same weights. Must run before anything computes with JAX (seeding included)."""
+    if keras.backend.backend() != "jax":
+        raise SystemExit(
+            f"error: --distribute data-parallel runs on the JAX backend (KERAS_BACKEND=jax), not "
+            f"{keras.backend.backend()}; on TensorFlow, --distribute mirrored uses the GPUs of one machine"
+        )
+    import jax
+
+    processes = int(environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1"))
+    if processes > 1:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU devices talk across processes
+        keras.distribution.initialize()  # reads PROCESS_VARIABLES
+    devices = keras.distribution.list_devices()
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return jax.process_index(), processes, devices
+
+
 def make_strategy(name="none"):
-    """A `tf.distribute` strategy by name: none or mirrored.
+    """A `tf.distribute` strategy by name: none or mirrored (data-parallel: see start_data_parallel; TensorFlow's
+    side then has nothing to do).
 
     mirrored: one replica per local GPU (or per logical CPU device when there
     is no GPU), gradients summed across replicas each step. The batch size
@@ -119,7 +151,7 @@ def make_strategy(name="none"):
     """
     if name not in DISTRIBUTE_CHOICES:
         raise ValueError(f"distribute={name!r} is not one of {', '.join(DISTRIBUTE_CHOICES)}")
-    if name == "none":
+    if name in ("none", "data-parallel"):
         return tf.distribute.get_strategy()
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([device.name for device in devices])
@@ -159,9 +191,12 @@ def library_versions():
     import matplotlib
     import sklearn
 
+    backend = keras.backend.backend()
     return {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
+        "keras_backend": backend,
+        **({} if backend == "tensorflow" else {backend: importlib.import_module(backend).__version__}),
+        "tensorflow": tf.__version__,  # tf.data feeds every backend
         "keras": keras.__version__,
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
@@ -343,9 +378,15 @@ class Run:
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.seconds_before, self.epochs_finished, self.finished = 0.0, 0, False  # (resumed: set from the backup)
+        self.process, self.processes, replicas = 0, 1, None
+        if distribute == "data-parallel":
+            self.process, self.processes, devices = start_data_parallel()
+            replicas = len(devices)
         set_seed(seed, deterministic)
         self.precision = set_precision(mixed_precision)
         self.strategy = make_strategy(distribute)
+        if self.process:  # only process 0 writes the output folder; the others write to a scratch folder
+            output_dir = tempfile.mkdtemp(prefix=f"{self.name}-process{self.process}-")
         self.output_dir, self.backup_dir = Path(output_dir), Path(output_dir) / BACKUP_DIR
         hold_output_dir(self.output_dir)  # one run per folder: a second one stops here
         Run.active = self  # the run that Ctrl-C interrupts (common.cli.run says what a rerun will do)
@@ -355,14 +396,16 @@ class Run:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.device = {
             "hardware": hardware_description(),
-            "strategy": type(self.strategy).__name__,
-            "replicas": self.strategy.num_replicas_in_sync,
+            "strategy": "DataParallel" if replicas else type(self.strategy).__name__,
+            "replicas": replicas or self.strategy.num_replicas_in_sync,
+            "processes": self.processes,
             "precision": self.precision,
         }
         print(
             f"[{example}] {self.device['hardware']}; strategy {self.device['strategy']} "
-            f"with {self.device['replicas']} replica(s); precision {self.precision}; "
-            f"outputs in {self.output_dir}"
+            f"with {self.device['replicas']} replica(s)"
+            + (f" in {self.processes} processes (this is process {self.process})" if self.processes > 1 else "")
+            + f"; precision {self.precision}; outputs in {self.output_dir}"
         )
 
     def _prepare_output_dir(self, restart):
@@ -456,6 +499,15 @@ class Run:
     def scope(self):
         """Build and compile models inside this scope so variables are mirrored."""
         return self.strategy.scope()
+
+    def local_model(self, model, checkpoint_name="model.keras"):
+        """`model` itself, or after data-parallel training in several processes this process's own copy of it,
+        read from the checkpoint: the trained variables then live on the devices of every process, and one
+        process cannot compute with them alone (evaluation and prediction run in each process, unshared)."""
+        if self.processes == 1:
+            return model
+        keras.distribution.set_distribution(None)
+        return keras.models.load_model(self.output_dir / checkpoint_name)
 
     def callbacks(
         self,
@@ -574,26 +626,30 @@ class Run:
         return {"epochs_run": len(next(iter(history.values()), [])), "best_epoch": None if index is None else index + 1}
 
 
-def array_dataset(inputs, targets, batch_size, shuffle, seed):
+def array_dataset(inputs, targets, batch_size, shuffle, seed, whole_batches=False):
     """Arrays in memory (inputs, targets: NumPy arrays, or a dict of them) as a tf.data pipeline of batches;
-    with `shuffle`, the order is drawn anew every epoch from `seed` (so `fit` gets shuffle=False)."""
+    with `shuffle`, the order is drawn anew every epoch from `seed` (so `fit` gets shuffle=False).
+    `whole_batches` drops the last, smaller batch: data-parallel processes each take a share of every batch,
+    and one left without a share would wait for the others forever."""
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if shuffle:
         dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return dataset.batch(batch_size, drop_remainder=whole_batches).prefetch(tf.data.AUTOTUNE)
 
 
 def fit_arrays(model, data, args, run, **callback_options):
     """Train on data["train"] and validate on data["validation"] ((inputs, targets) arrays each), with the
     run's callbacks: args.batch_size, args.epochs, args.patience, args.seed; `callback_options` go to
-    Run.callbacks (e.g. reduce_lr_patience)."""
-    return model.fit(
-        array_dataset(*data["train"], args.batch_size, True, args.seed),
-        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed),
+    Run.callbacks (e.g. reduce_lr_patience). Returns the trained model to evaluate (see Run.local_model)."""
+    whole = args.distribute == "data-parallel"
+    model.fit(
+        array_dataset(*data["train"], args.batch_size, True, args.seed, whole),
+        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed, whole),
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles itself every epoch
         callbacks=run.callbacks(patience=args.patience, **callback_options),
     )
+    return run.local_model(model)
 
 
 def adam(learning_rate, clipnorm=None, weight_averaging=0.0):

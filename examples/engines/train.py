@@ -73,7 +73,14 @@ def parse_args(argv=None):
     )
     cli.add_model_args(parser, cell="lstm", units=64, layers=2, dropout=0.2)
     cli.add_training_args(
-        parser, epochs=60, batch_size=256, learning_rate=2e-3, patience=10, clipnorm=1.0, weight_averaging=0.99
+        parser,
+        epochs=60,
+        batch_size=256,
+        learning_rate=2e-3,
+        patience=10,
+        clipnorm=1.0,
+        weight_averaging=0.99,
+        data_parallel=True,
     )
     return cli.parse(parser, argv, EXAMPLE, quick={"units": 16, "layers": 1, "epochs": 3, "validation_engines": 5})
 
@@ -198,7 +205,7 @@ def build(args, features):
 
 
 def train(model, data, args, run):
-    fit_arrays(model, data, args, run, reduce_lr_patience=4, averaged_weights=bool(args.weight_averaging))
+    return fit_arrays(model, data, args, run, reduce_lr_patience=4, averaged_weights=bool(args.weight_averaging))
 
 
 def test(model, data, args, run):
@@ -267,7 +274,7 @@ def main(argv=None):
     with run.scope():
         model = build(args, len(chosen["kept_columns"]))
     model.summary()
-    train(model, data, args, run)
+    model = train(model, data, args, run)
     tested, *seconds = test(model, data, args, run)
     (predicted, _), (ridge_predicted, _), _ = tested.values()
     plot_test_engines(predicted, data["test"][1], ridge_predicted, run.output_dir / "test_engines.png")

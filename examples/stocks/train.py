@@ -54,7 +54,9 @@ def parse_args(argv=None):
     )
     cli.add_model_args(parser, cell="gru", units=32, layers=1, dropout=0.1)
     parser.add_argument("--loss", choices=("huber", "mse"), default="huber", help="loss on the return (model.py)")
-    cli.add_training_args(parser, epochs=50, batch_size=64, learning_rate=1e-3, patience=8, clipnorm=1.0)
+    cli.add_training_args(
+        parser, epochs=50, batch_size=64, learning_rate=1e-3, patience=8, clipnorm=1.0, data_parallel=True
+    )
     return cli.parse(parser, argv, EXAMPLE, quick=QUICK)
 
 
@@ -89,7 +91,7 @@ def build(args, features_count, scaler):
 
 
 def train(model, data, args, run):
-    fit_arrays(model, data, args, run, reduce_lr_patience=3)
+    return fit_arrays(model, data, args, run, reduce_lr_patience=3)
 
 
 def arima_forecasts(returns, train_days, origins):
@@ -243,7 +245,7 @@ def main(argv=None):
     with run.scope():
         model = build(args, rows.shape[-1], scaler)
     model.summary()
-    train(model, data, args, run)
+    model = train(model, data, args, run)
     x_test, truth = data["test"][0], data["test"][1][:, 0].astype("float64")
     forecast = model.predict(x_test, verbose=0)[:, 0].astype("float64")
     rnn_seconds = time.perf_counter() - run.started

@@ -77,7 +77,9 @@ def parse_args(argv=None):
         default=True,
         help="a recurrent decoder writes the days in turn; --no-decoder: one output per day (measured: README)",
     )
-    cli.add_training_args(parser, epochs=100, batch_size=32, learning_rate=2e-3, patience=15, clipnorm=1.0)
+    cli.add_training_args(
+        parser, epochs=100, batch_size=32, learning_rate=2e-3, patience=15, clipnorm=1.0, data_parallel=True
+    )
     return cli.parse(parser, argv, EXAMPLE, quick=QUICK)
 
 
@@ -120,7 +122,7 @@ def build(args, features, scaler):
 
 
 def train(model, data, args, run):
-    fit_arrays(model, data, args, run, reduce_lr_patience=5)
+    return fit_arrays(model, data, args, run, reduce_lr_patience=5)
 
 
 def arima_forecasts(dates, series, train_days, origins, horizon):
@@ -234,7 +236,7 @@ def main(argv=None):
     with run.scope():
         model = build(args, data["train"][0].shape[-1], scaler)
     model.summary()
-    train(model, data, args, run)
+    model = train(model, data, args, run)
     x_test, y_test = data["test"]
     answers = model.predict(x_test, verbose=0)
     rnn_seconds = time.perf_counter() - run.started
