@@ -73,7 +73,8 @@ smoke: setup data
 	done; \
 	if [ -n "$$failed" ]; then echo "smoke runs failed:$$failed"; exit 1; fi; echo "all smoke runs passed"
 
-test: setup
+# JAX is installed for the data-parallel test (two processes training as one, tests/test_backends.py).
+test: setup setup-jax
 	$(PYTHON) -m pytest
 
 # Each example trained (--quick), reloaded and used in new processes on every installed backend; a backend
