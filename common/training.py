@@ -187,6 +187,12 @@ def hardware_description():
     return text
 
 
+def backend_setting():
+    """["KERAS_BACKEND=NAME"] for a run on another backend than TensorFlow: part of the command that repeats it."""
+    backend = keras.backend.backend()
+    return [] if backend == "tensorflow" else [f"KERAS_BACKEND={backend}"]
+
+
 def library_versions():
     import matplotlib
     import sklearn
@@ -594,7 +600,7 @@ class Run:
         shutil.rmtree(self.backup_dir, ignore_errors=True)  # finished: nothing left to resume
         record = {
             "example": self.name,
-            "command": " ".join(["python", f"examples/{self.example}/train.py", *self.argv]),
+            "command": " ".join([*backend_setting(), "python", f"examples/{self.example}/train.py", *self.argv]),
             "argv": self.argv,
             "config": self.config,
             "seed": self.seed,
