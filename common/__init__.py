@@ -39,7 +39,6 @@ import os
 
 SHOW_TF_LOGS = "RNN_EXAMPLES_TF_LOGS"  # =1: show TensorFlow's C++ log lines (see quiet.py)
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras 3's backends that train; its numpy and openvino only predict
-BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
 def check_backend(environ=os.environ):
@@ -53,10 +52,8 @@ def check_backend(environ=os.environ):
         raise SystemExit(
             f"error: KERAS_BACKEND={name!r} is not a backend these examples train on: one of {', '.join(BACKENDS)}"
         )
-    if importlib.util.find_spec(BACKEND_PACKAGES[name]) is None:
-        raise SystemExit(
-            f"error: KERAS_BACKEND={name}, but {BACKEND_PACKAGES[name]} is not installed: make setup-backends"
-        )
+    if importlib.util.find_spec(name) is None:  # each backend's package has the backend's name
+        raise SystemExit(f"error: KERAS_BACKEND={name}, but {name} is not installed: make setup-backends")
     return name
 
 

@@ -211,7 +211,7 @@ def report(table, model_name, context, baseline_seconds, rnn_seconds, run):
     verdict = "beats" if model["dm"] < 0 and model["dm_p"] < 0.05 else "does not beat"
     print(f"the {model_name} {verdict} the random walk (Diebold-Mariano {model['dm']:+.2f}, p = {model['dm_p']:.3f})")
     metrics = {
-        **{f"{key}": value for key, value in model.items()},
+        **model,
         "scores": table,
         **context,
         "rnn_wall_time_s": round(rnn_seconds, 1),
