@@ -9,19 +9,27 @@ hand their state (LSTM: h and c; GRU and SimpleRNN: h) to the next step:
 the same weights and the same function as the trained model, at a cost per
 token that does not grow with the length of the text.
 
-The whole loop, reading the prompt and then drawing each token and feeding it
-back, runs as one compiled TensorFlow graph: a Python loop around a compiled
-step pays Python's and TensorFlow's per-call overhead for every token, which
-costs more than the step's arithmetic. The random numbers still come from
-NumPy, drawn as `choose_next` draws them, so both paths write the same text
-for a seed. (XLA, `jit_compile=True`, made the loop slower on the 2-core CPU:
-0.96 s against 0.62 s for 2,000 characters of the character model.)
+On TensorFlow the whole loop, reading the prompt and then drawing each token
+and feeding it back, runs as one compiled graph: a Python loop around a
+compiled step pays Python's and TensorFlow's per-call overhead for every
+token, which costs more than the step's arithmetic. The random numbers still
+come from NumPy, drawn as `choose_next` draws them, so both paths write the
+same text for a seed. (XLA, `jit_compile=True`, made the loop slower on the
+2-core CPU: 0.96 s against 0.62 s for 2,000 characters of the character model.)
+
+On JAX and PyTorch the step is the same Keras layers called with `keras.ops`
+tensors, one call per token from Python (the stepwise path): the layers'
+weights change during training, and a compiled JAX function would keep the
+weights it was traced with.
 
 Used by examples/char_lm (characters) and examples/word_lm (words).
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
+
+GRAPH_LOOP = keras.backend.backend() == "tensorflow"  # the whole loop as one TensorFlow graph (see above)
 
 MAX_TEMPERATURE = 10.0
 
@@ -60,6 +68,9 @@ class RecurrentGenerator:
 
     def __init__(self, embedding, cells, to_logits, vocab_size):
         self.embedding, self.cells, self.to_logits, self.vocab_size = embedding, list(cells), to_logits, vocab_size
+        if not GRAPH_LOOP:
+            self._step = self._step_eagerly
+            return
         self._step = tf.function(self._step_eagerly, reduce_retracing=True)
         self._loop = tf.function(
             self._generate_in_graph,
@@ -87,12 +98,14 @@ class RecurrentGenerator:
         """(vocab,) scores of the token that follows `prompt_ids` (read one step at a time)."""
         states = self.initial_states()
         for token_id in prompt_ids:
-            logits, states = self._step(tf.constant([token_id], tf.int32), states)
-        return logits.numpy()
+            logits, states = self._step(token_tensor(token_id), states)
+        return keras.ops.convert_to_numpy(logits)
 
     def generate_ids(self, prompt_ids, length, temperature=1.0, top_k=None, seed=0):
-        """`length` new ids after `prompt_ids`, written by one compiled graph. Same seed and weights: the same ids
-        as `generate_ids_stepwise`."""
+        """`length` new ids after `prompt_ids`, written by one compiled graph on TensorFlow (stepwise on the other
+        backends). Same seed and weights: the same ids as `generate_ids_stepwise`."""
+        if not GRAPH_LOOP:
+            return self.generate_ids_stepwise(prompt_ids, length, temperature, top_k, seed)
         check_sampling(temperature, top_k)
         # rng.choice(n, p=p) draws one uniform number and looks it up in the cumulative probabilities;
         # drawing those numbers here lets the graph choose exactly as choose_next would.
@@ -127,13 +140,18 @@ class RecurrentGenerator:
         states = self.initial_states()
         # Read the prompt: each token updates the state; the last one's logits predict what follows.
         for token_id in prompt_ids:
-            logits, states = self._step(tf.constant([token_id]), states)
+            logits, states = self._step(token_tensor(token_id), states)
         written = []
         for _ in range(length):
-            next_id = choose_next(logits.numpy(), rng, temperature, top_k)
+            next_id = choose_next(keras.ops.convert_to_numpy(logits), rng, temperature, top_k)
             written.append(next_id)
-            logits, states = self._step(tf.constant([next_id]), states)
+            logits, states = self._step(token_tensor(next_id), states)
         return written
+
+
+def token_tensor(token_id):
+    """One id as a (1,) int32 tensor of the running backend."""
+    return keras.ops.convert_to_tensor(np.array([token_id], dtype="int32"))
 
 
 def _choose_in_graph(logits, uniform, temperature, top_k):

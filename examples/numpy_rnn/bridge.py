@@ -4,8 +4,9 @@ and the gradient measurements that show why LSTMs were needed.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers
+
+from common.gradients import global_norm, value_and_gradients
 
 from rnn import forward
 
@@ -47,6 +48,11 @@ def largest_disagreement(params, inputs):
     return float(np.abs(numpy_scores(params, inputs, h0) - keras_log_probabilities).max())
 
 
+def summed_output(layer):
+    """The loss both measurements differentiate: the sum of the layer's output (for value_and_gradients)."""
+    return lambda inputs: (keras.ops.sum(layer(inputs)), None)
+
+
 def gradient_by_distance(cell, steps=100, units=32, features=8, trials=8, seed=0, **layer_options):
     """Mean norm of d(loss at the last step)/d(input k steps back), for k = 0 .. steps-1.
 
@@ -60,11 +66,10 @@ def gradient_by_distance(cell, steps=100, units=32, features=8, trials=8, seed=0
     for trial in range(trials):
         keras.utils.set_random_seed(seed + trial)
         layer = layer_class(units, **layer_options)
-        inputs = tf.constant(rng.standard_normal((1, steps, features)).astype("float32"))
-        with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            loss = tf.reduce_sum(layer(inputs))
-        gradient = tape.gradient(loss, inputs)[0].numpy()  # (steps, features)
+        layer.build((1, steps, features))
+        inputs = rng.standard_normal((1, steps, features)).astype("float32")
+        _, (gradient,) = value_and_gradients(summed_output(layer), [inputs])
+        gradient = keras.ops.convert_to_numpy(gradient)[0]  # (steps, features)
         norms += np.linalg.norm(gradient, axis=1)[::-1] / trials  # index k = k steps back from the last
     return norms
 
@@ -82,11 +87,10 @@ def exploding_gradient_norms(steps=100, units=32, features=8, seed=0, gain=1.5, 
     )
     rng = np.random.default_rng(seed)
     sequence = rng.standard_normal((1, steps, features)).astype("float32")
+    layer.build(sequence.shape)
     norms = {}
     for length in range(10, steps + 1, 10):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(layer(tf.constant(sequence[:, :length])))
-        grads = tape.gradient(loss, layer.trainable_weights)
-        clipped, norm = tf.clip_by_global_norm(grads, clipnorm)
-        norms[length] = (float(norm), float(tf.linalg.global_norm(clipped)))
+        _, grads = value_and_gradients(summed_output(layer), [sequence[:, :length]], layer.trainable_weights)
+        norm = global_norm(grads[1:])  # grads[0] is the input's
+        norms[length] = (norm, norm * min(1.0, clipnorm / norm))  # clipping by global norm rescales all of them
     return norms
