@@ -165,7 +165,6 @@ NOT_PORTED = {  # example: why it does not run on JAX and PyTorch yet (README: B
     "reuters": "the saved model reads raw strings (TextVectorization inside it), which only TensorFlow tensors hold",
     "word_lm": "text vectorised inside the model and generation in a tf.while_loop",
     "seq2seq": "beam-search decoding runs in TensorFlow ops (g2p.py)",
-    "spoken_digits": "the audio features are tf.signal ops inside a Keras layer (audio.py)",
 }
 
 
@@ -209,6 +208,11 @@ def use_tagging(out, tmp_path):
     return ["tagging/predict.py", "--model-dir", out, "The pound fell sharply against the dollar ."]
 
 
+def use_spoken_digits(out, tmp_path):
+    recording = DATA_DIR / "free-spoken-digit-dataset-1.0.10" / "recordings" / "7_jackson_3.wav"  # the run unpacked it
+    return ["spoken_digits/predict.py", "--model-dir", out, recording]
+
+
 def use_char_lm(out, tmp_path):
     return ["char_lm/generate.py", "--model-dir", out, "--prompt", "ROMEO:", "--length", "100", "--seed", "3"]
 
@@ -216,6 +220,7 @@ def use_char_lm(out, tmp_path):
 PORTED = {  # example: (training options beside --quick, data it needs under data/, the use of its saved model)
     "numpy_rnn": ([], None, None),  # no saved model: its quick run is the whole example
     "char_lm": ([], "shakespeare.txt", use_char_lm),
+    "spoken_digits": ([], "free-spoken-digit-dataset-1.0.10.tar.gz", use_spoken_digits),
     "sine": (["--epochs", "2"], None, use_sine),
     "stocks": (["--epochs", "2"], None, use_stocks),
     "weather": (["--epochs", "2"], None, use_weather),

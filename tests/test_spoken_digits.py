@@ -502,6 +502,38 @@ def test_frequency_warping_only_while_training():
     assert np.asarray(audio.WarpFrequencies(0.0)(frames, training=True)).tolist() == frames.tolist()
 
 
+@pytest.mark.parametrize("mels, low_hz", [(40, 20.0), (20, 300.0)])
+def test_the_keras_ops_features_are_tensorflow_signals_numbers(mels, low_hz):
+    """The filter bank, the cosine transform and the STFT written with NumPy and keras.ops (so that every backend
+    runs them) give what tf.signal gave, which trained the recorded models."""
+    import tensorflow as tf
+
+    expected = tf.signal.linear_to_mel_weight_matrix(mels, audio.FRAME_LENGTH // 2 + 1, RATE, low_hz, RATE / 2)
+    filters = audio.mel_filter_bank(mels, audio.FRAME_LENGTH // 2 + 1, RATE, low_hz, RATE / 2)
+    np.testing.assert_allclose(filters, expected, atol=1e-5)  # tf.signal works in float32, NumPy in float64
+    log_mels = np.random.default_rng(0).normal(size=(2, 5, mels)).astype("float32")
+    np.testing.assert_allclose(
+        log_mels @ audio.mfcc_matrix(mels), tf.signal.mfccs_from_log_mel_spectrograms(log_mels), atol=1e-5
+    )
+    layer = audio.LogMelFrames(RATE, mels, low_hz)
+    waves = audio.pad_batch([tone(440, 0.3), tone(1200, 0.5)])
+    spectrum = tf.signal.stft(waves, audio.FRAME_LENGTH, audio.FRAME_STEP, window_fn=tf.signal.hann_window)
+    energies = tf.tensordot(tf.square(tf.abs(spectrum)), expected, 1)
+    np.testing.assert_allclose(np.asarray(layer.log_mel(waves)), tf.math.log(energies + 1e-6), atol=1e-4)
+
+
+@pytest.mark.parametrize("factor", [0.8, 0.93, 1.0, 1.07, 1.2])
+def test_frequency_warping_resamples_as_image_resizing_did(factor):
+    frames = np.random.default_rng(1).normal(size=(2, 7, 40)).astype("float32")
+    import tensorflow as tf
+
+    warped_mels = round(40 * factor)
+    image = tf.image.resize(frames[..., None], (7, warped_mels))[..., 0].numpy()
+    top = np.repeat(image[:, :, -1:], max(40 - warped_mels, 0), axis=2)
+    expected = np.concatenate([image, top], axis=2)[:, :, :40]
+    np.testing.assert_allclose(frames @ np.asarray(audio.warp_matrix(40, factor)), expected, atol=1e-5)
+
+
 def test_recording_mean_is_taken_over_real_frames_only():
     layer = audio.LogMelFrames(RATE, 20)
     layer.build((None, None))

@@ -4,15 +4,23 @@ Chapter 004 §6.2 (speech) and §9.3 (variable-length sequences: padding and
 masking). Because the features are a layer, the saved model reads raw
 samples: `predict.py` needs no feature code of its own, and training and use
 can never disagree about them.
+
+Everything here is `keras.ops`, so the saved model runs on TensorFlow, JAX
+and PyTorch alike. The filter bank and the cosine transform are constant
+matrices built with NumPy from TensorFlow's formulas (`tf.signal`, which
+these layers used before: the tests check both give the same numbers).
 """
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 FRAME_LENGTH = 256  # samples: 32 ms at 8 kHz, the usual speech analysis window
 FRAME_STEP = 128  # 16 ms between frames (half a window)
+# JAX compiles the model once per input shape: batches padded to their longest recording each compiled anew
+# (3 s a step on 2 CPU cores); lengths rounded up to whole blocks of 2,048 samples (256 ms) leave a few shapes.
+# The padding is masked, so the answers do not change; the other backends pad no further than they need.
+LENGTH_MULTIPLE = 2048 if keras.backend.backend() == "jax" else 1
 
 
 @keras.saving.register_keras_serializable(package="spoken_digits")
@@ -33,13 +41,8 @@ class LogMelFrames(keras.layers.Layer):
         self.sample_rate, self.mels, self.low_hz, self.per_recording = sample_rate, mels, low_hz, per_recording
         self.cepstra = cepstra  # > 0: the first `cepstra` MFCCs instead of the log-mel bands (see `features`)
         self.supports_masking = True
-        self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
-            num_mel_bins=mels,
-            num_spectrogram_bins=FRAME_LENGTH // 2 + 1,
-            sample_rate=sample_rate,
-            lower_edge_hertz=low_hz,
-            upper_edge_hertz=sample_rate / 2,
-        )
+        self.mel_matrix = mel_filter_bank(mels, FRAME_LENGTH // 2 + 1, sample_rate, low_hz, sample_rate / 2)
+        self.cosine_matrix = mfcc_matrix(mels)
 
     def build(self, input_shape):
         width = self.cepstra or self.mels
@@ -47,9 +50,9 @@ class LogMelFrames(keras.layers.Layer):
         self.std = self.add_weight(shape=(width,), initializer="ones", trainable=False, name="std")
 
     def log_mel(self, audio):
-        spectrum = tf.signal.stft(audio, FRAME_LENGTH, FRAME_STEP, window_fn=tf.signal.hann_window)
-        energies = tf.tensordot(tf.square(tf.abs(spectrum)), self.mel_matrix, 1)
-        return tf.math.log(energies + 1e-6)
+        real, imaginary = ops.stft(audio, FRAME_LENGTH, FRAME_STEP, FRAME_LENGTH, window="hann", center=False)
+        energies = ops.matmul(ops.square(real) + ops.square(imaginary), self.mel_matrix)
+        return ops.log(energies + 1e-6)
 
     def features(self, audio):
         """Un-normalised frames: log-mel energies, or their first `cepstra` cepstral coefficients (MFCCs).
@@ -62,7 +65,7 @@ class LogMelFrames(keras.layers.Layer):
         """
         frames = self.log_mel(audio)
         if self.cepstra:
-            frames = tf.signal.mfccs_from_log_mel_spectrograms(frames)[..., : self.cepstra]
+            frames = ops.matmul(frames, self.cosine_matrix[:, : self.cepstra])
         return frames
 
     def call(self, audio):
@@ -73,6 +76,12 @@ class LogMelFrames(keras.layers.Layer):
 
     def compute_mask(self, audio, mask=None):
         return frame_mask(audio)
+
+    def compute_output_shape(self, input_shape):
+        # Given, not traced: JAX cannot trace the STFT of a waveform whose length is unknown.
+        batch, samples = input_shape
+        frames = None if samples is None else 1 + (samples - FRAME_LENGTH) // FRAME_STEP
+        return (batch, frames, self.cepstra or self.mels)
 
     def set_statistics(self, frames):
         """Per-mel mean and standard deviation from (frames, mels) un-normalised training frames."""
@@ -110,13 +119,8 @@ class WarpFrequencies(keras.layers.Layer):
     def call(self, frames, training=False):
         if not training or self.warp == 0:
             return frames
-        mels = frames.shape[-1]
         factor = keras.random.uniform((), 1 - self.warp, 1 + self.warp, seed=self.generator)
-        warped_mels = tf.cast(tf.round(mels * factor), "int32")
-        image = tf.image.resize(frames[..., tf.newaxis], tf.stack([tf.shape(frames)[1], warped_mels]))[..., 0]
-        # cut a stretched spectrum at the top; extend a squeezed one with its top band
-        top = tf.repeat(image[:, :, -1:], tf.maximum(mels - warped_mels, 0), axis=2)
-        return tf.ensure_shape(tf.concat([image, top], axis=2)[:, :, :mels], frames.shape)
+        return ops.matmul(frames, warp_matrix(frames.shape[-1], factor))
 
     def compute_mask(self, frames, mask=None):
         return mask
@@ -225,16 +229,65 @@ def frame_mask(audio):
 
 def masked_mean(frames, mask):
     """(batch, 1, mels): each recording's mean frame over its real frames."""
-    weights = tf.cast(mask, frames.dtype)[:, :, tf.newaxis]
-    return tf.reduce_sum(frames * weights, axis=1, keepdims=True) / tf.reduce_sum(weights, axis=1, keepdims=True)
+    weights = ops.cast(mask, frames.dtype)[:, :, None]
+    return ops.sum(frames * weights, axis=1, keepdims=True) / ops.sum(weights, axis=1, keepdims=True)
+
+
+def hertz_to_mel(hertz):
+    return 1127.0 * np.log1p(np.asarray(hertz, dtype="float64") / 700.0)  # the HTK mel scale, as tf.signal's
+
+
+def mel_filter_bank(mels, spectrum_bins, sample_rate, low_hz, high_hz):
+    """(spectrum_bins, mels) float32: triangular filters, evenly spaced on the mel scale from low_hz to high_hz,
+    each rising from its lower neighbour's centre to its own and falling to its upper neighbour's (the DC bin
+    gets no weight). The numbers of `tf.signal.linear_to_mel_weight_matrix`."""
+    bin_mels = hertz_to_mel(np.linspace(0.0, sample_rate / 2, spectrum_bins)[1:])[:, None]
+    edges = np.linspace(hertz_to_mel(low_hz), hertz_to_mel(high_hz), mels + 2)
+    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
+    rising = (bin_mels - lower) / (centre - lower)
+    falling = (upper - bin_mels) / (upper - centre)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return np.concatenate([np.zeros((1, mels)), weights]).astype("float32")
+
+
+def mfcc_matrix(mels):
+    """(mels, mels) float32: log-mel bands -> cepstral coefficients, the orthonormal DCT-II (coefficient k is
+    a cosine of k half-periods across the bands). The numbers of `tf.signal.mfccs_from_log_mel_spectrograms`."""
+    band, coefficient = np.meshgrid(np.arange(mels), np.arange(mels), indexing="ij")
+    cosines = np.cos(np.pi * coefficient * (2 * band + 1) / (2 * mels))
+    return (2 * cosines / np.sqrt(2 * mels)).astype("float32")
+
+
+def warp_matrix(mels, factor):
+    """(mels, mels) matrix that resamples a spectrum stretched by `factor` along the mel axis (a tensor).
+
+    Output band j reads the input at (j + 0.5) / factor - 0.5 (bands' centres lined up, as image resizing
+    does), linearly between its two neighbours; a stretched spectrum is cut at the top, a squeezed one is
+    extended with its top band. The numbers of `tf.image.resize` (bilinear) to round(mels * factor) bands.
+    """
+    warped_mels = ops.round(mels * factor)
+    output_band = ops.minimum(ops.cast(ops.arange(mels), "float32"), warped_mels - 1)
+    source = ops.clip((output_band + 0.5) * (mels / warped_mels) - 0.5, 0.0, mels - 1.0)
+    below = ops.floor(source)
+    above = ops.minimum(below + 1, mels - 1.0)
+    fraction = (source - below)[None, :]
+    pick = lambda band: ops.transpose(ops.one_hot(ops.cast(band, "int32"), mels))  # noqa: E731 (input, output)
+    return pick(below) * (1.0 - fraction) + pick(above) * fraction
 
 
 def training_frames(layer, waveforms):
     """(frames, features) un-normalised frames of every recording (each alone: no padding)."""
-    frames = [layer.features(tf.constant(pad_batch([wave])))[0].numpy() for wave in waveforms]
+    frames = [frames_alone(layer.features, wave) for wave in waveforms]
     if layer.per_recording:
         frames = [recording - recording.mean(axis=0) for recording in frames]
     return np.concatenate(frames)
+
+
+def frames_alone(transform, wave):
+    """(frames, features) NumPy: `transform` (e.g. a LogMelFrames layer or its `log_mel`) of one recording, only
+    the frames that lie inside it (not those of the padding that pad_batch may add)."""
+    frames = ops.convert_to_numpy(transform(ops.convert_to_tensor(pad_batch([wave]))))[0]
+    return frames[: 1 + (max(len(wave), FRAME_LENGTH) - FRAME_LENGTH) // FRAME_STEP]
 
 
 def trim_silence(samples, floor_db=60.0):
@@ -257,8 +310,10 @@ def trim_silence(samples, floor_db=60.0):
 
 
 def pad_batch(waveforms):
-    """(batch, longest) float32, 0-padded on the right, and to at least one frame (the model's shortest input)."""
+    """(batch, longest) float32, 0-padded on the right, to at least one frame (the model's shortest input) and to
+    a whole number of LENGTH_MULTIPLE samples."""
     longest = max(FRAME_LENGTH, max(len(wave) for wave in waveforms))
+    longest = -(-longest // LENGTH_MULTIPLE) * LENGTH_MULTIPLE
     batch = np.zeros((len(waveforms), longest), dtype="float32")
     for row, wave in zip(batch, waveforms, strict=True):
         row[: len(wave)] = wave

@@ -40,7 +40,7 @@ from common.training import BACKUP_DIR, RUN_RECORD, Run
 
 from audio import (
     decide,
-    pad_batch,
+    frames_alone,
     predict_waveforms,
     training_frames,
     trim_silence,
@@ -170,7 +170,7 @@ def summary_features(layer, waveforms):
     return np.stack(
         [
             np.concatenate([frames.mean(axis=0), frames.std(axis=0)])
-            for frames in (layer.log_mel(pad_batch([wave]))[0].numpy() for wave in waveforms)
+            for frames in (frames_alone(layer.log_mel, wave) for wave in waveforms)
         ]
     )
 
@@ -180,7 +180,7 @@ def plot_spectrograms(layer, recordings, path):
     figure, axes = plt.subplots(2, 5, figsize=(15, 5.5), sharey=True)
     for digit, axis in enumerate(axes.flat):
         recording = next(r for r in recordings if r.digit == digit)
-        image = layer(pad_batch([recording.audio])).numpy()[0].T
+        image = frames_alone(layer, recording.audio).T
         axis.imshow(image, origin="lower", aspect="auto", cmap="magma")
         axis.set_title(f"'{digit}' ({recording.speaker}, {len(recording.audio) / SAMPLE_RATE:.2f} s)")
         axis.set_xlabel("frame (16 ms)")
