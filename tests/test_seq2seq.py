@@ -193,32 +193,13 @@ def test_beam_width_one_is_greedy_search(attention):
     assert len(set(greedy)) > 1  # an untrained model still says different things for different words
 
 
-def greedy_stepwise(pronouncer, words):
-    """What Pronouncer's compiled greedy loop computes, one compiled decoder step per phoneme called from Python:
-    (ids, attention weights) to check the loop against."""
-    memory, mask, states, limits = pronouncer._start(words)
-    tokens = np.full(len(words), lexicon.START, dtype="int32")
-    finished = np.zeros(len(words), dtype=bool)
-    ids, weights = [], []
-    for step in range(int(limits.max())):
-        log_probs, states, step_weights = pronouncer._step(tf.constant(tokens), states, memory, mask)
-        tokens = np.argmax(log_probs.numpy(), axis=-1).astype("int32")
-        tokens[finished | (step >= limits)] = lexicon.END  # ended words stay ended; too long ones are cut
-        ids.append(tokens)
-        weights.append(step_weights.numpy())
-        finished |= tokens == lexicon.END
-        if finished.all():
-            break
-    return np.stack(ids, axis=1), np.stack(weights, axis=1)
-
-
 @pytest.mark.parametrize("attention", model_module.ATTENTION)
 def test_the_compiled_greedy_loop_decodes_as_the_step_by_step_loop(attention):
     model, symbols, entries = untrained(attention, seed=4)
     pronouncer = g2p.Pronouncer(model, symbols)
     words = [*sorted(entries)[:30], "a", "ab" * 20]  # one letter; one cut at its step limit
     compiled_ids, compiled_weights = pronouncer._greedy_batch(words)
-    stepwise_ids, stepwise_weights = greedy_stepwise(pronouncer, words)
+    stepwise_ids, stepwise_weights = pronouncer._greedy_stepwise(*pronouncer._start(words))  # JAX's and PyTorch's
     np.testing.assert_array_equal(compiled_ids, stepwise_ids)
     np.testing.assert_allclose(compiled_weights, stepwise_weights, atol=1e-6)
 

@@ -6,6 +6,12 @@ The encoder runs once per word; then the same trained decoder layers take
 one step per output phoneme, carrying their state, so a phoneme costs the
 same whatever its position (nothing is re-run over the prefix). Teacher
 forcing's inputs and targets for training are here too.
+
+The step is written with `keras.ops`, so it runs on every backend. On
+TensorFlow it is compiled, and greedy search runs as one graph; on JAX and
+PyTorch the step is called from Python, one call per phoneme (a compiled JAX
+function would keep the weights it was traced with, and the pronouncer also
+decodes during training, while the weights change).
 """
 
 import warnings
@@ -13,6 +19,7 @@ import warnings
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from lexicon import END, PAD, START
 
@@ -32,11 +39,11 @@ class Pronouncer:
 
     It uses the model's own layers: the encoder as a sub-model of the trained
     graph, and the decoder's layers one step at a time in a compiled function.
-    Greedy search runs its whole loop over the steps as one compiled graph
-    (tf.while_loop; chapter 004 §9.4): a Python loop around the compiled step
-    pays a call into TensorFlow per phoneme, which for one word costs more than
-    the step's arithmetic. Beam search keeps its loop in Python (NumPy picks
-    the beams), one compiled step per phoneme.
+    On TensorFlow greedy search runs its whole loop over the steps as one
+    compiled graph (tf.while_loop; chapter 004 §9.4): a Python loop around the
+    compiled step pays a call into TensorFlow per phoneme, which for one word
+    costs more than the step's arithmetic. Beam search keeps its loop in Python
+    (NumPy picks the beams), one step per phoneme.
     """
 
     def __init__(self, model, symbols, batch_size=512):
@@ -53,31 +60,32 @@ class Pronouncer:
         self.embedding = model.get_layer("phoneme_embedding")
         self.cell = model.get_layer("decoder").cell
         self.combine, self.output = model.get_layer("combine"), model.get_layer("output")
-        self._never = tf.constant([-1e9 if i in (PAD, START) else 0.0 for i in range(symbols.phonemes_size)])
-        # autograph=False: plain Python control flow only; and no re-reading of this file while it runs.
-        self._step = tf.function(self._step_eagerly, reduce_retracing=True, autograph=False)
-        self._greedy_loop = tf.function(self._greedy_in_graph, reduce_retracing=True, autograph=False)
-        # The encoder compiled too: called eagerly, its GRU runs one Python-level step per letter.
-        self._encode = tf.function(
-            lambda letters: self.encoder(letters, training=False), reduce_retracing=True, autograph=False
-        )
+        self._never = ops.convert_to_tensor([-1e9 if i in (PAD, START) else 0.0 for i in range(symbols.phonemes_size)])
+        self._step, self._encode = self._step_eagerly, lambda letters: self.encoder(letters, training=False)
+        self._greedy_loop = None  # on TensorFlow, the whole greedy search as one graph
+        if keras.backend.backend() == "tensorflow":
+            # autograph=False: plain Python control flow only; and no re-reading of this file while it runs.
+            self._step = tf.function(self._step_eagerly, reduce_retracing=True, autograph=False)
+            self._greedy_loop = tf.function(self._greedy_in_graph, reduce_retracing=True, autograph=False)
+            # The encoder compiled too: called eagerly, its GRU runs one Python-level step per letter.
+            self._encode = tf.function(self._encode, reduce_retracing=True, autograph=False)
         # Keras warns of a softmax over one position for a one-letter word: all weight on that letter is right.
         warnings.filterwarnings("ignore", message="You are using a softmax over axis -1 of a tensor of shape .*, 1\\)")
 
     def _step_eagerly(self, tokens, states, memory, memory_mask):
         """One decoder step for N sequences: (N,) previous ids -> (N, phonemes) log-probabilities, new states,
         and (N, letters) attention weights (empty without attention). Dropout is off."""
-        x = tf.gather(self.embedding.embeddings, tokens)  # (N, embedding_dim), the embedding layer's lookup
+        x = ops.take(self.embedding.embeddings, tokens, axis=0)  # (N, embedding_dim), the embedding's lookup
         decoded, states = self.cell(x, states, training=False)
-        weights = tf.zeros([tf.shape(tokens)[0], 0])
+        weights = ops.zeros([ops.shape(tokens)[0], 0])
         if self.attention is not None:
             context, weights = self.attention(
                 [decoded[:, None], memory], mask=[None, memory_mask], return_attention_scores=True
             )
-            decoded = tf.concat([decoded, context[:, 0]], axis=-1)
+            decoded = ops.concatenate([decoded, context[:, 0]], axis=-1)
             weights = weights[:, 0]
         logits = self.output(self.combine(decoded)) + self._never  # PAD and START are never written
-        return tf.nn.log_softmax(logits), states, weights
+        return ops.log_softmax(logits), states, weights
 
     def encode_words(self, words):
         """(N, longest) letter ids, 0-padded on the right; ValueError naming a character the model never saw."""
@@ -92,9 +100,9 @@ class Pronouncer:
     def _start(self, words, copies=1):
         """Encode a batch: memory (N*copies, T, D), its mask, the decoder's first states, per-word step limits."""
         letters = self.encode_words(words)
-        memory, *states = self._encode(tf.constant(letters))
-        repeat = lambda tensor: tf.repeat(tensor, copies, axis=0)  # noqa: E731 (beam search: one copy per beam)
-        mask = tf.constant(letters != 0)
+        memory, *states = self._encode(ops.convert_to_tensor(letters))
+        repeat = lambda tensor: ops.repeat(tensor, copies, axis=0)  # noqa: E731 (beam search: one copy per beam)
+        mask = ops.convert_to_tensor(letters != 0)
         limits = np.array([output_limit(len(word)) for word in words])
         return repeat(memory), repeat(mask), [repeat(state) for state in states], limits
 
@@ -112,10 +120,28 @@ class Pronouncer:
         return (pronunciations, attention) if with_attention else pronunciations
 
     def _greedy_batch(self, words):
-        """(N, steps) phoneme ids and (N, steps, letters) attention weights, by the compiled loop."""
+        """(N, steps) phoneme ids and (N, steps, letters) attention weights, by the compiled loop on TensorFlow."""
         memory, mask, states, limits = self._start(words)
+        if self._greedy_loop is None:
+            return self._greedy_stepwise(memory, mask, states, limits)
         ids, weights = self._greedy_loop(memory, mask, states, tf.constant(limits, tf.int32))
         return ids.numpy(), weights.numpy()
+
+    def _greedy_stepwise(self, memory, mask, states, limits):
+        """What `_greedy_in_graph` computes, one step per call from Python (JAX and PyTorch)."""
+        tokens = np.full(len(limits), START, dtype="int32")
+        finished = np.zeros(len(limits), dtype=bool)
+        ids, weights = [], []
+        for step in range(int(limits.max())):
+            log_probs, states, step_weights = self._step(ops.convert_to_tensor(tokens), states, memory, mask)
+            tokens = ops.convert_to_numpy(log_probs).argmax(axis=-1).astype("int32")
+            tokens = np.where(finished | (step >= limits), END, tokens)  # ended words stay ended; long ones cut
+            finished |= tokens == END
+            ids.append(tokens)
+            weights.append(ops.convert_to_numpy(step_weights))
+            if finished.all():
+                break
+        return np.stack(ids, axis=1), np.stack(weights, axis=1)
 
     def _greedy_in_graph(self, memory, mask, states, limits):
         """Greedy search as one tf.while_loop, until every word has written END or reached its step limit."""
@@ -171,8 +197,8 @@ class Pronouncer:
         finished = np.zeros((count, width), dtype=bool)
         tokens = np.full(count * width, START, dtype="int32")
         for step in range(int(limits.max())):
-            log_probs, states, _ = self._step(tf.constant(tokens), states, memory, mask)
-            log_probs = log_probs.numpy().reshape(count, width, -1).astype("float64")
+            log_probs, states, _ = self._step(ops.convert_to_tensor(tokens), states, memory, mask)
+            log_probs = ops.convert_to_numpy(log_probs).reshape(count, width, -1).astype("float64")
             stop = finished | (step >= limits)[:, None]
             log_probs[stop] = -np.inf
             log_probs[stop, END] = 0.0  # a finished (or cut) beam only "writes" END again, at no cost
@@ -183,7 +209,7 @@ class Pronouncer:
             rows = np.arange(count)[:, None]
             sequences = np.concatenate([sequences[rows, beam], tokens[:, :, None]], axis=2)
             finished = finished[rows, beam] | (tokens == END)
-            states = [tf.gather(state, (rows * width + beam).ravel()) for state in states]
+            states = [ops.take(state, (rows * width + beam).ravel(), axis=0) for state in states]
             tokens = tokens.ravel().astype("int32")
             if finished.all():
                 break

@@ -10,6 +10,7 @@ import numpy as np
 from keras import layers
 
 from common.models import CELLS
+from common.text import padded_length
 
 CHAR_ENCODERS = ("rnn", "cnn")
 CHAR_WINDOW = 3  # characters the convolution reads at a time (Ma and Hovy 2016)
@@ -120,8 +121,10 @@ class WordDropout(layers.Layer):
 
 
 def pad_batch(arrays):
-    """Same-rank int arrays of different shapes -> one 0-padded (right) array with a leading batch axis."""
-    batch = np.zeros((len(arrays), *np.max([a.shape for a in arrays], axis=0)), dtype=np.int32)
+    """Same-rank int arrays of different shapes -> one 0-padded (right) array with a leading batch axis (on JAX
+    padded further, to one of a few shapes: common.text.FEW_SHAPES)."""
+    shape = [padded_length(int(longest)) for longest in np.max([a.shape for a in arrays], axis=0)]
+    batch = np.zeros((len(arrays), *shape), dtype=np.int32)
     for row, array in enumerate(arrays):
         batch[(row, *(slice(0, n) for n in array.shape))] = array
     return batch

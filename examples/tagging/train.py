@@ -35,11 +35,12 @@ from common import cli
 from common.data import resolve_data_dir
 from common.plots import plot_score_by_frequency
 from common.saving import check_round_trip
-from common.text import batch_by_length
+from common.text import FEW_SHAPES, batch_by_length
 from common.training import Run
 
 from conll import (
     LANGUAGES,
+    MAX_WORD_CHARS,
     TAG_SCHEMES,
     TASK_COLUMN,
     VOCABULARIES_FILE,
@@ -193,7 +194,12 @@ def training_dataset(examples, batch_size, shuffle, seed):
         dataset = dataset.shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
     lengths = [len(tags) for _, tags in examples]
     boundaries = [10, 20, 30, 40, 60, 80, 120]
-    return batch_by_length(dataset, lengths, boundaries, batch_size, lambda inputs, tags: tf.shape(tags)[0])
+    padded_shapes = None
+    if FEW_SHAPES:  # JAX: every word padded to the same number of characters, fewer shapes to compile
+        padded_shapes = ([None], [None, MAX_WORD_CHARS], *[[None]] * (len(inputs) - 2)), [None]
+    return batch_by_length(
+        dataset, lengths, boundaries, batch_size, lambda inputs, tags: tf.shape(tags)[0], padded_shapes
+    )
 
 
 def tag_corpus_sentences(model, vocabularies, sentences):
