@@ -224,6 +224,17 @@ class CRFTagger(keras.Model):
         loss = -ops.sum(log_likelihood) / ops.maximum(words, 1.0)
         return loss + ops.sum(self.losses) if self.losses else loss
 
-    def predict_step(self, data):
+    def predict_step(self, *arguments):
+        """The Viterbi path's tag ids. JAX's trainer passes the weights in (state, data) and expects them back:
+        its compiled step must not read the variables, which would be frozen at their values when traced."""
+        if keras.backend.backend() != "jax":
+            (data,) = arguments
+            x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+            return self.get_layer("crf").decode(self(x, training=False), self.word_mask(x))
+        state, data = arguments
+        emissions, non_trainable = super().predict_step(state, data)
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self.get_layer("crf").decode(self(x, training=False), self.word_mask(x))
+        variables = [*self.trainable_variables, *self.non_trainable_variables]
+        weights = list(zip(variables, [*state[0], *state[1]], strict=True))
+        with keras.StatelessScope(state_mapping=weights):
+            return self.get_layer("crf").decode(emissions, self.word_mask(x)), non_trainable
