@@ -88,6 +88,19 @@ def test_gradients_by_hand_agree_with_the_formula_on_each_backend(backend):
     assert succeeded(result).strip().endswith(f"ok {backend}")
 
 
+@pytest.mark.backends
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_crf_tagger_learns_predicts_and_loads_on_each_backend(backend):
+    """tests/test_crf.py's model-level tests under another backend: on JAX, predict's compiled step decodes with
+    the weights passed in, not those it was traced with (before, it failed on the trainer's (state, data))."""
+    if not installed(backend):
+        pytest.skip(f"{backend} is not installed (make setup-backends)")
+    tests = ["tests/test_crf.py", "-k", "learns_saves or forbidden_move", "-p", "no:cacheprovider", "-q"]
+    environment = {**os.environ, "KERAS_BACKEND": backend}
+    result = subprocess.run([sys.executable, "-m", "pytest", *tests], capture_output=True, text=True, env=environment)
+    assert "2 passed" in succeeded(result)
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("localhost", 0))
