@@ -29,9 +29,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
+import tensorflow as tf  # the text's words: strings are TensorFlow's on every backend
+from keras import ops
 
 from common import cli
+from common.gradients import value_and_gradients
 from common.models import MaskedGlobalMaxPooling1D  # noqa: F401  (registers layers the saved models use)
 from common.plots import plt
 from common.text import clean_text  # noqa: F401  (registers the cleaning inside the saved models)
@@ -125,9 +127,11 @@ class TextExplainer:
             raise ValueError(
                 "only vectorizers with a custom (or no) standardisation and whitespace split are supported"
             )
-        # Compiled once; shapes vary from text to text, so they are left open.
-        self._predict = tf.function(lambda ids: self.classifier(ids, training=False), reduce_retracing=True)
-        self._path_outputs = tf.function(self._path_outputs_and_gradients, reduce_retracing=True)
+        self._predict = lambda ids: self.classifier(ids, training=False)
+        self._path_outputs = self._path_outputs_and_gradients
+        if keras.backend.backend() == "tensorflow":  # compiled once; shapes vary from text to text, left open
+            self._predict = tf.function(self._predict, reduce_retracing=True)
+            self._path_outputs = tf.function(self._path_outputs, reduce_retracing=True)
 
     # --- What the model reads ---
 
@@ -138,7 +142,7 @@ class TextExplainer:
         if self.standardize is not None:
             cleaned = self.standardize(cleaned)
         words = [word.decode("utf-8") for word in tf.strings.split(cleaned)[0].numpy()[: self.max_length]]
-        ids = self.vectorizer(tf.constant([text])).numpy()[0, : len(words)].astype("int32")
+        ids = ops.convert_to_numpy(self.vectorizer(tf.constant([text])))[0, : len(words)].astype("int32")
         return words, ids
 
     def check_output(self, output):
@@ -151,7 +155,8 @@ class TextExplainer:
         results = []
         for start in range(0, len(sequences), self.batch_size):
             batch = keras.utils.pad_sequences(sequences[start : start + self.batch_size], padding="post")
-            results.append(self._predict(tf.constant(batch, dtype="int32")).numpy()[:, output])
+            batch = ops.convert_to_tensor(batch, dtype="int32")
+            results.append(ops.convert_to_numpy(self._predict(batch))[:, output])
         return np.concatenate(results).astype("float64")
 
     # --- The two methods ---
@@ -187,26 +192,27 @@ class TextExplainer:
         ids: (words,) int32; alphas: (points,) float32. Returns (attributions (words,), outputs (points,)).
         The attributions average the gradients over all points, so the caller passes only the Riemann points.
         """
-        mask = tf.tile((ids > PAD)[None, :], [tf.shape(alphas)[0], 1])  # the text's steps, at every point
-        paths, differences, outputs = [], [], []
-        with tf.GradientTape() as tape:
-            for embedding, chain in self.networks:
-                vectors = tf.gather(embedding.embeddings, ids)  # (words, dim)
-                difference = vectors - embedding.embeddings[PAD]  # the baseline is the padding vector
-                path = embedding.embeddings[PAD] + alphas[:, None, None] * difference[None]  # (points, words, dim)
-                tape.watch(path)
-                paths.append(path)
-                differences.append(difference)
-                outputs.append(_run_chain(chain, path, mask)[:, output])
-            mean_output = tf.add_n(outputs) / len(outputs)  # an ensemble's output is its networks' mean
-        gradients = tape.gradient(mean_output, paths)
-        attributions = tf.add_n(
-            [
-                tf.reduce_sum(difference * tf.reduce_mean(gradient, axis=0), axis=-1)
-                for difference, gradient in zip(differences, gradients, strict=True)
+        mask = ops.broadcast_to((ids > PAD)[None, :], (ops.shape(alphas)[0], ops.shape(ids)[0]))  # at every point
+        paths, differences = [], []
+        for embedding, _ in self.networks:
+            vectors = ops.take(embedding.embeddings, ids, axis=0)  # (words, dim)
+            differences.append(vectors - embedding.embeddings[PAD])  # the baseline is the padding vector
+            paths.append(embedding.embeddings[PAD] + alphas[:, None, None] * differences[-1][None])  # (points, ...)
+
+        def mean_output(*paths):
+            """(sum over the points, the points' outputs): an ensemble's output is its networks' mean."""
+            outputs = [
+                _run_chain(chain, path, mask)[:, output] for (_, chain), path in zip(self.networks, paths, strict=True)
             ]
+            mean = sum(outputs) / len(outputs)
+            return ops.sum(mean), mean  # each point's output depends on its own path point only
+
+        (_, outputs), gradients = value_and_gradients(mean_output, paths)
+        attributions = sum(
+            ops.sum(difference * ops.mean(gradient, axis=0), axis=-1)
+            for difference, gradient in zip(differences, gradients, strict=True)
         )
-        return attributions, mean_output
+        return attributions, outputs
 
     def integrated_gradients(self, ids, output, steps=64):
         """(scores per word, f(text), f(baseline)), by the midpoint rule with `steps` points on the path.
@@ -219,11 +225,12 @@ class TextExplainer:
         """
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
-        ids = tf.constant(ids, dtype="int32")
-        midpoints = tf.constant((np.arange(steps) + 0.5) / steps, dtype="float32")
+        ids = ops.convert_to_tensor(ids, dtype="int32")
+        midpoints = ops.convert_to_tensor((np.arange(steps) + 0.5) / steps, dtype="float32")
         attributions, _ = self._path_outputs(ids, midpoints, output)
-        _, ends = self._path_outputs(ids, tf.constant([0.0, 1.0]), output)
-        return attributions.numpy().astype("float64"), float(ends[1]), float(ends[0])
+        _, ends = self._path_outputs(ids, ops.convert_to_tensor([0.0, 1.0]), output)
+        ends = ops.convert_to_numpy(ends)
+        return ops.convert_to_numpy(attributions).astype("float64"), float(ends[1]), float(ends[0])
 
     def occlusion(self, ids, output):
         """(scores per word, f(text)): a word's score is f(text) - f(text without that word)."""

@@ -6,6 +6,7 @@ The pieces here are Keras layers and `tf.data` steps, so the same cleaning
 runs in training and inside the saved end-to-end model that reads raw text.
 """
 
+import json
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.embeddings import pretrained_embeddings
-from common.saving import check_round_trip
+from common.saving import SavedModelError, check_round_trip, load_for_use, read_sidecar
 
 # Punctuation becomes spaces, except the apostrophe inside words ("don't").
 _PUNCTUATION = r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~]"""
@@ -108,7 +109,7 @@ def encode(vectorizer, texts, max_length, chunk_size=1024):
     texts = list(texts)
     sequences = []
     for start in range(0, len(texts), chunk_size):
-        ids = vectorizer(tf.constant(texts[start : start + chunk_size])).numpy()  # 0-padded on the right
+        ids = keras.ops.convert_to_numpy(vectorizer(tf.constant(texts[start : start + chunk_size])))  # 0-padded right
         lengths = np.count_nonzero(ids, axis=1)
         sequences += [row[: min(length, max_length)].astype("int32") for row, length in zip(ids, lengths, strict=True)]
     return sequences
@@ -237,11 +238,76 @@ def text_datasets(vectorizer, splits, max_length, batch_size, seed):
     ]
 
 
+STRINGS_IN_MODELS = keras.backend.backend() == "tensorflow"  # only TensorFlow tensors hold strings
+TEXT_READER_FILE = "text_reader.json"  # beside model.keras: what end_to_end.keras holds besides the network
+
+
 def raw_text_model(vectorizer, model, max_length, name):
-    """Strings (batch,) -> the model's outputs: vectorise, truncate, classify, in one saved model."""
+    """Strings (batch,) -> the model's outputs: vectorise, truncate, classify, in one saved model (TensorFlow).
+
+    On JAX and PyTorch, whose tensors hold no strings, a `TextReader` of the same parts instead: the same calls
+    (predict, get_layer("vectorize"), get_layer("truncate"), layers) and the same answers.
+    """
+    if not STRINGS_IN_MODELS:
+        return TextReader(vectorizer, TruncateSequence(max_length, name="truncate"), model)
     texts = keras.Input(shape=(), dtype="string", name="text")
     token_ids = TruncateSequence(max_length, name="truncate")(vectorizer(texts))
     return keras.Model(texts, model(token_ids), name=name)
+
+
+class TextReader:
+    """A raw-text classifier outside one Keras model: the vectoriser (its TensorFlow string ops run before the
+    network, on any backend), truncation, then the token-id network, which every backend runs.
+
+    It answers the calls the scripts make of end_to_end.keras. Saved as the network (model.keras) and its
+    vocabulary and length (text_reader.json) in one folder.
+    """
+
+    def __init__(self, vectorizer, truncate, classifier):
+        self._parts = {"vectorize": vectorizer, "truncate": truncate}
+        self.classifier = classifier
+        self.layers = [vectorizer, truncate, classifier]
+
+    def get_layer(self, name):
+        return self._parts[name]
+
+    def token_ids(self, texts):
+        """(texts, longest kept) int32 token ids, 0-padded on the right."""
+        ids = keras.ops.convert_to_numpy(self._parts["vectorize"](np.array(list(texts), dtype=object)))
+        return ids[:, : self._parts["truncate"].max_length].astype("int32")
+
+    def predict(self, texts, batch_size=32, verbose="auto"):
+        return self.classifier.predict(self.token_ids(texts), batch_size=batch_size, verbose=verbose)
+
+    def save(self, folder):
+        """text_reader.json in `folder` (the network itself is saved there as model.keras by the training run)."""
+        vectorizer = self._parts["vectorize"]
+        settings = {
+            "vocabulary": vectorizer.get_vocabulary(),
+            "max_length": self._parts["truncate"].max_length,
+            "standardize": "clean_text" if vectorizer.get_config()["standardize"] is not None else None,
+        }
+        (Path(folder) / TEXT_READER_FILE).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder, how_to_train):
+        """The reader saved in `folder`; a clear SystemExit when a file is missing or damaged."""
+        classifier = load_for_use(Path(folder) / "model.keras", how_to_train, Path(folder) / TEXT_READER_FILE)
+        try:
+            settings = read_sidecar(Path(folder) / TEXT_READER_FILE, how_to_train, ("vocabulary", "max_length"))
+        except SavedModelError as error:
+            raise SystemExit(f"error: {error}") from None
+        standardize = clean_text if settings.get("standardize") else None
+        vectorizer = vectorizer_for(settings["vocabulary"][2:], standardize=standardize)  # without PAD and [UNK]
+        return cls(vectorizer, TruncateSequence(settings["max_length"], name="truncate"), classifier)
+
+
+def load_text_model(end_to_end_path, how_to_train):
+    """What a predict script reads texts with: end_to_end.keras on TensorFlow, else the `TextReader` saved beside
+    it (model.keras and text_reader.json)."""
+    if STRINGS_IN_MODELS:
+        return load_for_use(end_to_end_path, how_to_train)
+    return TextReader.load(Path(end_to_end_path).parent, how_to_train)
 
 
 def learn_word_vectors(vectorizer, texts, dimensions, seed):
@@ -259,10 +325,20 @@ def learn_word_vectors(vectorizer, texts, dimensions, seed):
 
 
 def check_saved_text_models(output_dir, end_to_end, model, vectorizer, texts, max_length):
-    """`end_to_end.keras` (raw text in) and `model.keras` (token ids in) in `output_dir` load again and answer
-    as `end_to_end` and `model` in memory do on a few test `texts` (see common.saving)."""
+    """Save what reads raw text, `end_to_end.keras` (TensorFlow) and text_reader.json beside model.keras (every
+    backend), and check that it and `model.keras` (token ids in) in `output_dir` load again and answer as
+    `end_to_end` and `model` in memory do on a few test `texts` (see common.saving)."""
+    TextReader(vectorizer, TruncateSequence(max_length), model).save(output_dir)
     texts = np.array(list(texts), dtype=object)
-    check_round_trip(Path(output_dir) / "end_to_end.keras", end_to_end.predict(texts, verbose=0), inputs=texts)
+    if STRINGS_IN_MODELS:
+        end_to_end.save(Path(output_dir) / "end_to_end.keras")
+        check_round_trip(Path(output_dir) / "end_to_end.keras", end_to_end.predict(texts, verbose=0), inputs=texts)
+    else:
+        check_round_trip(
+            Path(output_dir) / "model.keras",
+            end_to_end.predict(texts, verbose=0),
+            answer=lambda _: TextReader.load(output_dir, "the training run").predict(texts, verbose=0),
+        )
     token_ids = keras.utils.pad_sequences(encode(vectorizer, texts, max_length), padding="post")
     check_round_trip(Path(output_dir) / "model.keras", model.predict(token_ids, verbose=0), inputs=token_ids)
 
@@ -274,6 +350,6 @@ def readable_word_counts(end_to_end_model, texts):
     0 means the model would see only padding and out-of-vocabulary ids: empty text, markup, a language it was
     not trained on. Its score would be made up, so the scripts report such a text as unreadable instead.
     """
-    ids = end_to_end_model.get_layer("vectorize")(np.array(list(texts), dtype=object)).numpy()
+    ids = keras.ops.convert_to_numpy(end_to_end_model.get_layer("vectorize")(np.array(list(texts), dtype=object)))
     ids = ids[:, : end_to_end_model.get_layer("truncate").max_length]
     return np.count_nonzero(ids > 1, axis=1)  # 0 is padding, 1 is [UNK]

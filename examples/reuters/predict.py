@@ -24,8 +24,11 @@ import numpy as np
 from common import cli
 from common.data import resolve_data_dir
 from common.explain import TextExplainer, add_explain_args, explain_to_folder, page_name
-from common.saving import load_for_use, read_sidecar
-from common.text import readable_word_counts  # (importing common.text registers the layers the model needs)
+from common.saving import read_sidecar
+from common.text import (  # (importing common.text registers the layers the model needs)
+    load_text_model,
+    readable_word_counts,
+)
 from common.training import default_output_dir
 
 from corpus import english_stopwords, tokenize
@@ -68,7 +71,11 @@ def predict_topics(model, settings, token_strings, top=5):
 def main(argv=None):
     args = parse_args(argv)
     settings_path = args.model_dir / "topics.json"
-    model = load_for_use(args.model_dir / "end_to_end.keras", "make example-reuters", settings_path)
+    if not settings_path.exists():
+        raise SystemExit(
+            f"error: {settings_path} not found; train first with: make example-reuters (or point to a trained run)"
+        )
+    model = load_text_model(args.model_dir / "end_to_end.keras", "make example-reuters")
     # A whole file (or standard input) is one story, unless --lines.
     stories = [story for story in cli.read_inputs(args.stories, args.file, lines=args.lines) if story.strip()]
     if not stories:

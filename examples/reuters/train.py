@@ -301,7 +301,6 @@ def save(model, vectorizer, topics, threshold, test_texts, args, output_dir):
     strings, and its topics and threshold (predict.py's)."""
     export = raw_text_model(vectorizer, model, args.max_length, name="reuters_end_to_end")
     model.save(output_dir / "model.keras")
-    export.save(output_dir / "end_to_end.keras")
     check_saved_text_models(output_dir, export, model, vectorizer, test_texts[:8], args.max_length)
     (output_dir / "topics.json").write_text(
         json.dumps({"topics": topics, "threshold": threshold, "remove_stopwords": args.remove_stopwords}, indent=2)
