@@ -88,7 +88,7 @@ class WordGenerator(RecurrentGenerator):
 
     def read(self, prompt):
         """(token ids of the cleaned prompt, its words outside the vocabulary); ValueError when no word is known."""
-        ids = self.vectorizer([prompt]).numpy()[0]
+        ids = ops.convert_to_numpy(self.vectorizer([prompt]))[0]
         ids = ids[ids > 0].astype("int32")
         unknown = [word for word, token in zip(self.words(prompt), ids, strict=True) if token == UNKNOWN]
         if len(ids) == len(unknown):

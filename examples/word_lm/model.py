@@ -213,10 +213,12 @@ def log_likelihood(model, batches):
     Each batch is scored by one compiled graph (tf.function): run step by step in eager mode, a recurrent
     layer over a 1,000-word review costs seconds per batch.
     """
-    score = tf.function(model.batch_log_likelihood, reduce_retracing=True)
+    score = model.batch_log_likelihood  # PyTorch runs it eagerly
+    if keras.backend.backend() == "tensorflow":
+        score = tf.function(score, reduce_retracing=True)
     sums, counts = np.zeros(model.directions), np.zeros(model.directions, dtype="int64")
     for token_ids in batches:
-        scores = np.asarray(score(token_ids))  # (directions, 2): sum, count
+        scores = ops.convert_to_numpy(score(token_ids))  # (directions, 2): sum, count
         sums += scores[:, 0]
         counts += scores[:, 1].astype("int64")
     return sums, counts
