@@ -290,9 +290,11 @@ class TextReader:
         (Path(folder) / TEXT_READER_FILE).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder, how_to_train):
-        """The reader saved in `folder`; a clear SystemExit when a file is missing or damaged."""
-        classifier = load_for_use(Path(folder) / "model.keras", how_to_train, Path(folder) / TEXT_READER_FILE)
+    def load(cls, folder, how_to_train, *companions):
+        """The reader saved in `folder`; a clear SystemExit when it, or a `companions` file, is missing or damaged."""
+        classifier = load_for_use(
+            Path(folder) / "model.keras", how_to_train, Path(folder) / TEXT_READER_FILE, *companions
+        )
         try:
             settings = read_sidecar(Path(folder) / TEXT_READER_FILE, how_to_train, ("vocabulary", "max_length"))
         except SavedModelError as error:
@@ -302,12 +304,12 @@ class TextReader:
         return cls(vectorizer, TruncateSequence(settings["max_length"], name="truncate"), classifier)
 
 
-def load_text_model(end_to_end_path, how_to_train):
+def load_text_model(end_to_end_path, how_to_train, *companions):
     """What a predict script reads texts with: end_to_end.keras on TensorFlow, else the `TextReader` saved beside
-    it (model.keras and text_reader.json)."""
+    it (model.keras and text_reader.json); `companions` as in `load_for_use`."""
     if STRINGS_IN_MODELS:
-        return load_for_use(end_to_end_path, how_to_train)
-    return TextReader.load(Path(end_to_end_path).parent, how_to_train)
+        return load_for_use(end_to_end_path, how_to_train, *companions)
+    return TextReader.load(Path(end_to_end_path).parent, how_to_train, *companions)
 
 
 def learn_word_vectors(vectorizer, texts, dimensions, seed):

@@ -71,11 +71,7 @@ def predict_topics(model, settings, token_strings, top=5):
 def main(argv=None):
     args = parse_args(argv)
     settings_path = args.model_dir / "topics.json"
-    if not settings_path.exists():
-        raise SystemExit(
-            f"error: {settings_path} not found; train first with: make example-reuters (or point to a trained run)"
-        )
-    model = load_text_model(args.model_dir / "end_to_end.keras", "make example-reuters")
+    model = load_text_model(args.model_dir / "end_to_end.keras", "make example-reuters", settings_path)
     # A whole file (or standard input) is one story, unless --lines.
     stories = [story for story in cli.read_inputs(args.stories, args.file, lines=args.lines) if story.strip()]
     if not stories:
