@@ -1,4 +1,5 @@
-"""Gradients outside `fit`, on whichever backend Keras runs: one function for TensorFlow, JAX and PyTorch.
+"""Gradients, and compiled functions, outside `fit`, on whichever backend Keras runs: one function each for
+TensorFlow, JAX and PyTorch.
 
 Chapter: 000 §3 (back-propagation through time), 004 §9.2 (vanishing and exploding gradients) and §9.5
 (explanations by gradients).
@@ -8,6 +9,9 @@ with distance, which words an output depends on) needs each framework's own
 machinery: TensorFlow records a tape, PyTorch marks tensors that need
 gradients, JAX transforms a pure function (so a layer's weights are passed
 in through `keras.StatelessScope` instead of being read from its variables).
+Compiling a function that reads a model's weights (`compiled`) needs the
+same care under JAX: a compiled function would keep the weights it was
+traced with.
 """
 
 import keras
@@ -34,17 +38,42 @@ def _tensorflow(function, tensors, variables):
     return value, tape.gradient(value[0], [*tensors, *variables])
 
 
-def _jax(function, tensors, variables):
-    import jax
+def _pure(function, variables):
+    """`function(*tensors)`, which reads `variables`, as pure(tensors, values) reading `values` instead."""
 
     def pure(tensors, values):
         with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
             return function(*tensors)
 
-    value, (tensor_gradients, variable_gradients) = jax.value_and_grad(pure, argnums=(0, 1), has_aux=True)(
-        tensors, [variable.value for variable in variables]
-    )
+    return pure
+
+
+def _jax(function, tensors, variables):
+    import jax
+
+    value, (tensor_gradients, variable_gradients) = jax.value_and_grad(
+        _pure(function, variables), argnums=(0, 1), has_aux=True
+    )(tensors, [variable.value for variable in variables])
     return value, [*tensor_gradients, *variable_gradients]
+
+
+def compiled(function, variables):
+    """`function` (of tensors, reading the Keras `variables`, e.g. a model's `variables`) compiled once per input
+    shape where the backend compiles: a `tf.function` on TensorFlow; on JAX a `jax.jit` that is handed the
+    variables' current values at every call, so that it follows training; on PyTorch the function itself, run
+    eagerly. For functions called many times, such as scoring batch after batch."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=True)
+    if backend != "jax":
+        return function
+    import jax
+
+    variables = list(variables)
+    jitted = jax.jit(_pure(function, variables))
+    return lambda *tensors: jitted([keras.ops.convert_to_tensor(t) for t in tensors], [v.value for v in variables])
 
 
 def _torch(function, tensors, variables):

@@ -164,7 +164,7 @@ def padded_length(length, few_shapes=None):
 
 def pad_to_few_shapes(*batch):
     """A batch (tensors, nested) with every axis but the first whose length is not fixed 0-padded on the right
-    to the next of PADDED_SIZES (a tf.data map)."""
+    to the next of PADDED_SIZES (a tf.data map). A batch of one tensor stays one tensor, not a 1-tuple."""
     sizes = tf.constant(PADDED_SIZES)
 
     def pad(tensor):
@@ -177,7 +177,8 @@ def pad_to_few_shapes(*batch):
             paddings[axis] = [0, tf.gather(sizes, tf.searchsorted(sizes, shape[axis : axis + 1]))[0] - shape[axis]]
         return tf.pad(tensor, paddings)
 
-    return tf.nest.map_structure(pad, batch)
+    padded = tf.nest.map_structure(pad, batch)
+    return padded[0] if len(padded) == 1 else padded
 
 
 def batch_by_length(dataset, lengths, boundaries, batch_size, element_length, padded_shapes=None, few_shapes=None):

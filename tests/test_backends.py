@@ -3,7 +3,7 @@
 In `make test`: the backend check, and two processes training as one (JAX, which `make test` installs).
 In `make test-backends` (marker `backends`): every example trained (--quick), then its saved model used in a
 new process, on each backend in RNN_EXAMPLES_BACKENDS that is installed; a model saved under one backend used
-under the others (stocks, char_lm). Examples not yet ported to a backend are skipped with the reason (README: Backends).
+under the others (stocks, char_lm).
 """
 
 import importlib.util
@@ -58,7 +58,7 @@ def test_data_parallel_needs_the_jax_backend():
 
 GRADIENT_CHECK = """
 import keras, numpy as np
-from common.gradients import global_norm, value_and_gradients
+from common.gradients import compiled, global_norm, value_and_gradients
 layer = keras.layers.Dense(1, use_bias=False)
 layer.build((None, 3))
 layer.kernel.assign(np.array([[1.0], [2.0], [3.0]], "float32"))
@@ -72,6 +72,11 @@ np.testing.assert_allclose(keras.ops.convert_to_numpy(extra), [[0.5]])
 np.testing.assert_allclose(keras.ops.convert_to_numpy(dx), [[1.0, 2.0, 3.0]])
 np.testing.assert_allclose(keras.ops.convert_to_numpy(dkernel), [[1.0], [-1.0], [0.5]])
 assert abs(global_norm([dx, dkernel]) - np.sqrt(14 + 2.25)) < 1e-6
+# compiled: the same answer, and it follows the weights when they change (JAX must not keep the traced ones)
+forward = compiled(layer, layer.variables)
+np.testing.assert_allclose(keras.ops.convert_to_numpy(forward(x)), [[0.5]])
+layer.kernel.assign(np.array([[2.0], [0.0], [0.0]], "float32"))
+np.testing.assert_allclose(keras.ops.convert_to_numpy(forward(x)), [[2.0]])
 print("ok", keras.backend.backend())
 """
 
@@ -80,7 +85,7 @@ print("ok", keras.backend.backend())
     "backend", [pytest.param(name, marks=[] if name == "tensorflow" else pytest.mark.backends) for name in BACKENDS]
 )
 def test_gradients_by_hand_agree_with_the_formula_on_each_backend(backend):
-    """common.gradients: d/dx and d/dw of (x . w)^2, worked by hand, on each backend."""
+    """common.gradients: d/dx and d/dw of (x . w)^2, worked by hand, and a compiled x . w, on each backend."""
     if not installed(backend):
         pytest.skip(f"{backend} is not installed (make setup-backends)")
     environment = {**os.environ, "KERAS_BACKEND": backend}
@@ -173,12 +178,6 @@ def test_two_processes_train_as_one(tmp_path):
 # --- make test-backends: every example on every installed backend ---
 
 REQUESTED = os.environ.get("RNN_EXAMPLES_BACKENDS", " ".join(BACKENDS)).split()
-NOT_PORTED = {  # example: (the backends it does not run on yet, why) (README: Backends)
-    "word_lm": (
-        {"jax"},
-        "its adaptive softmax selects rare words with ops.nonzero, which has no fixed shape for JAX to compile",
-    ),
-}
 
 
 def packaged_rows(read_path, count):
@@ -286,8 +285,6 @@ def test_example_trains_reloads_and_answers_on_each_backend(example, backend, tm
         pytest.skip(f"{backend}: not in RNN_EXAMPLES_BACKENDS")
     if not installed(backend):
         pytest.skip(f"{backend} is not installed (make setup-backends)")
-    if backend in NOT_PORTED.get(example, ((), ""))[0]:
-        pytest.skip(f"{example} on {backend}: not ported yet: {NOT_PORTED[example][1]}")
     options, needs, use = PORTED[example]
     if needs and not (DATA_DIR / needs).exists():
         pytest.skip(f"{DATA_DIR / needs} is absent (make data)")

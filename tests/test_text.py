@@ -131,3 +131,24 @@ def test_round_trip_fails_loudly_on_a_model_that_does_not_load(tmp_path):
     (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 not a model")
     with pytest.raises(SavedModelError, match="model.keras was saved but does not load again"):
         check_round_trip(tmp_path / "model.keras", [0.5], inputs=np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_batches_padded_to_few_shapes_keep_their_structure_and_reach_a_fixed_length(paired):
+    from common.text import batch_by_length
+
+    sequences = [list(range(1, n + 1)) for n in (3, 5, 9, 13)]
+    dataset = tf.data.Dataset.from_generator(lambda: iter(sequences), output_signature=tf.TensorSpec((None,), tf.int32))
+    if paired:  # e.g. (ids, labels)
+        dataset = dataset.map(lambda ids: (ids, ids * 2))
+    batches = list(
+        batch_by_length(dataset, [len(s) for s in sequences], [6], 2, lambda x, *_: tf.shape(x)[0], few_shapes=True)
+    )
+    assert len(batches) == 2
+    for batch in batches:
+        ids = batch[0] if paired else batch
+        assert isinstance(ids, tf.Tensor)  # one tensor stays one tensor (a 1-tuple would reach the model)
+        assert ids.shape[1] in (8, 16)  # the longest (5, then 13) padded on to the next fixed size
+        np.testing.assert_array_equal(ids.numpy()[:, :3], [[1, 2, 3], [1, 2, 3]])
+        if paired:
+            np.testing.assert_array_equal(batch[1].numpy(), ids.numpy() * 2)

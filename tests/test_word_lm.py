@@ -2,6 +2,7 @@
 it may read, training end to end, generation, and the hand-over of vocabulary and weights."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -170,6 +171,40 @@ def test_the_adaptive_softmax_is_a_distribution_and_scores_words_as_it_says(head
     expected = sum(log_p[i, t] for i, t in enumerate(targets) if t)
     np.testing.assert_allclose(float(total), expected, rtol=1e-4)
     assert int(count) == 6
+
+
+JAX_RARE_WORDS = """
+import sys
+sys.path.insert(0, "examples/word_lm")
+import jax, keras, numpy as np
+from model import RARE_ROW_SHARE, build_model
+keras.utils.set_random_seed(0)
+model = build_model(50, embedding_dim=6, units=5, head_size=10, tail_dim=3)
+for weights in model.weights:
+    weights.assign(np.random.default_rng(0).normal(size=weights.shape))
+rng = np.random.default_rng(1)
+for rare_share in (0.1, 0.7):  # within the fixed share of rows, and beyond it (every row scored)
+    targets = np.where(rng.random(40) < rare_share, rng.integers(10, 50, 40), rng.integers(0, 10, 40))
+    vectors = rng.normal(size=(40, 6)).astype("float32")
+    log_p = keras.ops.convert_to_numpy(model.log_probabilities(vectors))
+    expected = sum(log_p[i, t] for i, t in enumerate(targets) if t)
+    total, count = jax.jit(model.sum_log_likelihood)(vectors, targets.astype("int32"))
+    np.testing.assert_allclose(float(total), expected, rtol=1e-4)
+    assert int(count) == np.count_nonzero(targets)
+    print(int((targets >= 10).sum()) > 40 * RARE_ROW_SHARE, end=" ")
+"""
+
+
+def test_on_jax_the_rare_words_are_scored_exactly_in_fixed_shapes():
+    """JAX compiles fixed shapes, so there the adaptive softmax scores a fixed share of the rows against the rare
+    words (or every row when more are rare): the same log P as the whole distribution, inside jax.jit."""
+    pytest.importorskip("jax", reason="JAX is not installed (make setup-jax)")
+    environment = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_RARE_WORDS], capture_output=True, text=True, env=environment, cwd=REPO_ROOT
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["False", "True"]  # both branches taken
 
 
 def test_a_bidirectional_language_model_has_one_layer():

@@ -22,12 +22,15 @@ rarely drawn, are rarely pushed down, and take the probability mass.)
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
+from common.gradients import compiled
 from common.models import recurrent_layer
 
 PADDING, UNKNOWN = 0, 1  # TextVectorization's ids; every id from 2 on is a word
+# On JAX, the share of a batch's predicted words scored against the rare words (see rare_log_likelihood): about
+# 15% of the reviews' words are outside a 2,000-word head, so a quarter covers nearly every batch.
+RARE_ROW_SHARE = 0.25
 
 
 @keras.saving.register_keras_serializable(package="rnn_examples")
@@ -152,13 +155,37 @@ class WordLanguageModel(keras.Model):
         target_score = ops.where(in_head, word_score, ops.squeeze(self.cluster(vectors), -1))
         total = ops.sum((target_score - ops.logsumexp(self.head_scores(vectors), axis=-1)) * weights)
         if self.tail_size:
-            rare = ops.nonzero(ops.logical_not(in_head))[0]  # padding (0) is in the head
-            rare_ids = ops.take(targets, rare) - self.head_size
-            scores, projected = self.tail_scores(ops.take(vectors, rare, axis=0))
-            rare_score = ops.sum(projected * ops.take(self.tail_embeddings, rare_ids, axis=0), axis=-1)
-            rare_score = rare_score + ops.take(self.output_bias[self.head_size :], rare_ids)
-            total = total + ops.sum(rare_score - ops.logsumexp(scores, axis=-1))
+            total = total + self.rare_log_likelihood(vectors, targets, ops.logical_not(in_head))
         return total, ops.sum(weights)
+
+    def rare_log_likelihood(self, vectors, targets, is_rare):
+        """Summed log P(word | rare-word cluster) of the rare targets (padding, 0, is in the head).
+
+        Only the rare rows are scored against the tail. On TensorFlow and PyTorch they are picked with
+        `ops.nonzero`, whose result has as many rows as there are rare words. JAX compiles for fixed shapes, so
+        there a fixed `RARE_ROW_SHARE` of the rows is picked (the rare ones first, the others weighted 0), and a
+        batch with more rare words than that falls back to scoring every row: exact either way.
+        """
+        if keras.backend.backend() != "jax":
+            rows = ops.nonzero(is_rare)[0]
+            return self.tail_log_likelihood(vectors, targets, rows, 1.0)
+        count = vectors.shape[0]  # a number: JAX traces with fixed shapes
+        picked = min(count, max(1, int(count * RARE_ROW_SHARE)))
+        weights = ops.cast(is_rare, "float32")
+        rows = ops.top_k(weights, picked, sorted=False)[1]
+        return ops.cond(
+            ops.sum(weights) <= picked,
+            lambda: self.tail_log_likelihood(vectors, targets, rows, ops.take(weights, rows)),
+            lambda: self.tail_log_likelihood(vectors, targets, ops.arange(count), weights),
+        )
+
+    def tail_log_likelihood(self, vectors, targets, rows, weights):
+        """Summed log P(word | cluster) over `rows` of (vectors, targets), each weighted (0: not a rare word)."""
+        rare_ids = ops.maximum(ops.take(targets, rows) - self.head_size, 0)  # a head word's row: any id, weight 0
+        scores, projected = self.tail_scores(ops.take(vectors, rows, axis=0))
+        rare_score = ops.sum(projected * ops.take(self.tail_embeddings, rare_ids, axis=0), axis=-1)
+        rare_score = rare_score + ops.take(self.output_bias[self.head_size :], rare_ids)
+        return ops.sum((rare_score - ops.logsumexp(scores, axis=-1)) * weights)
 
     def batch_log_likelihood(self, token_ids):
         """(directions, 2): each direction's summed log P of the words it predicts in one batch, and their
@@ -210,12 +237,10 @@ def log_likelihood(model, batches):
     """Summed log P(word) and the number of predicted words, per direction, over `batches` of token ids:
     ((directions,) sums, (directions,) counts). Padding is never counted.
 
-    Each batch is scored by one compiled graph (tf.function): run step by step in eager mode, a recurrent
-    layer over a 1,000-word review costs seconds per batch.
+    Each batch is scored by one compiled function (TensorFlow, JAX): run step by step in eager mode, a
+    recurrent layer over a 1,000-word review costs seconds per batch. PyTorch runs it eagerly.
     """
-    score = model.batch_log_likelihood  # PyTorch runs it eagerly
-    if keras.backend.backend() == "tensorflow":
-        score = tf.function(score, reduce_retracing=True)
+    score = compiled(model.batch_log_likelihood, model.variables)
     sums, counts = np.zeros(model.directions), np.zeros(model.directions, dtype="int64")
     for token_ids in batches:
         scores = ops.convert_to_numpy(score(token_ids))  # (directions, 2): sum, count
