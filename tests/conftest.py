@@ -59,6 +59,13 @@ def shared_data():
     return SHARED_DATA
 
 
+def run_python(arguments, backend):
+    """`python ARGUMENTS` in a new process from the repository root, under KERAS_BACKEND=`backend` (Keras reads
+    it once, at import, so another backend needs another process); the finished process."""
+    environment = {**os.environ, "KERAS_BACKEND": backend}
+    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, env=environment, cwd=REPO_ROOT)
+
+
 def run_predict(script, model_dir, *arguments):
     """Run an example's predict.py on `arguments` with `--model-dir model_dir`, in a new process."""
     return subprocess.run(

@@ -16,7 +16,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_python
 
 from common import BACKENDS
 from common.training import start_data_parallel
@@ -88,9 +88,7 @@ def test_gradients_by_hand_agree_with_the_formula_on_each_backend(backend):
     """common.gradients: d/dx and d/dw of (x . w)^2, worked by hand, and a compiled x . w, on each backend."""
     if not installed(backend):
         pytest.skip(f"{backend} is not installed (make setup-backends)")
-    environment = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run([sys.executable, "-c", GRADIENT_CHECK], capture_output=True, text=True, env=environment)
-    assert succeeded(result).strip().endswith(f"ok {backend}")
+    assert succeeded(run_python(["-c", GRADIENT_CHECK], backend)).strip().endswith(f"ok {backend}")
 
 
 @pytest.mark.backends
@@ -101,9 +99,7 @@ def test_the_crf_tagger_learns_predicts_and_loads_on_each_backend(backend):
     if not installed(backend):
         pytest.skip(f"{backend} is not installed (make setup-backends)")
     tests = ["tests/test_crf.py", "-k", "learns_saves or forbidden_move", "-p", "no:cacheprovider", "-q"]
-    environment = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run([sys.executable, "-m", "pytest", *tests], capture_output=True, text=True, env=environment)
-    assert "2 passed" in succeeded(result)
+    assert "2 passed" in succeeded(run_python(["-m", "pytest", *tests], backend))
 
 
 def free_port():

@@ -2,14 +2,13 @@
 it may read, training end to end, generation, and the hand-over of vocabulary and weights."""
 
 import json
-import os
 import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, load_example, load_module
+from conftest import REPO_ROOT, load_example, load_module, run_python
 
 from common import reviews
 from common.pretrained import SETTINGS_FILE, check_requested, load_encoder, transfer_weights
@@ -199,10 +198,7 @@ def test_on_jax_the_rare_words_are_scored_exactly_in_fixed_shapes():
     """JAX compiles fixed shapes, so there the adaptive softmax scores a fixed share of the rows against the rare
     words (or every row when more are rare): the same log P as the whole distribution, inside jax.jit."""
     pytest.importorskip("jax", reason="JAX is not installed (make setup-jax)")
-    environment = {**os.environ, "KERAS_BACKEND": "jax"}
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_RARE_WORDS], capture_output=True, text=True, env=environment, cwd=REPO_ROOT
-    )
+    result = run_python(["-c", JAX_RARE_WORDS], "jax")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["False", "True"]  # both branches taken
 
