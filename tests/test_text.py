@@ -12,7 +12,14 @@ import tensorflow as tf
 
 from common.models import output_head, recurrent_stack
 from common.saving import SavedModelError, check_round_trip
-from common.text import check_vocabulary, clean_text, make_vectorizer, raw_text_model, readable_word_counts
+from common.text import (
+    batch_by_length,
+    check_vocabulary,
+    clean_text,
+    make_vectorizer,
+    raw_text_model,
+    readable_word_counts,
+)
 
 # Every character that Python's str.splitlines() breaks at, which Keras uses to read a saved vocabulary back,
 # plus a tab inside a word, a no-break space, a soft hyphen, an emoji and a private-use code point.
@@ -135,8 +142,6 @@ def test_round_trip_fails_loudly_on_a_model_that_does_not_load(tmp_path):
 
 @pytest.mark.parametrize("paired", [False, True])
 def test_batches_padded_to_few_shapes_keep_their_structure_and_reach_a_fixed_length(paired):
-    from common.text import batch_by_length
-
     sequences = [list(range(1, n + 1)) for n in (3, 5, 9, 13)]
     dataset = tf.data.Dataset.from_generator(lambda: iter(sequences), output_signature=tf.TensorSpec((None,), tf.int32))
     if paired:  # e.g. (ids, labels)

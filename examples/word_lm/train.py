@@ -171,7 +171,10 @@ def save_for_classifier(output_dir, model, vocabulary, args, metrics):
 
 def check_saved_models(output_dir, model, start_from, token_ids):
     """model.keras gives the same next-word scores, and encoder.keras the same states, once loaded from disk."""
-    scores = lambda network: keras.ops.convert_to_numpy(network(token_ids))  # noqa: E731 (any backend's tensor)
+
+    def scores(network):  # as NumPy, whichever backend's tensor the network returns
+        return keras.ops.convert_to_numpy(network(token_ids))
+
     check_round_trip(output_dir / "model.keras", scores(model), answer=scores)
     check_round_trip(output_dir / ENCODER_FILE, start_from.predict(token_ids, verbose=0), inputs=token_ids)
 
