@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from common.data import REPO_ROOT
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -53,21 +55,54 @@ def backend_of(record):
     return record["versions"].get("keras_backend", "tensorflow")
 
 
-def render_table(records):
-    """Markdown table: one row per result row of each record, newest library versions noted."""
+SEED_OPTIONS = ("seed", "output_dir", "restart")  # what may differ between the runs of one recipe
+
+
+def seed_runs(results_dir, name, record):
+    """The records of `name`'s recipe run again with other seeds: results/variants/NAME-seedN.json, each checked
+    to differ from `record` only in its seed (and output folder); ValueError naming a file that differs more."""
+    runs = []
+    for path in sorted(Path(results_dir, "variants").glob(f"{name}-seed*.json")):
+        if not path.stem.removeprefix(f"{name}-seed").isdigit():  # NAME-seed1-dropout0.2: another recipe
+            continue
+        other = json.loads(path.read_text())
+        differing = sorted(
+            key
+            for key in set(record["config"]) | set(other["config"])
+            if key not in SEED_OPTIONS and record["config"].get(key) != other["config"].get(key)
+        )
+        if differing:
+            raise ValueError(f"{path} is not {name}'s recipe with another seed: {', '.join(differing)} differ")
+        runs.append(other)
+    return runs
+
+
+def _with_seeds(row, seed_records):
+    """A result's value, followed by its mean and range over all seeds when the recipe ran with several."""
+    values = [row["model"]] + [
+        other["model"] for record in seed_records for other in record["results"] if other["metric"] == row["metric"]
+    ]
+    if len(values) < 2:
+        return _number(row["model"])
+    return f"{_number(row['model'])}; {len(values)} seeds: mean {_number(float(np.mean(values)))} ({min(values):.4f}-{max(values):.4f})"
+
+
+def render_table(records, seed_records=None):
+    """Markdown table: one row per result row of each record, newest library versions noted. `seed_records[i]`
+    (optional) are record i's recipe run with other seeds: each value is then followed by the mean and range."""
     lines = [
         "| example | metric | RNN model | baseline | command | hardware | backend "
         "| wall time (RNN / baseline) | seed |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for record in records:
+    for index, record in enumerate(records):
         for row in record["results"]:
             baseline_time = row.get("baseline_wall_time_s")
             # rnn_wall_time_s: start to test score, without the baseline (recorded by examples that have one)
             rnn_time = record["metrics"].get("rnn_wall_time_s", record["wall_time_s"])
             times = _minutes(rnn_time) + (f" / {_minutes(baseline_time)}" if baseline_time else "")
             lines.append(
-                f"| {record['example']} | {row['metric']} | {_number(row['model'])} "
+                f"| {record['example']} | {row['metric']} | {_with_seeds(row, (seed_records or {}).get(index, []))} "
                 f"| {_number(row['baseline'])} ({row['baseline_name']}) | `{record['command']}` "
                 f"| {record['device']['hardware']} | {backend_of(record)} | {times} | {record['seed']} |"
             )
@@ -79,7 +114,11 @@ def render_table(records):
 
 
 def load_records(results_dir):
-    return [json.loads(path.read_text()) for path in sorted(Path(results_dir).glob("*.json"))]
+    """The committed full-run records (results/*.json), and for each (by position) its runs with other seeds."""
+    paths = sorted(Path(results_dir).glob("*.json"))
+    records = [json.loads(path.read_text()) for path in paths]
+    seeds = {index: seed_runs(results_dir, path.stem, record) for index, (path, record) in enumerate(zip(paths, records))}
+    return records, seeds
 
 
 def replace_between_markers(text, table, name="results"):
@@ -108,7 +147,7 @@ def main(argv=None):
     if not options.check:
         copied = collect(options.outputs, options.results)
         print(f"collected full-run records: {', '.join(copied) or 'none'}")
-    table = render_table(load_records(options.results))
+    table = render_table(*load_records(options.results))
     old = options.readme.read_text()
     new = replace_between_markers(old, table)
     if options.check:

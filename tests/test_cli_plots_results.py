@@ -142,6 +142,29 @@ def test_results_table_from_full_runs_only(tmp_path):
     assert tables.main([*arguments, "--check"]) == 0
 
 
+def test_a_recipe_run_with_other_seeds_shows_its_mean_and_range(tmp_path):
+    """results/variants/NAME-seedN.json with NAME's recipe: the table gives the mean and range over all seeds;
+    a record that differs in more than its seed is refused, naming it; NAME-seed1-OTHER is another recipe."""
+    store, variants = tmp_path / "results", tmp_path / "results" / "variants"
+    variants.mkdir(parents=True)
+
+    def record(seed, accuracy, units=64):
+        fake = fake_record("imdb")
+        fake.update(seed=seed, config={"seed": seed, "units": units, "output_dir": f"/tmp/{seed}"})
+        fake["results"][0]["model"] = accuracy
+        return json.dumps(fake)
+
+    (store / "imdb.json").write_text(record(42, 0.9))
+    (variants / "imdb-seed1.json").write_text(record(1, 0.8))
+    (variants / "imdb-seed2.json").write_text(record(2, 0.85))
+    (variants / "imdb-seed1-units32.json").write_text(record(1, 0.1, units=32))
+    table = tables.render_table(*tables.load_records(store))
+    assert "| imdb | accuracy | 0.9000; 3 seeds: mean 0.8500 (0.8000-0.9000) |" in table
+    (variants / "imdb-seed3.json").write_text(record(3, 0.1, units=32))
+    with pytest.raises(ValueError, match="imdb-seed3.json is not imdb's recipe with another seed: units differ"):
+        tables.load_records(store)
+
+
 def test_results_needs_markers(tmp_path):
     with pytest.raises(ValueError, match="markers"):
         tables.replace_between_markers("no markers", "table")

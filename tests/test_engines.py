@@ -181,6 +181,19 @@ def test_every_model_option_reaches_the_network(bidirectional):
     assert model.get_layer("hidden").input.shape[-1] == 4 * (2 if bidirectional else 1)
 
 
+def test_a_convolution_reads_the_window_before_the_recurrent_layers(tmp_path):
+    """--conv-filters puts a Conv1D over --conv-kernel cycles between the window and the first recurrent layer,
+    keeping the window's length; the model saves and loads with it."""
+    model = model_module.build_model(30, 9, units=4, num_layers=1, conv_filters=6, conv_kernel=3)
+    convolve = model.get_layer("convolve")
+    assert convolve.kernel.shape == (3, 9, 6) and convolve.output.shape == (None, 30, 6)
+    assert isinstance(model.layers[model.layers.index(convolve) + 1], keras.layers.RNN)
+    windows = np.random.default_rng(0).random((2, 30, 9)).astype("float32")
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(windows), model(windows), rtol=1e-6)
+    assert "convolve" not in [layer.name for layer in model_module.build_model(30, 9, units=4).layers]
+
+
 def test_quick_run_learns_and_writes_its_artifacts(trained):
     record, output_dir = trained
     for name in (

@@ -20,6 +20,8 @@ def build_model(
     learning_rate=2e-3,
     clipnorm=1.0,
     weight_averaging=0.99,
+    conv_filters=0,
+    conv_kernel=5,
 ):
     """(batch, window, features) scaled sensors -> (batch, 1) remaining useful life in cycles; compiled.
 
@@ -29,8 +31,11 @@ def build_model(
     `weight_averaging` (a momentum; 0: off), validation and checkpoints use a moving average of the weights.
     """
     inputs = keras.Input((window, features), name="cycles")
+    x = inputs
+    if conv_filters:  # local shapes of the sensor curves over a few cycles, wherever they sit in the window
+        x = keras.layers.Conv1D(conv_filters, conv_kernel, padding="same", activation="relu", name="convolve")(x)
     x = recurrent_stack(
-        inputs,
+        x,
         cell,
         units,
         num_layers,

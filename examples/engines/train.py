@@ -71,7 +71,14 @@ def parse_args(argv=None):
     data.add_argument(
         "--validation-engines", type=cli.positive_int, default=20, help="training engines held out for validation"
     )
-    cli.add_model_args(parser, cell="lstm", units=64, layers=2, dropout=0.2)
+    model = cli.add_model_args(parser, cell="lstm", units=64, layers=2, dropout=0.2)
+    model.add_argument(
+        "--conv-filters",
+        type=cli.non_negative_int,
+        default=0,
+        help="a convolution over --conv-kernel cycles before the recurrent layers, with this many filters (0: none)",
+    )
+    model.add_argument("--conv-kernel", type=cli.positive_int, default=5, help="cycles each convolution output sees")
     cli.add_training_args(
         parser,
         epochs=60,
@@ -201,6 +208,8 @@ def build(args, features):
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
         weight_averaging=args.weight_averaging,
+        conv_filters=args.conv_filters,
+        conv_kernel=args.conv_kernel,
     )
 
 
