@@ -84,7 +84,8 @@ def _with_seeds(row, seed_records):
     ]
     if len(values) < 2:
         return _number(row["model"])
-    return f"{_number(row['model'])}; {len(values)} seeds: mean {_number(float(np.mean(values)))} ({min(values):.4f}-{max(values):.4f})"
+    spread = f"{_number(float(min(values)))}-{_number(float(max(values)))}"
+    return f"{_number(row['model'])}; {len(values)} seeds: mean {_number(float(np.mean(values)))} ({spread})"
 
 
 def render_table(records, seed_records=None):
@@ -117,7 +118,7 @@ def load_records(results_dir):
     """The committed full-run records (results/*.json), and for each (by position) its runs with other seeds."""
     paths = sorted(Path(results_dir).glob("*.json"))
     records = [json.loads(path.read_text()) for path in paths]
-    seeds = {index: seed_runs(results_dir, path.stem, record) for index, (path, record) in enumerate(zip(paths, records))}
+    seeds = {index: seed_runs(results_dir, path.stem, records[index]) for index, path in enumerate(paths)}
     return records, seeds
 
 

@@ -191,7 +191,7 @@ def test_a_convolution_reads_the_window_before_the_recurrent_layers(tmp_path):
     windows = np.random.default_rng(0).random((2, 30, 9)).astype("float32")
     model.save(tmp_path / "m.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(windows), model(windows), rtol=1e-6)
-    assert "convolve" not in [layer.name for layer in model_module.build_model(30, 9, units=4).layers]
+    assert "convolve" not in [layer.name for layer in model_module.build_model(30, 9, units=4, conv_filters=0).layers]
 
 
 def test_quick_run_learns_and_writes_its_artifacts(trained):

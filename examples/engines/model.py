@@ -11,7 +11,7 @@ def build_model(
     features,
     *,
     rul_cap=125,
-    cell="lstm",
+    cell="gru",
     units=64,
     num_layers=2,
     bidirectional=False,
@@ -20,15 +20,16 @@ def build_model(
     learning_rate=2e-3,
     clipnorm=1.0,
     weight_averaging=0.99,
-    conv_filters=0,
+    conv_filters=32,
     conv_kernel=5,
 ):
     """(batch, window, features) scaled sensors -> (batch, 1) remaining useful life in cycles; compiled.
 
+    A convolution of `conv_filters` (0: none), each output reading `conv_kernel` neighbouring cycles ->
     `num_layers` (bidirectional) recurrent layers of `units` (the last returns its final state: (batch, units), or
-    2 x units read both ways) -> Dense(units,
-    relu) -> one output, a fraction of `rul_cap` -> times `rul_cap`. Loss: mean squared error in cycles. With
-    `weight_averaging` (a momentum; 0: off), validation and checkpoints use a moving average of the weights.
+    2 x units read both ways) -> Dense(units, relu) -> one output, a fraction of `rul_cap` -> times `rul_cap`.
+    Loss: mean squared error in cycles. With `weight_averaging` (a momentum; 0: off), validation and checkpoints
+    use a moving average of the weights.
     """
     inputs = keras.Input((window, features), name="cycles")
     x = inputs

@@ -71,11 +71,11 @@ def parse_args(argv=None):
     data.add_argument(
         "--validation-engines", type=cli.positive_int, default=20, help="training engines held out for validation"
     )
-    model = cli.add_model_args(parser, cell="lstm", units=64, layers=2, dropout=0.2)
+    model = cli.add_model_args(parser, cell="gru", units=64, layers=2, dropout=0.2)
     model.add_argument(
         "--conv-filters",
         type=cli.non_negative_int,
-        default=0,
+        default=32,
         help="a convolution over --conv-kernel cycles before the recurrent layers, with this many filters (0: none)",
     )
     model.add_argument("--conv-kernel", type=cli.positive_int, default=5, help="cycles each convolution output sees")
