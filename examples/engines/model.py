@@ -20,7 +20,7 @@ def build_model(
     learning_rate=2e-3,
     clipnorm=1.0,
     weight_averaging=0.99,
-    conv_filters=32,
+    conv_filters=0,
     conv_kernel=5,
 ):
     """(batch, window, features) scaled sensors -> (batch, 1) remaining useful life in cycles; compiled.

@@ -75,7 +75,7 @@ def parse_args(argv=None):
     model.add_argument(
         "--conv-filters",
         type=cli.non_negative_int,
-        default=32,
+        default=0,
         help="a convolution over --conv-kernel cycles before the recurrent layers, with this many filters (0: none)",
     )
     model.add_argument("--conv-kernel", type=cli.positive_int, default=5, help="cycles each convolution output sees")
