@@ -84,7 +84,7 @@ def parse_args(argv=None):
     training.add_argument(
         "--members",
         type=cli.positive_int,
-        default=2,
+        default=3,
         help="train N models from seeds SEED, SEED+1, ... one after another and average their probabilities "
         "(an ensemble; 1 = a single model)",
     )
