@@ -89,21 +89,22 @@ def _with_seeds(row, seed_records):
 
 
 def render_table(records, seed_records=None):
-    """Markdown table: one row per result row of each record, newest library versions noted. `seed_records[i]`
-    (optional) are record i's recipe run with other seeds: each value is then followed by the mean and range."""
+    """Markdown table: one row per result row of each record, newest library versions noted. `seed_records`
+    (optional, one list per record) are each record's recipe run with other seeds: each value is then followed
+    by the mean and range."""
     lines = [
         "| example | metric | RNN model | baseline | command | hardware | backend "
         "| wall time (RNN / baseline) | seed |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for index, record in enumerate(records):
+    for record, seeds in zip(records, seed_records or [[]] * len(records), strict=True):
         for row in record["results"]:
             baseline_time = row.get("baseline_wall_time_s")
             # rnn_wall_time_s: start to test score, without the baseline (recorded by examples that have one)
             rnn_time = record["metrics"].get("rnn_wall_time_s", record["wall_time_s"])
             times = _minutes(rnn_time) + (f" / {_minutes(baseline_time)}" if baseline_time else "")
             lines.append(
-                f"| {record['example']} | {row['metric']} | {_with_seeds(row, (seed_records or {}).get(index, []))} "
+                f"| {record['example']} | {row['metric']} | {_with_seeds(row, seeds)} "
                 f"| {_number(row['baseline'])} ({row['baseline_name']}) | `{record['command']}` "
                 f"| {record['device']['hardware']} | {backend_of(record)} | {times} | {record['seed']} |"
             )
@@ -115,11 +116,10 @@ def render_table(records, seed_records=None):
 
 
 def load_records(results_dir):
-    """The committed full-run records (results/*.json), and for each (by position) its runs with other seeds."""
+    """The committed full-run records (results/*.json), and for each record its runs with other seeds."""
     paths = sorted(Path(results_dir).glob("*.json"))
     records = [json.loads(path.read_text()) for path in paths]
-    seeds = {index: seed_runs(results_dir, path.stem, records[index]) for index, path in enumerate(paths)}
-    return records, seeds
+    return records, [seed_runs(results_dir, path.stem, record) for path, record in zip(paths, records, strict=True)]
 
 
 def replace_between_markers(text, table, name="results"):
