@@ -93,6 +93,7 @@ def main(argv=None):
     parser.add_argument("--record", type=Path, default=ROOT / "results" / "benchmarks" / "seq2seq_decoding.json")
     args = parser.parse_args(argv)
     lexicon, g2p = seq2seq_module("lexicon"), seq2seq_module("g2p")
+    seq2seq_module("model")  # registers the loss of a model trained with --label-smoothing, for loading
     symbols_path = args.model_dir / lexicon.SYMBOLS_FILE
     model = load_for_use(args.model_dir / "model.keras", "make example-seq2seq", symbols_path)
     pronouncer = g2p.Pronouncer(model, lexicon.Symbols.load(symbols_path))

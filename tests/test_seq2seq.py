@@ -239,6 +239,40 @@ def test_decoding_stops_at_the_length_limit():
     assert len(pronunciation) <= g2p.output_limit(len(long_word))
 
 
+def test_smoothed_crossentropy_by_hand():
+    # Logits log(1), log(2), log(1): probabilities 1/4, 1/2, 1/4. True class 1, smoothing 0.3, K = 3:
+    # 0.7 * -log(1/2) + 0.3 * mean(log 4, log 2, log 4) = 0.7 log 2 + 0.3 * (5/3) log 2 = 1.2 log 2.
+    logits = np.log([[[1.0, 2.0, 1.0]]])
+    loss = model_module.SmoothedSparseCrossentropy(0.3)(np.array([[1]]), logits)
+    assert float(loss) == pytest.approx(1.2 * np.log(2), rel=1e-6)
+    # No smoothing: Keras' sparse cross-entropy, padded (masked) steps left out of the mean alike.
+    rng = np.random.default_rng(0)
+    logits, targets = rng.normal(size=(2, 4, 5)).astype("float32"), np.array([[1, 2, 3, 0], [4, 0, 0, 0]])
+    weights = (targets != 0).astype("float32")
+    plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert float(model_module.SmoothedSparseCrossentropy(0.0)(targets, logits, weights)) == pytest.approx(
+        float(plain(targets, logits, weights)), rel=1e-5
+    )
+
+
+def test_smoothing_and_weight_averaging_train_save_and_load_for_pronounce_py(tmp_path):
+    model_dir = tmp_path / "run"
+    model_dir.mkdir()
+    keras.utils.set_random_seed(0)
+    entries = lexicon.read_dictionary(toy_dictionary(200))
+    symbols = lexicon.Symbols.from_lexicon(entries)
+    model = model_module.build_model(
+        symbols.letters_size, symbols.phonemes_size, units=8, embedding_dim=4, label_smoothing=0.1, weight_averaging=0.9
+    )
+    examples = train.examples_of(sorted(entries)[:64], entries, symbols)
+    history = model.fit(train.make_dataset(examples, 16, True, 0), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    model.save(model_dir / "model.keras")
+    symbols.save(model_dir / lexicon.SYMBOLS_FILE)
+    result = pronounce(model_dir, "--beam-width", "1", "bandit")
+    assert result.returncode == 0 and result.stdout.startswith("bandit\t"), result.stderr
+
+
 # --- train.py end to end, and pronounce.py in a new process ---
 
 

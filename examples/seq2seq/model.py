@@ -17,6 +17,39 @@ from common.training import adam
 ATTENTION = ("additive", "dot", "none")
 
 
+@keras.saving.register_keras_serializable(package="rnn_examples")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy of logits against an integer target with label smoothing (Szegedy et al. 2016): the
+    target is (1 - smoothing) on the true class plus smoothing spread evenly over all K classes, so
+
+        loss = (1 - smoothing) * -log p[true] + smoothing * mean_k(-log p[k]).
+
+    Keras' sparse cross-entropy has no smoothing (the dense one does, but needs one-hot targets). Smoothing
+    keeps the model from growing over-confident on the phonemes it gets wrong; masked (padded) steps are
+    left out by Keras, as for the built-in losses.
+    """
+
+    def __init__(self, smoothing=0.1, name="smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.smoothing = smoothing
+
+    def call(self, y_true, y_pred):
+        log_probabilities = keras.ops.log_softmax(y_pred, axis=-1)
+        true_class = keras.ops.one_hot(keras.ops.cast(y_true, "int32"), keras.ops.shape(y_pred)[-1])
+        true_term = -keras.ops.sum(true_class * log_probabilities, axis=-1)
+        uniform_term = -keras.ops.mean(log_probabilities, axis=-1)
+        return (1.0 - self.smoothing) * true_term + self.smoothing * uniform_term
+
+    def get_config(self):
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
+def _loss(label_smoothing):
+    if label_smoothing:
+        return SmoothedSparseCrossentropy(label_smoothing)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
 def _attention_layer(attention):
     # additive: Bahdanau's score v.tanh(W q + U k); dot: Luong's score q.k (both Keras' built-in layers).
     return {"additive": layers.AdditiveAttention, "dot": layers.Attention}[attention](name="attention")
@@ -33,9 +66,13 @@ def build_model(
     dropout=0.3,
     learning_rate=2e-3,
     clipnorm=1.0,
+    label_smoothing=0.0,
+    weight_averaging=0.0,
 ):
     """(letters, previous phonemes) -> (batch, phoneme steps, phonemes_size) logits of the next phoneme; compiled
-    (its accuracy: of each next phoneme, teacher-forced).
+    (its accuracy: of each next phoneme, teacher-forced). `label_smoothing` (0: off) trains against smoothed
+    targets (`SmoothedSparseCrossentropy`); `weight_averaging` (a momentum; 0: off) keeps a moving average of the
+    weights for `Run.callbacks(averaged_weights=True)` to validate and save.
 
     Shapes: letters (batch, T) and previous phonemes (batch, S), 0-padded on
     the right; encoder outputs (batch, T, 2 * units); decoder (batch, S, 2 * units).
@@ -71,8 +108,8 @@ def build_model(
     logits = output_head(combined, "per_step", phonemes_size)
     model = keras.Model([letters, previous], logits, name=f"g2p_{attention}")
     model.compile(
-        optimizer=adam(learning_rate, clipnorm),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer=adam(learning_rate, clipnorm, weight_averaging),
+        loss=_loss(label_smoothing),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     return model

@@ -22,6 +22,7 @@ from common.training import default_output_dir
 
 from g2p import Pronouncer
 from lexicon import SYMBOLS_FILE, Symbols
+from model import SmoothedSparseCrossentropy  # noqa: F401  (registered: models trained with --label-smoothing load)
 
 
 def parse_args(argv=None):

@@ -87,11 +87,19 @@ def parse_args(argv=None):
     model.add_argument(
         "--dropout", type=cli.fraction, default=0.3, help="dropout on the encoder's and decoder's inputs and outputs"
     )
+    model.add_argument(
+        "--label-smoothing",
+        type=cli.fraction,
+        default=0.0,
+        help="train against targets with this share spread over all phonemes (0: plain cross-entropy)",
+    )
     decoding = parser.add_argument_group("decoding")
     decoding.add_argument(
         "--beam-width", type=cli.positive_int, default=4, help="beams kept while decoding the test words (1: greedy)"
     )
-    cli.add_training_args(parser, epochs=25, batch_size=128, learning_rate=2e-3, patience=3, clipnorm=1.0)
+    cli.add_training_args(
+        parser, epochs=25, batch_size=128, learning_rate=2e-3, patience=3, clipnorm=1.0, weight_averaging=0.0
+    )
     return cli.parse(
         parser,
         argv,
@@ -220,6 +228,8 @@ def build(args, symbols):
         dropout=args.dropout,
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
+        label_smoothing=args.label_smoothing,
+        weight_averaging=args.weight_averaging,
     )
 
 
@@ -234,7 +244,9 @@ def train(model, lexicon, symbols, known, args, run):
         validation_data=val_ds,
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles itself every epoch
-        callbacks=run.callbacks(patience=args.patience, reduce_lr_patience=1),
+        callbacks=run.callbacks(
+            patience=args.patience, reduce_lr_patience=1, averaged_weights=bool(args.weight_averaging)
+        ),
     )
 
 
