@@ -58,6 +58,14 @@ def backend_of(record):
 SEED_OPTIONS = ("seed", "output_dir", "restart")  # what may differ between the runs of one recipe
 
 
+def _same_option(config, other, key):
+    """Equal values; or an option one run predates, set to off (0, False, None) in the other: that run made
+    the same choice by not having it."""
+    if key in config and key in other:
+        return config[key] == other[key]
+    return not (config.get(key) or other.get(key))
+
+
 def seed_runs(results_dir, name, record):
     """The records of `name`'s recipe run again with other seeds: results/variants/NAME-seedN.json, each checked
     to differ from `record` only in its seed (and output folder); ValueError naming a file that differs more."""
@@ -69,7 +77,7 @@ def seed_runs(results_dir, name, record):
         differing = sorted(
             key
             for key in set(record["config"]) | set(other["config"])
-            if key not in SEED_OPTIONS and record["config"].get(key) != other["config"].get(key)
+            if key not in SEED_OPTIONS and not _same_option(record["config"], other["config"], key)
         )
         if differing:
             raise ValueError(f"{path} is not {name}'s recipe with another seed: {', '.join(differing)} differ")

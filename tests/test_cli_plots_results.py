@@ -160,6 +160,15 @@ def test_a_recipe_run_with_other_seeds_shows_its_mean_and_range(tmp_path):
     (variants / "imdb-seed1-units32.json").write_text(record(1, 0.1, units=32))
     table = tables.render_table(*tables.load_records(store))
     assert "| imdb | accuracy | 0.9000; 3 seeds: mean 0.8500 (0.8000-0.9000) |" in table
+    # An option the record predates counts as the same recipe when the other run has it off, not when on.
+    newer = json.loads(record(3, 0.95))
+    newer["config"]["label_smoothing"] = 0.0
+    (variants / "imdb-seed3.json").write_text(json.dumps(newer))
+    assert "0.9000; 4 seeds: mean 0.8750 (0.8000-0.9500) |" in tables.render_table(*tables.load_records(store))
+    newer["config"]["label_smoothing"] = 0.1
+    (variants / "imdb-seed3.json").write_text(json.dumps(newer))
+    with pytest.raises(ValueError, match="imdb-seed3.json is not imdb's recipe with another seed: label_smoothing"):
+        tables.load_records(store)
     (variants / "imdb-seed3.json").write_text(record(3, 0.1, units=32))
     with pytest.raises(ValueError, match="imdb-seed3.json is not imdb's recipe with another seed: units differ"):
         tables.load_records(store)
