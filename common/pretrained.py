@@ -7,11 +7,14 @@ word language model (examples/word_lm) saves three files in its output folder:
     vocabulary.json        the token of each id, as TextVectorization orders it (0 padding, 1 unknown)
     language_model.json    the settings they came from (sizes, cell, directions) and the model's metrics
 
-A classifier (examples/imdb --pretrained DIR) reads them with `load_encoder`,
-adopts the vocabulary, so that token ids mean the same in both, builds its
-layers with the same sizes and names, and copies the weights with
-`transfer_weights`. Files that are missing, damaged, or that disagree with
-each other are refused with a clear message, never silently reused.
+A classifier (examples/imdb and examples/reuters, --pretrained DIR) takes its
+sizes from them (`classifier_defaults`, `check_classifier_options`), reads
+them with `adopt_language_model`, so that token ids mean the same in both
+(the same vocabulary, the same standardisation), builds its layers with the
+same sizes and names, and copies the weights with `transfer_weights`. Files
+that are missing, damaged, or that disagree with each other are refused with
+a clear message, never silently reused; so is a language model of another
+corpus (its words are not the classifier's tokens).
 """
 
 import json
@@ -20,11 +23,21 @@ from pathlib import Path
 import keras
 
 from common.saving import SavedModelError, read_sidecar
+from common.text import clean_text, vectorizer_for
 
 ENCODER_FILE = "encoder.keras"
 VOCABULARY_FILE = "vocabulary.json"
 SETTINGS_FILE = "language_model.json"
 SHAPE_SETTINGS = ("vocab_size", "embedding_dim", "cell", "units", "layers", "bidirectional")
+# A classifier's command-line options that the language model fixes, and the setting each comes from.
+CLASSIFIER_OPTIONS = {
+    "max_tokens": "vocab_size",
+    "embedding_dim": "embedding_dim",
+    "cell": "cell",
+    "units": "units",
+    "layers": "layers",
+    "bidirectional": "bidirectional",
+}
 
 
 def save_encoder(folder, encoder, vocabulary, settings):
@@ -111,3 +124,35 @@ def transfer_weights(encoder, model):
             model.get_layer(layer.name).set_weights(layer.get_weights())
             copied.append(layer.name)
     return copied
+
+
+def corpus_of(settings):
+    """The corpus a language model learned ("imdb" for those saved before the word_lm's --corpus option)."""
+    return settings.get("corpus", "imdb")
+
+
+def classifier_defaults(folder):
+    """{classifier option: value} that a classifier fine-tuned from the language model in `folder` must use."""
+    settings = read_settings(folder)
+    return {option: settings[setting] for option, setting in CLASSIFIER_OPTIONS.items()}
+
+
+def check_classifier_options(folder, options, corpus):
+    """ValueError when the language model in `folder` learned another corpus than `corpus`, or when `options` (the
+    classifier's parsed options) contradict its sizes (see check_requested)."""
+    settings = read_settings(folder)
+    if corpus_of(settings) != corpus:
+        raise ValueError(
+            f"the language model in {folder} learned the {corpus_of(settings)} corpus, not {corpus}: its words are "
+            f"not this classifier's tokens; train one with python examples/word_lm/train.py --corpus {corpus}"
+        )
+    check_requested(settings, {setting: getattr(options, option) for option, setting in CLASSIFIER_OPTIONS.items()})
+
+
+def adopt_language_model(folder):
+    """(encoder, vectoriser) of the language model in `folder`: its layers, and its vocabulary with the
+    standardisation its text had (IMDB: clean_text; Reuters: none, the text is already tokens)."""
+    encoder, vocabulary, settings = load_encoder(folder)
+    print(f"language model {folder}: vocabulary {len(vocabulary):,}, {settings['cell']} of {settings['units']} units")
+    standardize = clean_text if settings.get("standardize", "common.text.clean_text") else None
+    return encoder, vectorizer_for(vocabulary, standardize=standardize)

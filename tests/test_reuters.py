@@ -6,10 +6,10 @@ import pytest
 from conftest import load_example
 from test_training import InterruptAt, RecordEpochs, tiny_data, tiny_model, tiny_run
 
+from common import reuters as corpus  # noqa: E402
 from common.data import DataNotFoundError
 from common.saving import SavedModelError
 
-corpus = load_example("reuters", "corpus")
 ensemble = load_example("reuters", "ensemble")
 scores = load_example("reuters", "scores")
 train = load_example("reuters", "train")

@@ -29,7 +29,7 @@ from sklearn.model_selection import GroupShuffleSplit
 from common import cli
 from common.data import resolve_data_dir
 from common.plots import plt, save_figure
-from common.pretrained import check_requested, load_encoder, read_settings, transfer_weights
+from common.pretrained import adopt_language_model, check_classifier_options, classifier_defaults, transfer_weights
 from common.reviews import LABELS, load_reviews
 from common.text import (
     check_saved_text_models,
@@ -37,7 +37,6 @@ from common.text import (
     make_vectorizer,
     raw_text_model,
     text_datasets,
-    vectorizer_for,
 )
 from common.training import Run
 
@@ -49,15 +48,6 @@ EXAMPLE = "imdb"
 # Fine-tuning a pretrained language model: six epochs measured better than four on each of three seeds (README:
 # "Starting from a language model").
 PRETRAINED_DEFAULTS = {"epochs": 6}
-# With --pretrained these come from the language model (common.pretrained.SHAPE_SETTINGS); imdb's name first.
-PRETRAINED_SHAPES = {
-    "max_tokens": "vocab_size",
-    "embedding_dim": "embedding_dim",
-    "cell": "cell",
-    "units": "units",
-    "layers": "layers",
-    "bidirectional": "bidirectional",
-}
 
 
 # A quick run: a smaller network (from scratch; a pretrained one keeps the language model's), short texts, two
@@ -69,9 +59,8 @@ QUICK_SIZES = {"max_tokens": 2000, "embedding_dim": 16, "units": 8}
 def sizes_and_defaults(options):
     """Defaults that depend on other options: fine-tuning takes the language model's sizes (and
     PRETRAINED_DEFAULTS), a quick run from scratch QUICK_SIZES."""
-    if options.pretrained:
-        settings = read_settings(options.pretrained)
-        return {**PRETRAINED_DEFAULTS, **{name: settings[setting] for name, setting in PRETRAINED_SHAPES.items()}}
+    if options.pretrained:  # the sizes: common.pretrained.CLASSIFIER_OPTIONS
+        return {**PRETRAINED_DEFAULTS, **classifier_defaults(options.pretrained)}
     return QUICK_SIZES if options.quick else {}
 
 
@@ -109,8 +98,7 @@ def parse_args(argv=None):
     )
     if args.pretrained:  # an option given on the command line that contradicts the language model
         try:
-            requested = {setting: getattr(args, name) for name, setting in PRETRAINED_SHAPES.items()}
-            check_requested(read_settings(args.pretrained), requested)
+            check_classifier_options(args.pretrained, args, EXAMPLE)
         except ValueError as error:
             parser.error(str(error))
     return args
@@ -166,14 +154,6 @@ def tfidf_baseline(train_texts, train_labels, test_texts, test_labels):
     classifier.fit(vectorizer.fit_transform(train_texts), train_labels)
     accuracy = float((classifier.predict(vectorizer.transform(test_texts)) == np.asarray(test_labels)).mean())
     return accuracy, time.perf_counter() - started
-
-
-def adopt_language_model(folder):
-    """(encoder, vectoriser) of the language model in `folder`: its layers and its vocabulary (parse_args has
-    already taken its sizes)."""
-    encoder, vocabulary, settings = load_encoder(folder)
-    print(f"language model {folder}: vocabulary {len(vocabulary):,}, {settings['cell']} of {settings['units']} units")
-    return encoder, vectorizer_for(vocabulary)
 
 
 def plot_length_histograms(lengths_by_class, path, title, xlabel="length (words)"):

@@ -24,6 +24,7 @@ import numpy as np
 from common import cli
 from common.data import resolve_data_dir
 from common.explain import TextExplainer, add_explain_args, explain_to_folder, page_name
+from common.reuters import english_stopwords, tokenize
 from common.saving import read_sidecar
 from common.text import (  # (importing common.text registers the layers the model needs)
     load_text_model,
@@ -31,7 +32,6 @@ from common.text import (  # (importing common.text registers the layers the mod
 )
 from common.training import default_output_dir
 
-from corpus import english_stopwords, tokenize
 from scores import multilabel_decisions
 
 

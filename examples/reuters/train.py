@@ -22,6 +22,7 @@ import argparse
 import json
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -33,19 +34,46 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from common import cli
 from common.data import resolve_data_dir
 from common.plots import plot_score_by_frequency
+from common.pretrained import adopt_language_model, check_classifier_options, classifier_defaults, transfer_weights
+from common.reuters import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
 from common.text import check_saved_text_models, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
 from common.training import Run
 
-from corpus import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
 from ensemble import average_models, base_rate_biases, member_histories, train_ensemble
 from model import build_model
 from scores import choose_threshold, multilabel_decisions, multilabel_scores
 
 EXAMPLE = "reuters"
+# A quick run: short stories, two epochs, two members, and an average of the weights over about ten steps (a quick
+# run has a few dozen); from scratch also a smaller network (a pretrained one keeps the language model's sizes).
+QUICK = {"max_length": 80, "epochs": 2, "members": 2, "weight_averaging": 0.9}
+QUICK_SIZES = {"max_tokens": 2000, "embedding_dim": 16, "units": 16}
+
+
+def sizes_and_defaults(options):
+    """Defaults that depend on other options: with --pretrained the language model's sizes
+    (common.pretrained.CLASSIFIER_OPTIONS), on a quick run from scratch QUICK_SIZES."""
+    if options.pretrained:
+        return classifier_defaults(options.pretrained)
+    return QUICK_SIZES if options.quick else {}
+
+
+def run_name(pretrained):
+    """The run's name: its output folder and results row (reuters, or reuters-pretrained)."""
+    return f"{EXAMPLE}-pretrained" if pretrained else EXAMPLE
 
 
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
+    parser.add_argument(
+        "--pretrained",
+        type=Path,
+        metavar="DIR",
+        help="start every member from the word language model of the Reuters stories saved in DIR (python "
+        "examples/word_lm/train.py --corpus reuters: outputs/word_lm-reuters): its vocabulary, embedding and "
+        "recurrent layer, fine-tuned; the vocabulary and layer sizes then come from it; writes "
+        "outputs/reuters-pretrained",
+    )
     data = parser.add_argument_group("data")
     data.add_argument(
         "--topics", type=cli.positive_int, help="keep only the N most frequent topics (e.g. 10); default all 90"
@@ -88,20 +116,15 @@ def parse_args(argv=None):
         help="train N models from seeds SEED, SEED+1, ... one after another and average their probabilities "
         "(an ensemble; 1 = a single model)",
     )
-    return cli.parse(
-        parser,
-        argv,
-        EXAMPLE,
-        quick={
-            "max_tokens": 2000,
-            "max_length": 80,
-            "embedding_dim": 16,
-            "units": 16,
-            "epochs": 2,
-            "members": 2,
-            "weight_averaging": 0.9,  # a quick run has a few dozen steps: average over about ten
-        },
+    args = cli.parse(
+        parser, argv, lambda options: run_name(options.pretrained), quick=QUICK, defaults=sizes_and_defaults
     )
+    if args.pretrained:  # a language model of another corpus, or an option that contradicts its sizes
+        try:
+            check_classifier_options(args.pretrained, args, EXAMPLE)
+        except ValueError as error:
+            parser.error(str(error))
+    return args
 
 
 def load_data(args):
@@ -209,17 +232,22 @@ def build(args, vocab_size, num_topics, word_vectors, output_biases, index):
     )
 
 
-def train_members(args, run, vectorizer, train, train_ds, val_ds):
+def train_members(args, run, vectorizer, train, train_ds, val_ds, encoder=None):
     """The ensemble's members, each trained from its own seed (its embedding started from word vectors of the
-    training stories, 004 §7.3; its outputs at their topics' base rates, see base_rate_biases)."""
+    training stories, or its embedding and recurrent layer from the language model's `encoder`, 004 §7.3; its
+    outputs at their topics' base rates, see base_rate_biases)."""
     word_vectors = None
-    if args.pretrained_embeddings:
+    if args.pretrained_embeddings and encoder is None:
         texts = texts_for_word_vectors(args, train[0])
         word_vectors = learn_word_vectors(vectorizer, texts, args.embedding_dim, args.seed)
     output_biases = base_rate_biases(train[1])
 
     def build_member(index):
         model = build(args, vectorizer.vocabulary_size(), train[1].shape[1], word_vectors, output_biases, index)
+        if encoder is not None:  # every member starts from the same language model; seeds differ in the rest
+            copied = transfer_weights(encoder, model)
+            if index == 1:
+                print(f"started from {args.pretrained}: " + ", ".join(copied))
         if index == 1:
             model.summary()
         return model
@@ -333,11 +361,15 @@ def report(scores, threshold, member_scores, baseline, rnn_seconds, topics, args
 
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv, name=run_name(args.pretrained))
     topics, train, val, test = load_data(args)  # NLTK's Reuters corpus, tokenised with NLTK
-    vectorizer = make_vectorizer(train[0], args.max_tokens, standardize=None)  # from training stories only
+    encoder = None
+    if args.pretrained:  # the language model's vocabulary (its text was tokenised as ours)
+        encoder, vectorizer = adopt_language_model(args.pretrained)
+    else:
+        vectorizer = make_vectorizer(train[0], args.max_tokens, standardize=None)  # from training stories only
     train_ds, val_ds, _ = text_datasets(vectorizer, [train, val, test], args.max_length, args.batch_size, args.seed)
-    members = train_members(args, run, vectorizer, train, train_ds, val_ds)
+    members = train_members(args, run, vectorizer, train, train_ds, val_ds, encoder)
     model = average_models(members, name=f"reuters_{args.cell}_ensemble")
     # Threshold on validation, scores on test: each member alone, then the ensemble.
     predictions = predict_members(members, vectorizer, val, test, args.max_length)

@@ -21,11 +21,12 @@ from keras import layers, ops
 
 from common import cli
 from common.generation import MAX_TEMPERATURE, RecurrentGenerator, check_sampling
-from common.pretrained import VOCABULARY_FILE
+from common.pretrained import SETTINGS_FILE, VOCABULARY_FILE
 from common.saving import load_for_use, read_sidecar
-from common.text import clean_text, vectorizer_for
+from common.text import vectorizer_for
 from common.training import default_output_dir
 
+from lm_corpus import CORPORA
 from model import UNKNOWN  # importing model registers WordLanguageModel, which model.keras needs
 
 MAX_LENGTH = 10_000  # words per call: a review is a few hundred
@@ -33,7 +34,11 @@ MAX_LENGTH = 10_000  # words per call: a review is a few hundred
 
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
-    parser.add_argument("prompt", help="the start of a review, e.g. 'this movie was'")
+    parser.add_argument(
+        "prompt",
+        help="the start of a review, e.g. 'this movie was' (of a story for a --corpus reuters model: "
+        "'the company said')",
+    )
     parser.add_argument(
         "--model-dir", type=Path, default=default_output_dir("word_lm", quick=False), help="a training run's outputs"
     )
@@ -63,11 +68,12 @@ class WordGenerator(RecurrentGenerator):
     """Writes words with a trained WordLanguageModel's forward direction: embedding -> forward cell(s) ->
     projection -> scores over the vocabulary (the unknown-word token excluded)."""
 
-    def __init__(self, model, vocabulary):
+    def __init__(self, model, vocabulary, corpus="imdb"):
         if len(vocabulary) != model.vocab_size:
             raise ValueError(f"the model predicts {model.vocab_size:,} words, the vocabulary has {len(vocabulary):,}")
         self.vocabulary = list(vocabulary)
-        self.vectorizer = vectorizer_for(vocabulary)
+        self.corpus = CORPORA[corpus]  # how a prompt becomes words: as the model's training text did
+        self.vectorizer = vectorizer_for(vocabulary, standardize=self.corpus.standardize)
         cells = [
             (layer.forward_layer if isinstance(layer, layers.Bidirectional) else layer).cell
             for layer in model.recurrent
@@ -83,19 +89,19 @@ class WordGenerator(RecurrentGenerator):
         super().__init__(embed, cells, to_logits, model.vocab_size)
 
     def words(self, prompt):
-        """The prompt's words as the model reads them (cleaned: lower case, no punctuation)."""
-        return clean_text(np.array([prompt], dtype=object)).numpy()[0].decode("utf-8").split()
+        """The prompt's words as the model reads them (lower case, no punctuation; Reuters: figures as <num>)."""
+        return self.corpus.words(prompt)
 
     def read(self, prompt):
         """(token ids of the cleaned prompt, its words outside the vocabulary); ValueError when no word is known."""
-        ids = ops.convert_to_numpy(self.vectorizer([prompt]))[0]
+        ids = ops.convert_to_numpy(self.vectorizer([" ".join(self.words(prompt))]))[0]
         ids = ids[ids > 0].astype("int32")
         unknown = [word for word, token in zip(self.words(prompt), ids, strict=True) if token == UNKNOWN]
         if len(ids) == len(unknown):
             raise ValueError(
                 "the prompt has no word the model knows"
                 + (f" ({', '.join(unknown[:5])} are outside its vocabulary)" if unknown else " (it is empty)")
-                + "; give a few English words, e.g. 'this movie was'"
+                + "; give a few English words, e.g. 'this movie was' or 'the company said'"
             )
         return ids, unknown
 
@@ -119,7 +125,8 @@ def load_generator(model_dir):
     vocabulary_path = Path(model_dir) / VOCABULARY_FILE
     model = load_for_use(Path(model_dir) / "model.keras", "make example-word_lm", vocabulary_path)
     vocabulary = read_sidecar(vocabulary_path, "make example-word_lm")
-    return WordGenerator(model, vocabulary)
+    settings = read_sidecar(Path(model_dir) / SETTINGS_FILE, "make example-word_lm")
+    return WordGenerator(model, vocabulary, settings.get("corpus", "imdb"))  # models before --corpus: IMDB
 
 
 def main(argv=None):

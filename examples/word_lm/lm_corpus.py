@@ -1,27 +1,72 @@
-"""The language model's text: IMDB's training and unlabelled reviews as token ids, in review-sized pieces.
+"""The language model's text: IMDB reviews or Reuters stories as token ids, in document-sized pieces.
 
 Chapter: 004 §7.2 (data sets for language models).
 
-Only `aclImdb/train/{pos,neg,unsup}` is read, never a test review, so a
-classifier fine-tuned from this model is still tested on text no part of it
-has seen. Validation holds out whole reviews: a window of a review that also
-trains would make the validation text partly known.
+Each corpus is read without its test documents (IMDB: `aclImdb/train/{pos,
+neg,unsup}`; Reuters: ModApte's training stories and the Reuters-21578
+stories outside ModApte), so a classifier fine-tuned from the model is still
+tested on text no part of it has seen. Validation holds out whole documents:
+a window of a document that also trains would make the validation text
+partly known.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
+from common import reuters
 from common.reviews import load_reviews
-from common.text import batch_by_length, batch_sizes_for_words, length_buckets
+from common.text import batch_by_length, batch_sizes_for_words, clean_text, length_buckets
 
 
-def language_model_texts(data_dir):
+def imdb_texts(data_dir):
     """The training and unlabelled reviews (75,000 in the full archive), in a fixed order; never a test review.
 
     A copy of the archive without `train/unsup` is refused (DamagedDataError naming what is missing).
     """
     data = load_reviews(data_dir, splits=("train",), require_unlabelled=True)
     return [*data["train"][0], *data["unlabelled"]]
+
+
+def reuters_texts(data_dir):
+    """ModApte's training stories (7,769) and the Reuters-21578 stories outside ModApte (10,113), as the Reuters
+    classifier's tokens, in a fixed order; never a test story (the classifier is tested on those)."""
+    reader = reuters.open_reader(data_dir)
+    _, training, _ = reuters.load_split(reader, "training")
+    modapte = {int(fileid.split("/")[1]) for fileid in reader.fileids()}  # training and test: both kept out
+    return [*training, *reuters.unlabelled_stories(data_dir, modapte)]
+
+
+def _imdb_words(text):
+    return clean_text(np.array([text], dtype=object)).numpy()[0].decode("utf-8").split()
+
+
+def _reuters_words(text):
+    return reuters.tokenize(text).split()
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """What a language model reads: `texts(data_dir)`, the text given to the vectoriser's `standardize` (None:
+    the texts are already space-separated tokens), and `words(text)`, any text as the words the model sees."""
+
+    texts: callable
+    standardize: callable
+    words: callable
+    what: str  # for titles and messages
+    documents: str  # what one document is called
+
+
+CORPORA = {
+    "imdb": Corpus(imdb_texts, clean_text, _imdb_words, "IMDB reviews", "reviews"),
+    "reuters": Corpus(reuters_texts, None, _reuters_words, "Reuters stories", "stories"),
+}
+
+
+def language_model_texts(data_dir, corpus="imdb"):
+    """The documents a language model of `corpus` (a key of CORPORA) learns from; never a test document."""
+    return CORPORA[corpus].texts(data_dir)
 
 
 def split_reviews(texts, validation_fraction, seed):

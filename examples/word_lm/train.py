@@ -11,6 +11,11 @@ perplexity per word on held-out whole reviews stands beside a unigram model
 and an interpolated Kneser-Ney n-gram model over the same vocabulary. What it
 saves (`encoder.keras`, `vocabulary.json`, `language_model.json`) is what the
 IMDB classifier starts from: `python examples/imdb/train.py --pretrained outputs/word_lm`.
+
+`--corpus reuters` learns the Reuters newswire instead (ModApte's training
+stories and the unlabelled Reuters-21578 stories, in the Reuters classifier's
+tokens and sizes), for `python examples/reuters/train.py --pretrained
+outputs/word_lm-reuters`.
 """
 
 import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
@@ -29,7 +34,7 @@ from common.saving import check_round_trip
 from common.text import encode, make_vectorizer
 from common.training import HISTORY_FILE, Run, read_history
 
-from lm_corpus import language_model_texts, pieces, split_reviews, token_batches
+from lm_corpus import CORPORA, language_model_texts, pieces, split_reviews, token_batches
 from model import build_model, encoder, log_likelihood, perplexity
 from ngram import KneserNey, Unigram, perplexity_of
 
@@ -37,19 +42,39 @@ EXAMPLE = "word_lm"
 # Validation reads reviews whole (up to this many words from a zero state; 99 % of reviews are shorter), as the
 # classifier that starts from the model will read them, however short the training windows are.
 VALIDATION_LENGTH = 1000
+# The Reuters model takes the Reuters classifier's sizes (a larger one would make each of its members several
+# times slower) and, its corpus being 2.4 million words against IMDB's 17, more passes over it.
+CORPUS_DEFAULTS = {"imdb": {}, "reuters": {"embedding_dim": 64, "units": 64, "epochs": 4, "validation_fraction": 0.05}}
+
+
+def run_name(corpus):
+    """The run's name: its output folder and results row (word_lm for IMDB, word_lm-reuters)."""
+    return EXAMPLE if corpus == "imdb" else f"{EXAMPLE}-{corpus}"
 
 
 def parse_args(argv=None):
     parser = cli.make_parser(__doc__.split("\n")[0])
     data = parser.add_argument_group("data")
+    data.add_argument(
+        "--corpus",
+        choices=sorted(CORPORA),
+        default="imdb",
+        help="the text to learn: IMDB's training and unlabelled reviews, or the Reuters newswire (ModApte's training "
+        "stories and the stories outside ModApte; writes outputs/word_lm-reuters)",
+    )
     data.add_argument("--max-tokens", type=cli.positive_int, default=20_000, help="vocabulary size (most frequent)")
     data.add_argument(
         "--sequence-length",
         type=cli.positive_int,
         default=100,
-        help="words per training window (BPTT length); longer reviews are cut into windows, each from a zero state",
+        help="words per training window (BPTT length); longer documents are cut into windows, each from a zero state",
     )
-    data.add_argument("--validation-fraction", type=cli.fraction, default=0.02, help="share of whole reviews held out")
+    data.add_argument(
+        "--validation-fraction",
+        type=cli.fraction,
+        default=0.02,
+        help="share of whole documents (reviews, stories) held out",
+    )
     data.add_argument("--ngram-order", type=cli.positive_int, default=3, help="order of the Kneser-Ney baseline")
     group = cli.add_model_args(parser, cell="lstm", units=128, layers=1, dropout=0.1, bidirectional=True)
     group.add_argument("--embedding-dim", type=cli.positive_int, default=128, help="word vector size")
@@ -69,19 +94,21 @@ def parse_args(argv=None):
         if action.dest == "epochs":  # a pass over 17 million words is long: a fraction of one is a useful unit
             action.type = cli.positive_float
             action.help = (
-                "passes over the training reviews, in steps of 1 / --checks-per-epoch (1.75: seven quarter passes); "
+                "passes over the training documents, in steps of 1 / --checks-per-epoch (1.75: seven quarter passes); "
                 "the learning rate falls from --learning-rate to 5 %% of it over them (cosine)"
             )
     parser.add_argument(
         "--checks-per-epoch",
         type=cli.positive_int,
         default=4,
-        help="validation perplexity checks (and checkpoints) per pass over the training reviews",
+        help="validation perplexity checks (and checkpoints) per pass over the training documents",
     )
+    cli.show_defaults_by(parser, "--corpus", CORPUS_DEFAULTS)
     args = cli.parse(
         parser,
         argv,
-        EXAMPLE,
+        lambda options: run_name(options.corpus),
+        defaults=lambda options: CORPUS_DEFAULTS[options.corpus],
         quick={
             "max_tokens": 2000,
             "sequence_length": 100,
@@ -132,7 +159,7 @@ def baselines(train_ids, val_ids, vocab_size, order):
     return scores, seconds
 
 
-def plot_perplexity(history, scores, words_per_check, path):
+def plot_perplexity(history, scores, words_per_check, path, title):
     """Validation perplexity at each check (x: training words read) against the n-gram baselines (lines)."""
     figure, axis = plt.subplots(figsize=(7, 4))
     words = np.arange(1, len(history.get("val_perplexity", [])) + 1) * words_per_check / 1e6
@@ -146,7 +173,7 @@ def plot_perplexity(history, scores, words_per_check, path):
     axis.set_yscale("log")
     axis.grid(alpha=0.3)
     axis.legend()
-    axis.set_title("IMDB reviews: word language model")
+    axis.set_title(f"{title}: word language model")
     return save_figure(figure, path)
 
 
@@ -162,7 +189,8 @@ def save_for_classifier(output_dir, model, vocabulary, args, metrics):
         "layers": args.layers,
         "bidirectional": args.bidirectional,
         "sequence_length": args.sequence_length,
-        "standardize": "common.text.clean_text",
+        "corpus": args.corpus,
+        "standardize": "common.text.clean_text" if CORPORA[args.corpus].standardize else None,
         "metrics": metrics,
     }
     save_encoder(output_dir, start_from, vocabulary, settings)
@@ -182,15 +210,15 @@ def check_saved_models(output_dir, model, start_from, token_ids):
 def load_data(args):
     """Training and unlabelled reviews (never a test review), whole reviews held out: the vectoriser of the
     training reviews, and each part as pieces of token ids (validation's long enough to score with context)."""
-    texts = language_model_texts(resolve_data_dir(args.data_dir))
+    texts = language_model_texts(resolve_data_dir(args.data_dir), args.corpus)
     if args.quick and len(texts) > 3000:  # a slice: a smoke test, not a result
         texts = texts[::25]
     train_texts, val_texts = split_reviews(texts, args.validation_fraction, args.seed)
-    vectorizer = make_vectorizer(train_texts, args.max_tokens)
+    vectorizer = make_vectorizer(train_texts, args.max_tokens, standardize=CORPORA[args.corpus].standardize)
     train_ids = pieces(encode(vectorizer, train_texts, 10**9), args.sequence_length)
     val_ids = pieces(encode(vectorizer, val_texts, 10**9), max(args.sequence_length, VALIDATION_LENGTH))
     print(
-        f"reviews: train {len(train_texts):,}, validation {len(val_texts):,}; "
+        f"documents: train {len(train_texts):,}, validation {len(val_texts):,}; "
         f"words: train {sum(len(p) for p in train_ids):,}, validation {sum(len(p) for p in val_ids):,}; "
         f"vocabulary {vectorizer.vocabulary_size():,}"
     )
@@ -245,7 +273,7 @@ def metrics_and_results(perplexities, validation_words, scores, training_words, 
     }
     results = [
         {
-            "metric": "validation perplexity per word (held-out reviews; lower is better)",
+            "metric": f"validation perplexity per word (held-out {CORPORA[args.corpus].documents}; lower is better)",
             "model": forward,
             "baseline": best_baseline,
             "baseline_name": f"interpolated Kneser-Ney {args.ngram_order}-gram; unigram {scores['unigram']:.1f}",
@@ -257,7 +285,15 @@ def metrics_and_results(perplexities, validation_words, scores, training_words, 
 
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), monitor="val_perplexity", mode="min", argv=argv)
+    run = Run(
+        EXAMPLE,
+        vars(args),
+        **cli.run_settings(args),
+        monitor="val_perplexity",
+        mode="min",
+        argv=argv,
+        name=run_name(args.corpus),
+    )
     vectorizer, train_ids, val_ids = load_data(args)
     vocabulary = vectorizer.get_vocabulary()
     scores, baseline_seconds = baselines(train_ids, val_ids, len(vocabulary), args.ngram_order)  # same words
@@ -285,7 +321,11 @@ def main(argv=None):
     check_saved_models(run.output_dir, model, start_from, next(iter(val_ds))[:4])
     words_per_check = train_words * steps_per_check / int(train_ds.cardinality())
     plot_perplexity(
-        read_history(run.output_dir / HISTORY_FILE), scores, words_per_check, run.output_dir / "perplexity.png"
+        read_history(run.output_dir / HISTORY_FILE),
+        scores,
+        words_per_check,
+        run.output_dir / "perplexity.png",
+        CORPORA[args.corpus].what,
     )
     return run.finish(metrics, results)
 
