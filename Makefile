@@ -5,12 +5,13 @@ EXAMPLES := sine imdb reuters numpy_rnn char_lm word_lm tagging seq2seq engines 
 # Offline copies of the data sets (see data/README.md); linked into data/ when present.
 SHARED_DATA ?= ../shared/data
 
-.PHONY: setup setup-jax setup-torch setup-backends test-backends data test lint format smoke bench compare results clean help example-imdb-pretrained $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
+.PHONY: setup setup-jax setup-torch setup-backends test-backends data test lint format smoke bench compare results clean help example-imdb-pretrained example-reuters-pretrained $(addprefix example-,$(EXAMPLES)) $(addprefix smoke-,$(EXAMPLES))
 
 help:
 	@echo "make setup            create .venv and install requirements.txt"
 	@echo "make example-NAME     full run of one example ($(EXAMPLES)); ARGS='...' adds options"
 	@echo "make example-imdb-pretrained  IMDB fine-tuned from the word language model (trains it first if missing)"
+	@echo "make example-reuters-pretrained  Reuters fine-tuned from a word language model of the Reuters stories (likewise)"
 	@echo "make smoke-NAME       quick run of one example; make smoke runs them all"
 	@echo "make test             the test suite (what CI runs)"
 	@echo "make setup-backends   install JAX and PyTorch beside TensorFlow (setup-jax, setup-torch: one each)"
@@ -56,12 +57,17 @@ data:
 $(addprefix example-,$(EXAMPLES)): example-%: setup data
 	$(PYTHON) examples/$*/train.py $(ARGS)
 
-# The classifier that starts from the word language model: the language model is trained only when its saved
-# encoder is missing (a second run reuses it; a mismatched one is refused by train.py).
+# The classifiers that start from a word language model of their own text: the language model is trained only
+# when its saved encoder is missing (a second run reuses it; a mismatched one is refused by train.py).
 WORD_LM_DIR := outputs/word_lm
 example-imdb-pretrained: setup data
 	@[ -e $(WORD_LM_DIR)/encoder.keras ] || $(PYTHON) examples/word_lm/train.py
 	$(PYTHON) examples/imdb/train.py --pretrained $(WORD_LM_DIR) $(ARGS)
+
+REUTERS_LM_DIR := outputs/word_lm-reuters
+example-reuters-pretrained: setup data
+	@[ -e $(REUTERS_LM_DIR)/encoder.keras ] || $(PYTHON) examples/word_lm/train.py --corpus reuters
+	$(PYTHON) examples/reuters/train.py --pretrained $(REUTERS_LM_DIR) $(ARGS)
 
 $(addprefix smoke-,$(EXAMPLES)): smoke-%: setup data
 	$(PYTHON) examples/$*/train.py --quick $(ARGS)

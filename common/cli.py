@@ -35,23 +35,32 @@ def non_negative_int(text):
     return _whole_number(text, 0, "must be 0 or more")
 
 
-def positive_float(text):
-    """argparse type: a number > 0."""
+def _number(text):
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_float(text):
+    """argparse type: a number > 0."""
+    value = _number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
     return value
 
 
+def non_negative_float(text):
+    """argparse type: a finite number >= 0 (e.g. a power, where 0 turns something off)."""
+    value = _number(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of 0 or more, got {value}")
+    return value
+
+
 def fraction(text):
     """argparse type: a number in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _number(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
     return value

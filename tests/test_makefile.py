@@ -29,7 +29,14 @@ def test_smoke_covers_every_example():
         assert name in commands
 
 
-def test_the_pretrained_imdb_target_trains_the_language_model_only_when_it_is_missing():
-    commands = "\n".join(dry_run("example-imdb-pretrained"))
-    assert "[ -e outputs/word_lm/encoder.keras ] || .venv/bin/python examples/word_lm/train.py" in commands
-    assert ".venv/bin/python examples/imdb/train.py --pretrained outputs/word_lm" in commands
+@pytest.mark.parametrize(
+    ("target", "lm_dir", "lm_options", "classifier"),
+    [
+        ("example-imdb-pretrained", "outputs/word_lm", "", "imdb"),
+        ("example-reuters-pretrained", "outputs/word_lm-reuters", " --corpus reuters", "reuters"),
+    ],
+)
+def test_a_pretrained_target_trains_its_language_model_only_when_it_is_missing(target, lm_dir, lm_options, classifier):
+    commands = "\n".join(dry_run(target))
+    assert f"[ -e {lm_dir}/encoder.keras ] || .venv/bin/python examples/word_lm/train.py{lm_options}" in commands
+    assert f".venv/bin/python examples/{classifier}/train.py --pretrained {lm_dir}" in commands

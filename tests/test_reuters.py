@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import load_example
+from conftest import REPO_ROOT, load_example, run_predict
 from test_training import InterruptAt, RecordEpochs, tiny_data, tiny_model, tiny_run
 
 from common import reuters as corpus  # noqa: E402
@@ -281,6 +281,38 @@ def test_base_rate_biases_make_the_untrained_head_predict_label_frequencies():
     np.testing.assert_allclose(model(np.array([[3, 4, 0]]))[0], sigmoid, rtol=1e-5)
     with pytest.raises(ValueError, match="non-empty"):
         ensemble.base_rate_biases(np.zeros((0, 3)))
+
+
+def test_rare_topic_weights_by_hand():
+    labels = np.array([[1, 1, 0], [1, 0, 0], [1, 0, 0], [1, 0, 0]])  # 4, 1 and 0 positive examples
+    np.testing.assert_allclose(ensemble.rare_topic_weights(labels, 0.5), [1.0, 2.0, 2.0])  # (4/1) ** 0.5
+    np.testing.assert_allclose(ensemble.rare_topic_weights(labels, 0.0), [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="0 or more"):
+        ensemble.rare_topic_weights(labels, -1)
+
+
+def test_topic_weighted_crossentropy_by_hand_and_as_keras_with_unit_weights():
+    y_true = np.array([[1.0, 0.0]], dtype="float32")
+    y_pred = np.array([[0.8, 0.3]], dtype="float32")
+    # mean over the two topics of 2 * -log 0.8 (a positive, weight 2) and -log(1 - 0.3) (a negative: no weight)
+    by_hand = (2 * -np.log(0.8) + -np.log(0.7)) / 2
+    loss = model_module.TopicWeightedCrossentropy([2.0, 5.0])
+    np.testing.assert_allclose(float(loss(y_true, y_pred)), by_hand, rtol=1e-5)
+    rng = np.random.default_rng(0)
+    labels = (rng.random((6, 4)) < 0.3).astype("float32")
+    probabilities = rng.uniform(0.01, 0.99, (6, 4)).astype("float32")
+    np.testing.assert_allclose(
+        float(model_module.TopicWeightedCrossentropy([1.0] * 4)(labels, probabilities)),
+        float(keras.losses.BinaryCrossentropy()(labels, probabilities)),
+        rtol=1e-5,
+    )
+
+
+def test_a_model_trained_with_rare_topic_weights_saves_and_predicts_in_a_new_process(small_reuters, tmp_path):
+    record = quick_run(small_reuters, tmp_path / "out", "--rare-topic-weight", "0.5")
+    assert record["config"]["rare_topic_weight"] == 0.5 and np.isfinite(record["metrics"]["f1_micro"])
+    answer = run_predict(REPO_ROOT / "examples" / "reuters" / "predict.py", tmp_path / "out", "OPEC crude oil")
+    assert answer.returncode == 0 and answer.stdout.startswith("[1] crude"), answer.stderr
 
 
 def test_average_models_is_the_mean_of_its_members_and_reloads(tmp_path):

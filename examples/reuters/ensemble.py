@@ -31,6 +31,20 @@ def base_rate_biases(labels):
     return np.log(rates / (1 - rates)).astype("float32")
 
 
+def rare_topic_weights(labels, power):
+    """Each label's weight for its positive examples: (positives of the most frequent label / its own) ** power.
+
+    `labels` is the (examples, outputs) 0/1 training matrix. Power 0 gives
+    every label 1 (plain cross-entropy); 0.5 gives a label with a hundredth of
+    the top label's examples 10. A label with no positive example counts as
+    having one (its weight is finite, and unused: it has no positive to weigh).
+    """
+    if power < 0:
+        raise ValueError(f"power must be 0 or more, got {power}")
+    counts = np.maximum(np.asarray(labels, dtype="float64").sum(axis=0), 1.0)
+    return ((counts.max() / counts) ** power).astype("float32")
+
+
 def average_models(models, name="ensemble"):
     """One model whose output is the mean of `models`' outputs on the same input (an ensemble).
 

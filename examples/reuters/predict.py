@@ -32,6 +32,7 @@ from common.text import (  # (importing common.text registers the layers the mod
 )
 from common.training import default_output_dir
 
+from model import TopicWeightedCrossentropy  # noqa: F401  (registered: --rare-topic-weight models need it)
 from scores import multilabel_decisions
 
 

@@ -39,7 +39,7 @@ from common.reuters import english_stopwords, load_split, most_frequent_topics, 
 from common.text import check_saved_text_models, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
 from common.training import Run
 
-from ensemble import average_models, base_rate_biases, member_histories, train_ensemble
+from ensemble import average_models, base_rate_biases, member_histories, rare_topic_weights, train_ensemble
 from model import build_model
 from scores import choose_threshold, multilabel_decisions, multilabel_scores
 
@@ -108,6 +108,15 @@ def parse_args(argv=None):
     cli.add_model_args(parser, cell="lstm", units=64, layers=1, dropout=0.2, bidirectional=True)
     training = cli.add_training_args(
         parser, epochs=15, batch_size=32, learning_rate=4e-3, patience=4, weight_averaging=0.995
+    )
+    training.add_argument(
+        "--rare-topic-weight",
+        type=cli.non_negative_float,
+        default=0.0,
+        metavar="POWER",
+        help="weigh each topic's positive stories in the loss by (stories of the most frequent topic / the topic's "
+        "stories) ** POWER: 0 every story counts once; 0.5 a topic with a hundredth of the top topic's stories "
+        "weighs its positives 10 times",
     )
     training.add_argument(
         "--members",
@@ -213,7 +222,7 @@ def tfidf_baseline(train, val, test, topics):
     return scores, time.perf_counter() - started
 
 
-def build(args, vocab_size, num_topics, word_vectors, output_biases, index):
+def build(args, vocab_size, num_topics, word_vectors, output_biases, positive_weights, index):
     """Ensemble member `index` (1, 2, ...)."""
     return build_model(
         vocab_size,
@@ -225,6 +234,7 @@ def build(args, vocab_size, num_topics, word_vectors, output_biases, index):
         word_vectors=word_vectors,
         freeze_embeddings=args.freeze_embeddings,
         output_biases=output_biases,
+        positive_weights=positive_weights,
         learning_rate=args.learning_rate,
         clipnorm=args.clipnorm,
         weight_averaging=args.weight_averaging,
@@ -241,9 +251,12 @@ def train_members(args, run, vectorizer, train, train_ds, val_ds, encoder=None):
         texts = texts_for_word_vectors(args, train[0])
         word_vectors = learn_word_vectors(vectorizer, texts, args.embedding_dim, args.seed)
     output_biases = base_rate_biases(train[1])
+    positive_weights = rare_topic_weights(train[1], args.rare_topic_weight) if args.rare_topic_weight else None
 
     def build_member(index):
-        model = build(args, vectorizer.vocabulary_size(), train[1].shape[1], word_vectors, output_biases, index)
+        model = build(
+            args, vectorizer.vocabulary_size(), train[1].shape[1], word_vectors, output_biases, positive_weights, index
+        )
         if encoder is not None:  # every member starts from the same language model; seeds differ in the rest
             copied = transfer_weights(encoder, model)
             if index == 1:
