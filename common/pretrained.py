@@ -149,6 +149,16 @@ def check_classifier_options(folder, options, corpus):
     check_requested(settings, {setting: getattr(options, option) for option, setting in CLASSIFIER_OPTIONS.items()})
 
 
+def refuse_mismatched_language_model(parser, options, corpus):
+    """For a classifier's parse_args: a usage error (parser.error, exit 2) naming the clash when `options.pretrained`
+    names a language model that check_classifier_options refuses; nothing without --pretrained."""
+    if options.pretrained:
+        try:
+            check_classifier_options(options.pretrained, options, corpus)
+        except ValueError as error:
+            parser.error(str(error))
+
+
 def adopt_language_model(folder):
     """(encoder, vectoriser) of the language model in `folder`: its layers, and its vocabulary with the
     standardisation its text had (IMDB: clean_text; Reuters: none, the text is already tokens)."""

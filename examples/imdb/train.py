@@ -29,7 +29,12 @@ from sklearn.model_selection import GroupShuffleSplit
 from common import cli
 from common.data import resolve_data_dir
 from common.plots import plt, save_figure
-from common.pretrained import adopt_language_model, check_classifier_options, classifier_defaults, transfer_weights
+from common.pretrained import (
+    adopt_language_model,
+    classifier_defaults,
+    refuse_mismatched_language_model,
+    transfer_weights,
+)
 from common.reviews import LABELS, load_reviews
 from common.text import (
     check_saved_text_models,
@@ -96,11 +101,7 @@ def parse_args(argv=None):
         quick=QUICK,
         defaults=sizes_and_defaults,
     )
-    if args.pretrained:  # an option given on the command line that contradicts the language model
-        try:
-            check_classifier_options(args.pretrained, args, EXAMPLE)
-        except ValueError as error:
-            parser.error(str(error))
+    refuse_mismatched_language_model(parser, args, EXAMPLE)  # another corpus, or an option contradicting its sizes
     return args
 
 

@@ -34,7 +34,12 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from common import cli
 from common.data import resolve_data_dir
 from common.plots import plot_score_by_frequency
-from common.pretrained import adopt_language_model, check_classifier_options, classifier_defaults, transfer_weights
+from common.pretrained import (
+    adopt_language_model,
+    classifier_defaults,
+    refuse_mismatched_language_model,
+    transfer_weights,
+)
 from common.reuters import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
 from common.text import check_saved_text_models, learn_word_vectors, make_vectorizer, raw_text_model, text_datasets
 from common.training import Run
@@ -128,11 +133,7 @@ def parse_args(argv=None):
     args = cli.parse(
         parser, argv, lambda options: run_name(options.pretrained), quick=QUICK, defaults=sizes_and_defaults
     )
-    if args.pretrained:  # a language model of another corpus, or an option that contradicts its sizes
-        try:
-            check_classifier_options(args.pretrained, args, EXAMPLE)
-        except ValueError as error:
-            parser.error(str(error))
+    refuse_mismatched_language_model(parser, args, EXAMPLE)  # another corpus, or an option contradicting its sizes
     return args
 
 

@@ -21,7 +21,7 @@ from keras import layers, ops
 
 from common import cli
 from common.generation import MAX_TEMPERATURE, RecurrentGenerator, check_sampling
-from common.pretrained import SETTINGS_FILE, VOCABULARY_FILE
+from common.pretrained import SETTINGS_FILE, VOCABULARY_FILE, corpus_of
 from common.saving import load_for_use, read_sidecar
 from common.text import vectorizer_for
 from common.training import default_output_dir
@@ -94,9 +94,10 @@ class WordGenerator(RecurrentGenerator):
 
     def read(self, prompt):
         """(token ids of the cleaned prompt, its words outside the vocabulary); ValueError when no word is known."""
-        ids = ops.convert_to_numpy(self.vectorizer([" ".join(self.words(prompt))]))[0]
+        words = self.words(prompt)
+        ids = ops.convert_to_numpy(self.vectorizer([" ".join(words)]))[0]
         ids = ids[ids > 0].astype("int32")
-        unknown = [word for word, token in zip(self.words(prompt), ids, strict=True) if token == UNKNOWN]
+        unknown = [word for word, token in zip(words, ids, strict=True) if token == UNKNOWN]
         if len(ids) == len(unknown):
             raise ValueError(
                 "the prompt has no word the model knows"
@@ -126,7 +127,7 @@ def load_generator(model_dir):
     model = load_for_use(Path(model_dir) / "model.keras", "make example-word_lm", vocabulary_path)
     vocabulary = read_sidecar(vocabulary_path, "make example-word_lm")
     settings = read_sidecar(Path(model_dir) / SETTINGS_FILE, "make example-word_lm")
-    return WordGenerator(model, vocabulary, settings.get("corpus", "imdb"))  # models before --corpus: IMDB
+    return WordGenerator(model, vocabulary, corpus_of(settings))
 
 
 def main(argv=None):
