@@ -40,6 +40,11 @@ CLASSIFIER_OPTIONS = {
 }
 
 
+def how_to_make(corpus="imdb"):
+    """The command that trains a language model of `corpus` (what an error about a missing or damaged one names)."""
+    return "make example-word_lm" if corpus == "imdb" else f"python examples/word_lm/train.py --corpus {corpus}"
+
+
 def save_encoder(folder, encoder, vocabulary, settings):
     """Write the three files (see the module docstring); `settings` must hold SHAPE_SETTINGS."""
     missing = [name for name in SHAPE_SETTINGS if name not in settings]
@@ -51,27 +56,28 @@ def save_encoder(folder, encoder, vocabulary, settings):
     (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=float))
 
 
-def read_settings(folder, how_to_make="make example-word_lm"):
-    """language_model.json of a language model's folder: its sizes (SHAPE_SETTINGS) and metrics."""
-    return read_sidecar(Path(folder) / SETTINGS_FILE, how_to_make, keys=SHAPE_SETTINGS)
+def read_settings(folder, corpus="imdb"):
+    """language_model.json of a language model's folder (one of `corpus`, which a damaged file's error names):
+    its sizes (SHAPE_SETTINGS) and metrics."""
+    return read_sidecar(Path(folder) / SETTINGS_FILE, how_to_make(corpus), keys=SHAPE_SETTINGS)
 
 
-def load_encoder(folder, how_to_make="make example-word_lm"):
+def load_encoder(folder, corpus="imdb"):
     """(encoder model, vocabulary list, settings dict) from a language model's folder, checked for agreement.
 
     Raises SavedModelError naming the file when one is missing or damaged, or
     when the vocabulary, the settings and the encoder's layers disagree.
     """
-    folder = Path(folder)
-    settings = read_settings(folder, how_to_make)
-    vocabulary = read_sidecar(folder / VOCABULARY_FILE, how_to_make)
+    folder, command = Path(folder), how_to_make(corpus)
+    settings = read_settings(folder, corpus)
+    vocabulary = read_sidecar(folder / VOCABULARY_FILE, command)
     if not (folder / ENCODER_FILE).exists():
-        raise SavedModelError(f"{folder / ENCODER_FILE} not found; make it with {how_to_make}")
+        raise SavedModelError(f"{folder / ENCODER_FILE} not found; make it with {command}")
     try:
         encoder = keras.models.load_model(folder / ENCODER_FILE)
     except Exception as error:  # a damaged or half-written file
         raise SavedModelError(
-            f"{folder / ENCODER_FILE} cannot be loaded ({type(error).__name__}); train it again: {how_to_make}"
+            f"{folder / ENCODER_FILE} cannot be loaded ({type(error).__name__}); train it again: {command}"
         ) from None
     check_agreement(encoder, vocabulary, settings, folder)
     return encoder, vocabulary, settings
@@ -131,20 +137,21 @@ def corpus_of(settings):
     return settings.get("corpus", "imdb")
 
 
-def classifier_defaults(folder):
-    """{classifier option: value} that a classifier fine-tuned from the language model in `folder` must use."""
-    settings = read_settings(folder)
+def classifier_defaults(folder, corpus):
+    """{classifier option: value} that a classifier of `corpus` fine-tuned from the language model in `folder` must
+    use."""
+    settings = read_settings(folder, corpus)
     return {option: settings[setting] for option, setting in CLASSIFIER_OPTIONS.items()}
 
 
 def check_classifier_options(folder, options, corpus):
     """ValueError when the language model in `folder` learned another corpus than `corpus`, or when `options` (the
     classifier's parsed options) contradict its sizes (see check_requested)."""
-    settings = read_settings(folder)
+    settings = read_settings(folder, corpus)
     if corpus_of(settings) != corpus:
         raise ValueError(
             f"the language model in {folder} learned the {corpus_of(settings)} corpus, not {corpus}: its words are "
-            f"not this classifier's tokens; train one with python examples/word_lm/train.py --corpus {corpus}"
+            f"not this classifier's tokens; train one with {how_to_make(corpus)}"
         )
     check_requested(settings, {setting: getattr(options, option) for option, setting in CLASSIFIER_OPTIONS.items()})
 
@@ -159,10 +166,10 @@ def refuse_mismatched_language_model(parser, options, corpus):
             parser.error(str(error))
 
 
-def adopt_language_model(folder):
-    """(encoder, vectoriser) of the language model in `folder`: its layers, and its vocabulary with the
+def adopt_language_model(folder, corpus):
+    """(encoder, vectoriser) of the language model of `corpus` in `folder`: its layers, and its vocabulary with the
     standardisation its text had (IMDB: clean_text; Reuters: none, the text is already tokens)."""
-    encoder, vocabulary, settings = load_encoder(folder)
+    encoder, vocabulary, settings = load_encoder(folder, corpus)
     print(f"language model {folder}: vocabulary {len(vocabulary):,}, {settings['cell']} of {settings['units']} units")
     standardize = clean_text if settings.get("standardize", "common.text.clean_text") else None
     return encoder, vectorizer_for(vocabulary, standardize=standardize)

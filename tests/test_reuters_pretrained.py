@@ -15,6 +15,7 @@ from test_reuters import write_reuters, write_sgml_archive
 
 from common import reuters
 from common.pretrained import SETTINGS_FILE, adopt_language_model, load_encoder
+from common.saving import SavedModelError
 from common.text import encode
 
 lm_train = load_example("word_lm", "train")
@@ -76,8 +77,8 @@ def test_quick_run_saves_a_reuters_language_model_in_its_own_folder(reuters_lm):
 
 def test_the_classifier_gets_the_language_models_token_ids(reuters_lm):
     _, data_dir, lm_dir = reuters_lm
-    _, vocabulary, _ = load_encoder(lm_dir)
-    _, adopted = adopt_language_model(lm_dir)
+    _, vocabulary, _ = load_encoder(lm_dir, "reuters")
+    _, adopted = adopt_language_model(lm_dir, "reuters")
     story = reuters.tokenize("Wheat exports ROSE 155,221 tonnes, zzzunknown said.")
     ids = encode(adopted, [story], 100)[0].tolist()
     assert [vocabulary[i] for i in ids] == [w if w in vocabulary else "[UNK]" for w in story.split()]
@@ -123,6 +124,19 @@ def test_a_language_model_of_another_corpus_or_size_is_refused(reuters_lm, tmp_p
     with pytest.raises(SystemExit):  # and the other way round
         imdb_train.parse_args(["--pretrained", str(lm_dir)])
     assert "learned the reuters corpus, not imdb" in capsys.readouterr().err
+
+
+def test_a_damaged_reuters_language_model_names_the_command_that_trains_one_again(reuters_lm, tmp_path):
+    _, _, lm_dir = reuters_lm
+    damaged = tmp_path / "lm"
+    shutil.copytree(lm_dir, damaged)
+    (damaged / SETTINGS_FILE).write_text('{"vocab_size": ')  # cut off mid-write
+    with pytest.raises(SavedModelError, match="damaged.*word_lm/train.py --corpus reuters"):
+        reuters_train.parse_args(["--pretrained", str(damaged)])
+    (damaged / SETTINGS_FILE).write_text((lm_dir / SETTINGS_FILE).read_text())
+    (damaged / "encoder.keras").unlink()
+    with pytest.raises(SavedModelError, match="not found; make it with python examples/word_lm/train.py --corpus reu"):
+        adopt_language_model(damaged, "reuters")
 
 
 def test_generate_reads_a_prompt_as_reuters_tokens(reuters_lm, capsys):

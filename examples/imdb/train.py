@@ -65,7 +65,7 @@ def sizes_and_defaults(options):
     """Defaults that depend on other options: fine-tuning takes the language model's sizes (and
     PRETRAINED_DEFAULTS), a quick run from scratch QUICK_SIZES."""
     if options.pretrained:  # the sizes: common.pretrained.CLASSIFIER_OPTIONS
-        return {**PRETRAINED_DEFAULTS, **classifier_defaults(options.pretrained)}
+        return {**PRETRAINED_DEFAULTS, **classifier_defaults(options.pretrained, EXAMPLE)}
     return QUICK_SIZES if options.quick else {}
 
 
@@ -205,7 +205,7 @@ def build_from_text(args, splits, unlabelled, run):
     from word vectors of the unlabelled text, or the language model's embedding and LSTM)."""
     train_texts, _ = splits["train"]
     if args.pretrained:
-        encoder, vectorizer = adopt_language_model(args.pretrained)
+        encoder, vectorizer = adopt_language_model(args.pretrained, EXAMPLE)
     else:
         vectorizer = make_vectorizer(train_texts, args.max_tokens)
     vocab_size = len(vectorizer.get_vocabulary())

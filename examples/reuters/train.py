@@ -59,7 +59,7 @@ def sizes_and_defaults(options):
     """Defaults that depend on other options: with --pretrained the language model's sizes
     (common.pretrained.CLASSIFIER_OPTIONS), on a quick run from scratch QUICK_SIZES."""
     if options.pretrained:
-        return classifier_defaults(options.pretrained)
+        return classifier_defaults(options.pretrained, EXAMPLE)
     return QUICK_SIZES if options.quick else {}
 
 
@@ -379,7 +379,7 @@ def main(argv=None):
     topics, train, val, test = load_data(args)  # NLTK's Reuters corpus, tokenised with NLTK
     encoder = None
     if args.pretrained:  # the language model's vocabulary (its text was tokenised as ours)
-        encoder, vectorizer = adopt_language_model(args.pretrained)
+        encoder, vectorizer = adopt_language_model(args.pretrained, EXAMPLE)
     else:
         vectorizer = make_vectorizer(train[0], args.max_tokens, standardize=None)  # from training stories only
     train_ds, val_ds, _ = text_datasets(vectorizer, [train, val, test], args.max_length, args.batch_size, args.seed)

@@ -21,7 +21,7 @@ from keras import layers, ops
 
 from common import cli
 from common.generation import MAX_TEMPERATURE, RecurrentGenerator, check_sampling
-from common.pretrained import SETTINGS_FILE, VOCABULARY_FILE, corpus_of
+from common.pretrained import SETTINGS_FILE, VOCABULARY_FILE, corpus_of, how_to_make
 from common.saving import load_for_use, read_sidecar
 from common.text import vectorizer_for
 from common.training import default_output_dir
@@ -29,6 +29,8 @@ from common.training import default_output_dir
 from lm_corpus import CORPORA
 from model import UNKNOWN  # importing model registers WordLanguageModel, which model.keras needs
 
+# A folder whose settings are missing or damaged does not say its corpus: name both ways of training one.
+HOW_TO_TRAIN = f"{how_to_make('imdb')} (a Reuters model: {how_to_make('reuters')})"
 MAX_LENGTH = 10_000  # words per call: a review is a few hundred
 
 
@@ -124,9 +126,9 @@ class WordGenerator(RecurrentGenerator):
 def load_generator(model_dir):
     """A WordGenerator from a training run's folder; a clear error when it holds no trained model."""
     vocabulary_path = Path(model_dir) / VOCABULARY_FILE
-    model = load_for_use(Path(model_dir) / "model.keras", "make example-word_lm", vocabulary_path)
-    vocabulary = read_sidecar(vocabulary_path, "make example-word_lm")
-    settings = read_sidecar(Path(model_dir) / SETTINGS_FILE, "make example-word_lm")
+    model = load_for_use(Path(model_dir) / "model.keras", HOW_TO_TRAIN, vocabulary_path)
+    vocabulary = read_sidecar(vocabulary_path, HOW_TO_TRAIN)
+    settings = read_sidecar(Path(model_dir) / SETTINGS_FILE, HOW_TO_TRAIN)
     return WordGenerator(model, vocabulary, corpus_of(settings))
 
 
