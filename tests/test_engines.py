@@ -106,6 +106,32 @@ def test_windows_end_at_the_labelled_cycle():
         cmapss.windows(np.zeros((5, 2)), 10)
 
 
+def test_an_engine_younger_than_the_window_repeats_its_first_cycle_before_it():
+    features = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
+    padded = cmapss.windows(features, 5, pad=True)
+    assert padded.shape == (1, 5, 2) and padded[0, :, 0].tolist() == [1, 1, 1, 2, 3]
+    assert cmapss.windows(features, 2, pad=True)[:, -1, 0].tolist() == [2, 3]  # long enough: as without pad
+    rows = np.array(engine_rows(7, 12, 40, np.random.default_rng(0)))
+    scaler = cmapss.Scaler(["cycle"], [0.0], [1.0])
+    assert train.last_windows([rows], scaler, 1.0, 15)[0, :, 0].tolist() == [1, 1, 1, *range(1, 13)]
+
+
+def test_the_engine_baseline_is_the_drift_from_its_own_first_cycles():
+    """--engine-baseline 2: each cycle's features, then the same minus the mean of the engine's first 2 cycles,
+    or of the one it has had at cycle 1 (causal)."""
+    values = np.array([[4.0], [6.0], [8.0], [11.0]])
+    np.testing.assert_allclose(cmapss.starting_point(values, 2)[:, 0], [4, 5, 5, 5])
+    np.testing.assert_allclose(cmapss.starting_point(values, 9)[:, 0], [4, 5, 6, 7.25])
+    rows = np.array(engine_rows(7, 4, 40, np.random.default_rng(0)))
+    rows[:, 6] = values[:, 0]  # sensor_2
+    scaler = cmapss.Scaler(["sensor_2"], [0.0], [1.0])
+    features = cmapss.engine_features(rows, scaler, smoothing=1.0, baseline=2)
+    np.testing.assert_allclose(features, [[4, 0], [6, 1], [8, 3], [11, 6]])
+    assert cmapss.engine_features(rows, scaler, smoothing=1.0).shape == (4, 1)
+    cut = cmapss.engine_features(rows[:3], scaler, smoothing=0.5, baseline=3)  # a test engine cut off sooner
+    np.testing.assert_allclose(cut, cmapss.engine_features(rows, scaler, smoothing=0.5, baseline=3)[:3])
+
+
 def test_smoothing_is_a_causal_moving_average():
     values = np.array([[0.0], [1.0], [1.0], [1.0]])
     np.testing.assert_allclose(cmapss.smooth(values, 0.5)[:, 0], [0.0, 0.5, 0.75, 0.875])
@@ -216,6 +242,21 @@ def test_same_seed_same_numbers(data_dir, tmp_path):
     first = train.main([*options, "--output-dir", str(tmp_path / "a")])["metrics"]
     second = train.main([*options, "--output-dir", str(tmp_path / "b")])["metrics"]
     assert first["rmse"] == second["rmse"] and first["phm08_score"] == second["phm08_score"]
+
+
+def test_a_model_with_the_engine_baseline_and_a_longer_window_answers_in_a_new_process(data_dir, tmp_path):
+    """--engine-baseline doubles the inputs and --window 45 is longer than some test engines (40 cycles and up):
+    both reach preprocessing.json, and predict.py reads an engine the way training did."""
+    options = ["--quick", "--epochs", "2", "--engine-baseline", "10", "--window", "45", "--data-dir", str(data_dir)]
+    record = train.main([*options, "--output-dir", str(tmp_path / "out")])
+    assert np.isfinite(record["metrics"]["rmse"])
+    saved = json.loads((tmp_path / "out" / "preprocessing.json").read_text())
+    assert saved["engine_baseline"] == 10 and saved["window"] == 45
+    assert keras.models.load_model(tmp_path / "out" / "model.keras").input_shape == (None, 45, 6)
+    rows = engine_rows(3, 60, 120, np.random.default_rng(1))
+    (tmp_path / "engine.txt").write_text(format_rows(rows))
+    answer = predict(tmp_path / "out", tmp_path / "engine.txt")
+    assert answer.returncode == 0 and "engine 3\tcycle 60\tremaining useful life" in answer.stdout, answer.stderr
 
 
 def predict(output_dir, *files):

@@ -220,14 +220,30 @@ def smooth(features, alpha):
     return smoothed
 
 
-def engine_features(rows, scaler, smoothing):
-    """One engine's model inputs, cycle by cycle: the kept columns scaled, then smoothed over its history."""
-    return smooth(scaler.transform(rows), smoothing)
+def engine_features(rows, scaler, smoothing, baseline=0):
+    """One engine's model inputs, cycle by cycle: the kept columns scaled, then smoothed over its history; with
+    `baseline` cycles, followed by the same values minus the engine's own starting point (the mean of its first
+    `baseline` scaled cycles, or of those it has had so far: causal), i.e. how far it has drifted since new."""
+    scaled = scaler.transform(rows)
+    smoothed = smooth(scaled, smoothing)
+    if not baseline:
+        return smoothed
+    return np.concatenate([smoothed, smoothed - starting_point(scaled, baseline)], axis=1)
 
 
-def windows(features, window):
+def starting_point(features, cycles):
+    """(cycles, features): at each cycle t, the mean of the first min(t, `cycles`) cycles (it sees no later one)."""
+    counts = np.minimum(np.arange(1, len(features) + 1), cycles)[:, None]
+    sums = np.cumsum(features, axis=0)
+    return (sums[np.minimum(np.arange(len(features)), cycles - 1)] / counts).astype("float32")
+
+
+def windows(features, window, pad=False):
     """(cycles - window + 1, window, features): every run of `window` consecutive cycles, the i-th ending at
-    cycle i + window (1-based), so it is labelled with that last cycle's RUL."""
+    cycle i + window (1-based), so it is labelled with that last cycle's RUL. With `pad`, an engine younger than
+    the window is read as if it had run at its first cycle's values before it (one window, ending at its last)."""
+    if pad and len(features) < window:
+        features = np.concatenate([np.repeat(features[:1], window - len(features), axis=0), features])
     if len(features) < window:
         raise ValueError(f"{len(features)} cycles is fewer than the window of {window}")
     return np.lib.stride_tricks.sliding_window_view(features, window, axis=0).transpose(0, 2, 1).astype("float32")

@@ -82,7 +82,8 @@ def main(argv=None):
                 engines_read.append(((str(path), unit), label, refusal, "", None))
                 continue
             note = f"   extrapolation, outside the training engines' range: {where}" if excess > NOTED_EXCESS else ""
-            inputs = windows(engine_features(rows, scaler, smoothing), window)[-1]  # its last `window` cycles
+            features = engine_features(rows, scaler, smoothing, preprocessing.get("engine_baseline", 0))
+            inputs = windows(features, window)[-1]  # its last `window` cycles
             engines_read.append(((str(path), unit), label, None, note, inputs))
     judged = [inputs for *_, inputs in engines_read if inputs is not None]
     predicted = iter(model.predict(np.stack(judged), verbose=0)[:, 0] if judged else [])

@@ -69,6 +69,14 @@ def parse_args(argv=None):
         "(0 keeps all)",
     )
     data.add_argument(
+        "--engine-baseline",
+        type=cli.non_negative_int,
+        default=0,
+        metavar="CYCLES",
+        help="also give the model each sensor minus the engine's own mean over its first CYCLES cycles (its drift "
+        "since new; 0: absolute values only)",
+    )
+    data.add_argument(
         "--validation-engines", type=cli.positive_int, default=20, help="training engines held out for validation"
     )
     model = cli.add_model_args(parser, cell="gru", units=64, layers=2, dropout=0.2)
@@ -101,18 +109,21 @@ def split_engines(units, count, seed):
     return [unit for unit in units if unit not in held_out], sorted(held_out)
 
 
-def labelled_windows(engine_rows, scaler, smoothing, window, cap):
+def labelled_windows(engine_rows, scaler, smoothing, window, cap, baseline=0):
     """(windows, RUL labels) of engines run to failure: every window, labelled with its last cycle's RUL."""
     inputs, labels = [], []
     for rows in engine_rows:
-        inputs.append(windows(engine_features(rows, scaler, smoothing), window))
+        inputs.append(windows(engine_features(rows, scaler, smoothing, baseline), window))
         labels.append(rul_labels(rows[:, 1], cap)[window - 1 :])
     return np.concatenate(inputs), np.concatenate(labels)
 
 
-def last_windows(engine_rows, scaler, smoothing, window):
-    """(engines, window, features): the last `window` cycles of each engine (where a test engine is scored)."""
-    return np.stack([windows(engine_features(rows, scaler, smoothing), window)[-1] for rows in engine_rows])
+def last_windows(engine_rows, scaler, smoothing, window, baseline=0):
+    """(engines, window, features): the last `window` cycles of each engine (where a test engine is scored); an
+    engine younger than the window has its first cycle repeated before it."""
+    return np.stack(
+        [windows(engine_features(rows, scaler, smoothing, baseline), window, pad=True)[-1] for rows in engine_rows]
+    )
 
 
 def plot_test_engines(predicted, true, baseline, path):
@@ -128,9 +139,11 @@ def plot_test_engines(predicted, true, baseline, path):
     save_figure(figure, path)
 
 
-def plot_engine_life(model, rows, scaler, smoothing, window, cap, unit, path):
+def plot_engine_life(model, rows, scaler, args, unit, path):
     """A held-out engine's predicted RUL at every cycle of its life, against the truth (capped and not)."""
-    predicted = model.predict(windows(engine_features(rows, scaler, smoothing), window), verbose=0)[:, 0]
+    window, cap = args.window, args.rul_cap
+    features = engine_features(rows, scaler, args.smoothing, args.engine_baseline)
+    predicted = model.predict(windows(features, window), verbose=0)[:, 0]
     cycles = rows[window - 1 :, 1]
     figure, axis = plt.subplots(figsize=(9, 4))
     axis.plot(cycles, rows[:, 1].max() - cycles, color="grey", linestyle="--", label="cycles left")
@@ -165,9 +178,6 @@ def load_data(args):
     uncorrelated = uncorrelated_columns(fitted_on, labels, args.min_correlation)
     kept = [name for name in COLUMNS[2:] if name not in constant + uncorrelated]
     scaler = Scaler.fit(fitted_on, kept)
-    short = [unit for unit, rows in test_engines.items() if len(rows) < args.window]
-    if short:
-        raise SystemExit(f"error: test engines {short} have fewer cycles than --window {args.window}")
     print(
         f"FD001: {len(train_engines)} training engines ({len(train_units)} train, {len(validation_units)} validation), "
         f"{len(test_engines)} test engines; {len(kept)} columns kept; dropped: constant {', '.join(constant)}; "
@@ -175,16 +185,23 @@ def load_data(args):
     )
     data = {
         name: labelled_windows(
-            [train_engines[unit] for unit in units], scaler, args.smoothing, args.window, args.rul_cap
+            [train_engines[unit] for unit in units],
+            scaler,
+            args.smoothing,
+            args.window,
+            args.rul_cap,
+            args.engine_baseline,
         )
         for name, units in (("train", train_units), ("validation", validation_units))
     }
-    data["test"] = last_windows(list(test_engines.values()), scaler, args.smoothing, args.window), test_rul
+    test_windows = last_windows(list(test_engines.values()), scaler, args.smoothing, args.window, args.engine_baseline)
+    data["test"] = test_windows, test_rul
     print(", ".join(f"{name} windows {len(x):,}" for name, (x, _) in data.items()) + f" (of {args.window} cycles)")
     preprocessing = {
         **scaler.to_dict(),
         "smoothing": args.smoothing,
         "window": args.window,
+        "engine_baseline": args.engine_baseline,
         "rul_cap": args.rul_cap,
         "dropped": constant + uncorrelated,
         "training_range": setting_and_sensor_range(fitted_on),  # predict.py flags or refuses engines outside it
@@ -281,14 +298,14 @@ def main(argv=None):
     data, scaler, preprocessing, chosen, (unit, life) = load_data(args)
     (run.output_dir / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=1))  # for predict.py
     with run.scope():
-        model = build(args, len(chosen["kept_columns"]))
+        model = build(args, data["train"][0].shape[-1])
     model.summary()
     model = train(model, data, args, run)
     tested, *seconds = test(model, data, args, run)
     (predicted, _), (ridge_predicted, _), _ = tested.values()
     plot_test_engines(predicted, data["test"][1], ridge_predicted, run.output_dir / "test_engines.png")
     life_plot = run.output_dir / "engine_life.png"
-    plot_engine_life(model, life, scaler, args.smoothing, args.window, args.rul_cap, unit, life_plot)
+    plot_engine_life(model, life, scaler, args, unit, life_plot)
     return report(tested, *seconds, chosen, args, run)
 
 
