@@ -233,9 +233,8 @@ def engine_features(rows, scaler, smoothing, baseline=0):
 
 def starting_point(features, cycles):
     """(cycles, features): at each cycle t, the mean of the first min(t, `cycles`) cycles (it sees no later one)."""
-    counts = np.minimum(np.arange(1, len(features) + 1), cycles)[:, None]
-    sums = np.cumsum(features, axis=0)
-    return (sums[np.minimum(np.arange(len(features)), cycles - 1)] / counts).astype("float32")
+    last = np.minimum(np.arange(len(features)), cycles - 1)  # the latest of the first `cycles` seen at each cycle
+    return (np.cumsum(features, axis=0)[last] / (last + 1)[:, None]).astype("float32")
 
 
 def windows(features, window, pad=False):
