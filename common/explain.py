@@ -118,7 +118,14 @@ class TextExplainer:
         if members and not isinstance(self.classifier.layers[-1], keras.layers.Average):
             raise ValueError(f"{self.classifier.name!r} combines several networks, but not by averaging them")
         networks = members or [self.classifier]
-        self.networks = [(network.get_layer("embedding"), _chain_after(network, "embedding")) for network in networks]
+        try:
+            self.networks = [
+                (network.get_layer("embedding"), _chain_after(network, "embedding")) for network in networks
+            ]
+            self.not_a_chain = None
+        except ValueError:  # e.g. Reuters --tf-idf: the words also reach the output by a second path
+            self.networks = []
+            self.not_a_chain = f"{self.classifier.name!r} is not an embedding followed by a single chain of layers"
         self.output_names = list(output_names)
         self.batch_size = batch_size
         config = self.vectorizer.get_config()
@@ -170,6 +177,10 @@ class TextExplainer:
             raise ValueError(f"nothing to explain: the text {what} (after cleaning and truncation)")
         started = time.perf_counter()
         if method == "integrated_gradients":
+            if self.not_a_chain:  # the path from padding to the text would leave the second path out
+                raise ValueError(
+                    f"integrated gradients walk the embeddings only; {self.not_a_chain}: use --method occlusion"
+                )
             scores, probability, baseline = self.integrated_gradients(ids, output, steps)
         elif method == "occlusion":
             scores, probability, baseline = (*self.occlusion(ids, output), None)

@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy import sparse
 
 from common.embeddings import pretrained_embeddings
 from common.saving import SavedModelError, check_round_trip, load_for_use, read_sidecar
@@ -74,6 +75,63 @@ class TruncateSequence(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "max_length": self.max_length}
+
+
+@keras.saving.register_keras_serializable(package="rnn_examples")
+class TfIdf(keras.layers.Layer):
+    """Token ids (batch, time), 0-padded -> each text's TF-IDF vector (batch, vocab_size), as scikit-learn's
+    `TfidfVectorizer(sublinear_tf=True)` computes it: (1 + log count) x idf for each word of the text, the vector
+    scaled to length 1.
+
+    The idf (`inverse_document_frequency`) comes from the training texts and is saved with the model as a weight
+    that training leaves alone. Padding (id 0) and the unknown word (id 1) have idf 0, so a text's length and
+    padding change nothing. A Dense layer on this vector is the logistic-regression baseline's model; beside a
+    recurrent network's features it lets every word of the text reach the output by itself, however rare.
+    """
+
+    def __init__(self, vocab_size, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.count = keras.layers.CategoryEncoding(vocab_size, output_mode="count")
+
+    def build(self, input_shape):
+        self.idf = self.add_weight(shape=(self.vocab_size,), initializer="zeros", trainable=False, name="idf")
+
+    def call(self, token_ids):
+        counts = self.count(token_ids)
+        weights = keras.ops.where(counts > 0, 1.0 + keras.ops.log(keras.ops.maximum(counts, 1.0)), 0.0) * self.idf
+        return weights / keras.ops.maximum(keras.ops.norm(weights, axis=-1, keepdims=True), 1e-12)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.vocab_size)
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size}
+
+
+def inverse_document_frequency(sequences, vocab_size):
+    """Smoothed idf of each token id over the training texts' id sequences, scikit-learn's formula:
+    ln((1 + texts) / (1 + texts containing the id)) + 1; 0 for padding (0) and the unknown word (1)."""
+    containing = np.zeros(vocab_size)
+    for ids in sequences:
+        containing[np.unique(ids)] += 1
+    idf = np.log((1 + len(sequences)) / (1 + containing)) + 1
+    idf[:2] = 0.0
+    return idf.astype("float32")
+
+
+def tf_idf_matrix(sequences, idf):
+    """The TF-IDF vectors that `TfIdf` computes, for many id sequences at once as a sparse (texts, ids) matrix:
+    what scikit-learn's linear models are fitted on (a dense one would be texts x vocabulary floats)."""
+    rows = np.repeat(np.arange(len(sequences)), [len(ids) for ids in sequences])
+    columns = np.concatenate([np.asarray(ids, dtype="int64") for ids in sequences] + [np.zeros(0, "int64")])
+    counts = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(sequences), len(idf)))
+    counts.sum_duplicates()  # one entry per (text, id): its count
+    counts.data = 1.0 + np.log(counts.data)
+    weights = sparse.csr_matrix(counts.multiply(np.asarray(idf, dtype="float64")[None, :]))
+    weights.eliminate_zeros()  # padding and unknown words (idf 0)
+    lengths = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1))).ravel()
+    return sparse.csr_matrix(sparse.diags(1.0 / np.maximum(lengths, 1e-12)) @ weights)
 
 
 def make_vectorizer(texts, max_tokens, standardize=clean_text, split="whitespace"):

@@ -139,13 +139,23 @@ def test_bad_method_and_output_are_refused(keyed):
         keyed.explain("great film", output=3)
 
 
-def test_a_model_that_is_not_a_chain_is_refused(vectorizer):
+def test_a_model_that_is_not_a_chain_is_refused_integrated_gradients_and_explained_by_occlusion(vectorizer):
+    # The keyed classifier with a second path from the token ids to the output (as Reuters' --tf-idf has), here
+    # weighing nothing: integrated gradients would walk the embeddings only; occlusion deletes words from the input.
+    keyed = keyed_classifier(vectorizer, "great")
     token_ids = keras.Input(shape=(None,), dtype="int32")
-    embedded = layers.Embedding(vectorizer.vocabulary_size(), 4, name="embedding")(token_ids)
-    pooled = layers.Concatenate()([layers.GlobalAveragePooling1D()(embedded), layers.GlobalMaxPooling1D()(embedded)])
-    model = keras.Model(token_ids, layers.Dense(1, activation="sigmoid")(pooled))
-    with pytest.raises(ValueError, match="not a single chain"):
-        TextExplainer(raw_text_model(vectorizer, model, 50, "branching"), ["positive"])
+    pooled = MaskedGlobalMaxPooling1D()(keyed.get_layer("embedding")(token_ids))
+    words = layers.CategoryEncoding(vectorizer.vocabulary_size(), output_mode="multi_hot")(token_ids)
+    output = layers.Dense(1, activation="sigmoid", name="output")
+    model = keras.Model(token_ids, output(layers.Concatenate()([pooled, words])))
+    weights = np.zeros((1 + vectorizer.vocabulary_size(), 1), "float32")
+    weights[0] = 1.0  # the pooled feature as in keyed_classifier, every word's own weight 0
+    output.set_weights([weights, np.array([-1.0], "float32")])
+    explainer = TextExplainer(raw_text_model(vectorizer, model, 50, "branching"), ["positive"])
+    with pytest.raises(ValueError, match="not an embedding followed by a single chain.*use --method occlusion"):
+        explainer.explain("a great film")
+    explanation = explainer.explain("a great film", method="occlusion")
+    assert explanation.top_words(1) == [("great", pytest.approx(sigmoid(3) - sigmoid(-1), rel=1e-5))]
 
 
 def test_the_page_shows_markup_as_text_and_never_runs_it(tmp_path):

@@ -9,6 +9,7 @@ from test_training import InterruptAt, RecordEpochs, tiny_data, tiny_model, tiny
 from common import reuters as corpus  # noqa: E402
 from common.data import DataNotFoundError
 from common.saving import SavedModelError
+from common.text import encode, inverse_document_frequency, make_vectorizer, tf_idf_matrix
 
 ensemble = load_example("reuters", "ensemble")
 scores = load_example("reuters", "scores")
@@ -313,6 +314,37 @@ def test_a_model_trained_with_rare_topic_weights_saves_and_predicts_in_a_new_pro
     assert record["config"]["rare_topic_weight"] == 0.5 and np.isfinite(record["metrics"]["f1_micro"])
     answer = run_predict(REPO_ROOT / "examples" / "reuters" / "predict.py", tmp_path / "out", "OPEC crude oil")
     assert answer.returncode == 0 and answer.stdout.startswith("[1] crude"), answer.stderr
+
+
+def test_the_tf_idf_member_is_the_baseline_in_keras_and_the_model_predicts_in_a_new_process(small_reuters, tmp_path):
+    record = quick_run(small_reuters, tmp_path / "out", "--tf-idf")
+    assert record["config"]["tf_idf"] is True and record["metrics"]["rnn_alone_f1_micro"] > 0
+    model = keras.models.load_model(tmp_path / "out" / "model.keras")
+    member = model.get_layer("tf_idf_logistic_regression")  # scikit-learn's model, as Keras layers
+    assert not member.get_layer("tf_idf").trainable_weights and np.abs(member.get_layer("output").kernel).max() > 1
+    answer = run_predict(REPO_ROOT / "examples" / "reuters" / "predict.py", tmp_path / "out", "OPEC crude oil")
+    assert answer.returncode == 0 and answer.stdout.startswith("[1] crude"), answer.stderr
+    explained = run_predict(
+        REPO_ROOT / "examples" / "reuters" / "predict.py", tmp_path / "out", "--explain", "OPEC crude oil"
+    )
+    assert explained.returncode != 0 and "use --method occlusion" in explained.stderr
+
+
+def test_the_tf_idf_member_gives_scikit_learns_probabilities():
+    rng = np.random.default_rng(0)
+    texts = [
+        " ".join(rng.choice(["oil", "opec", "wheat", "corn", "rates", "bank", "the", "said"], 12)) for _ in range(40)
+    ]
+    labels = np.array(
+        [[("oil" in t) * 1.0, ("wheat" in t) * 1.0, 0.0] for t in texts], dtype="float32"
+    )  # one topic no story has
+    vectorizer = make_vectorizer(texts, 100, standardize=None)
+    member = train.fit_tf_idf_member(vectorizer, (texts, labels), max_length=10)
+    sequences = encode(vectorizer, texts, 10)
+    ours = member.predict(keras.utils.pad_sequences(sequences, padding="post"), verbose=0)
+    features = tf_idf_matrix(sequences, inverse_document_frequency(sequences, vectorizer.vocabulary_size()))
+    theirs = train.fit_quietly(train.logistic_regression(), features, labels).predict_proba(features)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
 def test_average_models_is_the_mean_of_its_members_and_reloads(tmp_path):

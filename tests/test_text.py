@@ -13,12 +13,16 @@ import tensorflow as tf
 from common.models import output_head, recurrent_stack
 from common.saving import SavedModelError, check_round_trip
 from common.text import (
+    TfIdf,
     batch_by_length,
     check_vocabulary,
     clean_text,
+    encode,
+    inverse_document_frequency,
     make_vectorizer,
     raw_text_model,
     readable_word_counts,
+    tf_idf_matrix,
 )
 
 # Every character that Python's str.splitlines() breaks at, which Keras uses to read a saved vocabulary back,
@@ -157,3 +161,41 @@ def test_batches_padded_to_few_shapes_keep_their_structure_and_reach_a_fixed_len
         np.testing.assert_array_equal(ids.numpy()[:, :3], [[1, 2, 3], [1, 2, 3]])
         if paired:
             np.testing.assert_array_equal(batch[1].numpy(), ids.numpy() * 2)
+
+
+def tf_idf_model(idf):
+    token_ids = keras.Input((None,), dtype="int32")
+    layer = TfIdf(len(idf))
+    model = keras.Model(token_ids, layer(token_ids))
+    layer.set_weights([idf])
+    return model
+
+
+def test_tf_idf_by_hand_ignores_padding_and_unknown_words():
+    # Two texts over ids 2..4: [2 2 3] and [3 4]. idf = ln(3 / (1 + texts with the id)) + 1:
+    # id 2 and 4 ln(1.5) + 1 = 1.405465, id 3 (in both) 1. Text 1: 2 -> (1 + ln 2) x 1.405465 = 2.379658,
+    # 3 -> 1; length sqrt(2.379658^2 + 1) = 2.581235, so 0.921908 and 0.387412.
+    idf = inverse_document_frequency([np.array([2, 2, 3]), np.array([3, 4])], vocab_size=5)
+    np.testing.assert_allclose(idf, [0, 0, 1.405465, 1, 1.405465], rtol=1e-6)
+    model = tf_idf_model(idf)
+    expected = [0, 0, 0.921908, 0.387412, 0]
+    for ids in ([2, 2, 3, 0, 0, 0], [2, 1, 2, 3, 0, 0], [3, 2, 2, 1, 1, 1]):  # padding, unknown words, order
+        np.testing.assert_allclose(model.predict(np.array([ids]), verbose=0)[0], expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(model.predict(np.array([[1, 0, 0]]), verbose=0), np.zeros((1, 5)))  # nothing known
+
+
+def test_tf_idf_is_scikit_learns_on_the_same_tokens():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["wheat corn wheat exports", "oil prices oil oil", "corn and oil", "wheat prices rose", "and and and"]
+    vectorizer = make_vectorizer(texts, max_tokens=100, standardize=None)
+    sequences = encode(vectorizer, texts, max_length=100)
+    ours = tf_idf_model(inverse_document_frequency(sequences, vectorizer.vocabulary_size()))
+    ours = ours.predict(keras.utils.pad_sequences(sequences, padding="post"), verbose=0)
+    reference = TfidfVectorizer(sublinear_tf=True, vocabulary=vectorizer.get_vocabulary()[2:], token_pattern=r"\S+")
+    theirs = reference.fit_transform(texts).toarray()
+    np.testing.assert_allclose(ours[:, 2:], theirs, rtol=1e-5, atol=1e-6)
+    idf = inverse_document_frequency(sequences, vectorizer.vocabulary_size())
+    np.testing.assert_allclose(
+        tf_idf_matrix(sequences + [np.array([0, 1])], idf).toarray(), [*ours, ours[0] * 0], atol=1e-6
+    )

@@ -1,9 +1,11 @@
 """One ensemble member's network: a story's token ids -> each topic's probability (chapter 001 §4, 004 §5.3.3)."""
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from common.models import output_head, pool_over_time, recurrent_stack
+from common.text import TfIdf
 from common.training import adam
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] before the logarithm, as Keras' own loss does
@@ -96,4 +98,20 @@ def build_model(
         loss="binary_crossentropy" if positive_weights is None else TopicWeightedCrossentropy(positive_weights),
         metrics=[keras.metrics.F1Score(average="micro", threshold=0.5, name="micro_f1")],
     )
+    return model
+
+
+def logistic_regression_model(idf, coefficients, intercepts, name="tf_idf_logistic_regression"):
+    """Token ids (batch, words) -> (batch, topics) probabilities of a linear model on the story's TF-IDF vector.
+
+    The weights come from elsewhere (scikit-learn's logistic regression, fitted on common.text.tf_idf_matrix of
+    the same ids: `coefficients` (topics, ids), `intercepts` (topics,)), so the baseline becomes a Keras model
+    that saves, loads and averages with the recurrent networks; nothing here is trained.
+    """
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    tf_idf = TfIdf(len(idf), name="tf_idf")
+    output = layers.Dense(len(intercepts), activation="sigmoid", dtype="float32", name="output")
+    model = keras.Model(token_ids, output(tf_idf(token_ids)), name=name)
+    tf_idf.set_weights([np.asarray(idf, dtype="float32")])
+    output.set_weights([np.asarray(coefficients, dtype="float32").T, np.asarray(intercepts, dtype="float32")])
     return model
