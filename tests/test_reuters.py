@@ -1,5 +1,7 @@
 """Reuters topic example: corpus in NLTK's layout, end to end, thresholds from validation only, predict."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -322,6 +324,16 @@ def test_the_tf_idf_member_is_the_baseline_in_keras_and_the_model_predicts_in_a_
     model = keras.models.load_model(tmp_path / "out" / "model.keras")
     member = model.get_layer("tf_idf_logistic_regression")  # scikit-learn's model, as Keras layers
     assert not member.get_layer("tf_idf").trainable_weights and np.abs(member.get_layer("output").kernel).max() > 1
+    # The RNNs read the first 80 tokens (--quick), the TF-IDF member the whole story: oil words after 100 filler
+    # words still raise crude.
+    end_to_end = keras.models.load_model(tmp_path / "out" / "end_to_end.keras")
+    assert model.get_layer("truncate_for_rnns").max_length == 80
+    topics = json.loads((tmp_path / "out" / "topics.json").read_text())["topics"]
+    filler = " ".join(["the company said"] * 34)
+    late_oil, no_oil = end_to_end.predict(
+        np.array([f"{filler} crude oil barrels opec", filler], dtype=object), verbose=0
+    )
+    assert late_oil[topics.index("crude")] > no_oil[topics.index("crude")] + 0.05
     answer = run_predict(REPO_ROOT / "examples" / "reuters" / "predict.py", tmp_path / "out", "OPEC crude oil")
     assert answer.returncode == 0 and answer.stdout.startswith("[1] crude"), answer.stderr
     explained = run_predict(
@@ -339,8 +351,8 @@ def test_the_tf_idf_member_gives_scikit_learns_probabilities():
         [[("oil" in t) * 1.0, ("wheat" in t) * 1.0, 0.0] for t in texts], dtype="float32"
     )  # one topic no story has
     vectorizer = make_vectorizer(texts, 100, standardize=None)
-    member = train.fit_tf_idf_member(vectorizer, (texts, labels), max_length=10)
-    sequences = encode(vectorizer, texts, 10)
+    member = train.fit_tf_idf_member(vectorizer, (texts, labels))
+    sequences = encode(vectorizer, texts, train.WHOLE_STORY)
     ours = member.predict(keras.utils.pad_sequences(sequences, padding="post"), verbose=0)
     features = tf_idf_matrix(sequences, inverse_document_frequency(sequences, vectorizer.vocabulary_size()))
     theirs = train.fit_quietly(train.logistic_regression(), features, labels).predict_proba(features)

@@ -24,6 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
+import keras
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -42,6 +43,7 @@ from common.pretrained import (
 )
 from common.reuters import english_stopwords, load_split, most_frequent_topics, open_reader, unlabelled_stories
 from common.text import (
+    TruncateSequence,
     check_saved_text_models,
     encode,
     inverse_document_frequency,
@@ -124,7 +126,7 @@ def parse_args(argv=None):
         "--tf-idf",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="average the RNN ensemble, half and half, with a logistic regression on the TF-IDF of the same tokens "
+        help="average the RNN ensemble, half and half, with a logistic regression on the TF-IDF of the whole story "
         "(the baseline's model, fitted in seconds, saved inside the model): what the RNNs add to the words alone",
     )
     training = cli.add_training_args(
@@ -246,13 +248,14 @@ def tfidf_baseline(train, val, test, topics):
     return scores, time.perf_counter() - started
 
 
+WHOLE_STORY = 100_000  # tokens: more than any story has (the longest ModApte story has 1,646)
 CERTAIN_LOGIT = 30.0  # the answer to a topic that every (or no) training story has: sigmoid(30) = 1 - 1e-13
 
 
-def fit_tf_idf_member(vectorizer, train, max_length):
-    """The baseline's model on the token ids the RNNs read (the first max_length of each story, their vocabulary),
-    as a Keras model (model.logistic_regression_model) to average with them (--tf-idf)."""
-    sequences = encode(vectorizer, train[0], max_length)
+def fit_tf_idf_member(vectorizer, train):
+    """The baseline's model on the RNNs' token ids (their vocabulary) of the whole story, as a Keras model
+    (model.logistic_regression_model) to average with them (--tf-idf)."""
+    sequences = encode(vectorizer, train[0], WHOLE_STORY)
     idf = inverse_document_frequency(sequences, vectorizer.vocabulary_size())
     classifier = fit_quietly(logistic_regression(), tf_idf_matrix(sequences, idf), train[1])
     coefficients = np.zeros((train[1].shape[1], len(idf)))
@@ -348,7 +351,7 @@ def score(predictions, val, test, topics, args, tf_idf_predictions=None):
     if tf_idf_predictions is not None:  # the saved model averages the RNN ensemble and the TF-IDF member
         rnn_alone = evaluate(name, val_probabilities, val[1], test_probabilities, test[1], topics)[1]
         tf_idf_val, tf_idf_test = tf_idf_predictions
-        evaluate(f"TF-IDF member (first {args.max_length} tokens)", tf_idf_val, val[1], tf_idf_test, test[1], topics)
+        evaluate("TF-IDF member (the whole story)", tf_idf_val, val[1], tf_idf_test, test[1], topics)
         val_probabilities = (val_probabilities + tf_idf_val) / 2
         test_probabilities = (test_probabilities + tf_idf_test) / 2
         name = "the RNNs and the TF-IDF member"
@@ -383,12 +386,26 @@ def write_per_topic(per_topic, topics, frequency, output_dir):
             )
 
 
+def reader_length(args):
+    """How many tokens of a story the saved model reads: with --tf-idf the whole story (the RNNs cut their part)."""
+    return WHOLE_STORY if args.tf_idf else args.max_length
+
+
+def with_tf_idf_member(rnns, tf_idf_member, max_length):
+    """One model of token ids: the mean of the RNN ensemble's probabilities, on the first `max_length` ids, and
+    the TF-IDF member's, on all of them."""
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    first_tokens = TruncateSequence(max_length, name="truncate_for_rnns")(token_ids)
+    average = keras.layers.Average(name="average")([rnns(first_tokens), tf_idf_member(token_ids)])
+    return keras.Model(token_ids, average, name=f"{rnns.name}_and_tf_idf")
+
+
 def save(model, vectorizer, topics, threshold, test_texts, args, output_dir):
     """The averaged model (token ids in; the members' own checkpoints are in member-N/), the one that reads token
     strings, and its topics and threshold (predict.py's)."""
-    export = raw_text_model(vectorizer, model, args.max_length, name="reuters_end_to_end")
+    export = raw_text_model(vectorizer, model, reader_length(args), name="reuters_end_to_end")
     model.save(output_dir / "model.keras")
-    check_saved_text_models(output_dir, export, model, vectorizer, test_texts[:8], args.max_length)
+    check_saved_text_models(output_dir, export, model, vectorizer, test_texts[:8], reader_length(args))
     (output_dir / "topics.json").write_text(
         json.dumps({"topics": topics, "threshold": threshold, "remove_stopwords": args.remove_stopwords}, indent=2)
     )
@@ -435,9 +452,9 @@ def main(argv=None):
     predictions = predict_members(members, vectorizer, val, test, args.max_length)
     tf_idf_predictions = None
     if args.tf_idf:
-        tf_idf_member = fit_tf_idf_member(vectorizer, train, args.max_length)
-        tf_idf_predictions = predict_members([tf_idf_member], vectorizer, val, test, args.max_length)[0]
-        model = average_models([model, tf_idf_member], name=f"reuters_{args.cell}_ensemble_and_tf_idf")
+        tf_idf_member = fit_tf_idf_member(vectorizer, train)
+        tf_idf_predictions = predict_members([tf_idf_member], vectorizer, val, test, WHOLE_STORY)[0]
+        model = with_tf_idf_member(model, tf_idf_member, args.max_length)
     member_scores, (threshold, scores, per_topic), rnn_alone = score(
         predictions, val, test, topics, args, tf_idf_predictions
     )
