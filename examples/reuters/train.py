@@ -74,9 +74,9 @@ def sizes_and_defaults(options):
     return QUICK_SIZES if options.quick else {}
 
 
-def run_name(pretrained):
-    """The run's name: its output folder and results row (reuters, or reuters-pretrained)."""
-    return f"{EXAMPLE}-pretrained" if pretrained else EXAMPLE
+def run_name(options):
+    """The run's name: its output folder and results row (reuters, reuters-pretrained, reuters-tf-idf, ...)."""
+    return EXAMPLE + "-pretrained" * bool(options.pretrained) + "-tf-idf" * bool(options.tf_idf)
 
 
 def parse_args(argv=None):
@@ -148,9 +148,7 @@ def parse_args(argv=None):
         help="train N models from seeds SEED, SEED+1, ... one after another and average their probabilities "
         "(an ensemble; 1 = a single model)",
     )
-    args = cli.parse(
-        parser, argv, lambda options: run_name(options.pretrained), quick=QUICK, defaults=sizes_and_defaults
-    )
+    args = cli.parse(parser, argv, run_name, quick=QUICK, defaults=sizes_and_defaults)
     refuse_mismatched_language_model(parser, args, EXAMPLE)  # another corpus, or an option contradicting its sizes
     return args
 
@@ -438,7 +436,7 @@ def report(scores, threshold, member_scores, rnn_alone, baseline, rnn_seconds, t
 
 def main(argv=None):
     args = parse_args(argv)
-    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv, name=run_name(args.pretrained))
+    run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv, name=run_name(args))
     topics, train, val, test = load_data(args)  # NLTK's Reuters corpus, tokenised with NLTK
     encoder = None
     if args.pretrained:  # the language model's vocabulary (its text was tokenised as ours)
