@@ -168,6 +168,15 @@ class TextExplainer:
 
     # --- The two methods ---
 
+    def check_method(self, method):
+        """ValueError for a method that does not exist, or that cannot explain this model."""
+        if method not in ("integrated_gradients", "occlusion"):
+            raise ValueError(f"unknown method {method!r}: integrated_gradients or occlusion")
+        if method == "integrated_gradients" and self.not_a_chain:  # the path would leave the other inputs out
+            raise ValueError(
+                f"integrated gradients walk the embeddings only; {self.not_a_chain}: use --method occlusion"
+            )
+
     def explain(self, text, output=0, method="integrated_gradients", steps=64):
         """An `Explanation` of output `output` for `text`; ValueError when the model knows none of its words."""
         self.check_output(output)
@@ -175,17 +184,12 @@ class TextExplainer:
         if not np.any(ids > UNKNOWN):
             what = "has no words" if not words else "has no word the model knows"
             raise ValueError(f"nothing to explain: the text {what} (after cleaning and truncation)")
+        self.check_method(method)
         started = time.perf_counter()
         if method == "integrated_gradients":
-            if self.not_a_chain:  # the path from padding to the text would leave the second path out
-                raise ValueError(
-                    f"integrated gradients walk the embeddings only; {self.not_a_chain}: use --method occlusion"
-                )
             scores, probability, baseline = self.integrated_gradients(ids, output, steps)
-        elif method == "occlusion":
-            scores, probability, baseline = (*self.occlusion(ids, output), None)
         else:
-            raise ValueError(f"unknown method {method!r}: integrated_gradients or occlusion")
+            scores, probability, baseline = (*self.occlusion(ids, output), None)
         return Explanation(
             words=words,
             known=ids > UNKNOWN,

@@ -85,6 +85,11 @@ def main(argv=None):
     token_strings = story_tokens(settings, stories, args.data_dir)
     answers = predict_topics(model, settings, token_strings, args.top)
     explainer = TextExplainer(model, settings["topics"]) if args.explain else None
+    if explainer:  # refused before any answer: a --tf-idf model is explained by occlusion only
+        try:
+            explainer.check_method(args.method)
+        except ValueError as error:
+            raise SystemExit(f"error: {error}") from None
     for number, (story, tokens, topics) in enumerate(zip(stories, token_strings, answers, strict=True), start=1):
         heading = " ".join(story.split())[:70]
         if topics is None:
