@@ -227,6 +227,7 @@ def logistic_regression():
 
 
 def fit_quietly(classifier, features, labels):
+    """`classifier` fitted on `features` and `labels`, without scikit-learn's warning for a constant topic."""
     with warnings.catch_warnings():
         # A topic with no training story (only in --quick slices) gets a constant "no"; that is the right answer.
         warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
