@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from scipy import sparse
+from sklearn.preprocessing import normalize
 
 from common.embeddings import pretrained_embeddings
 from common.saving import SavedModelError, check_round_trip, load_for_use, read_sidecar
@@ -130,8 +131,7 @@ def tf_idf_matrix(sequences, idf):
     counts.data = 1.0 + np.log(counts.data)
     weights = sparse.csr_matrix(counts.multiply(np.asarray(idf, dtype="float64")[None, :]))
     weights.eliminate_zeros()  # padding and unknown words (idf 0)
-    lengths = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1))).ravel()
-    return sparse.csr_matrix(sparse.diags(1.0 / np.maximum(lengths, 1e-12)) @ weights)
+    return normalize(weights)  # each row to length 1; a row with no known word stays 0
 
 
 def make_vectorizer(texts, max_tokens, standardize=clean_text, split="whitespace"):
