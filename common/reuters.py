@@ -23,6 +23,7 @@ from common.data import DamagedDataError, fetch, nltk_corpus
 # character is a token of its own (and dropped below). A regular expression: no model to download.
 _TOKENIZER = nltk.tokenize.RegexpTokenizer(r"\d+(?:[.,/]\d+)*|\w+|[^\w\s]")
 _NUMBER = re.compile(r"^\d+(?:[.,/]\d+)*$")
+NUMBER_TOKEN = "<num>"  # every figure's one token
 
 
 def open_reader(data_dir):
@@ -46,7 +47,7 @@ def tokenize(text, stopwords=frozenset()):
     tokens = []
     for token in _TOKENIZER.tokenize(text.lower()):
         if _NUMBER.match(token):
-            tokens.append("<num>")
+            tokens.append(NUMBER_TOKEN)
         elif token.isalnum() and token not in stopwords:
             tokens.append(token)
     return " ".join(tokens)

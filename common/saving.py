@@ -22,22 +22,34 @@ def load_for_use(path, how_to_train, *companions):
     """The model saved at `path`, for a predict / generate / forecast script; a clear SystemExit instead of a
     traceback when it (or a `companions` file saved beside it, e.g. a vocabulary) is missing or unreadable.
 
-    `how_to_train` is the command that makes it, e.g. "make example-imdb".
+    `how_to_train` is the command that makes it, e.g. "make example-imdb"; a damaged file names the command of
+    the run that saved it instead, when its run.json tells (a variant's options included).
     """
     for needed in (path, *companions):
         if not Path(needed).exists():
             raise SystemExit(f"error: {needed} not found; train first with: {how_to_train} (or point to a trained run)")
+    again = f"train again with: {retrain_command(Path(path).parent, how_to_train)}"
     if str(path).endswith(".keras") and not zipfile.is_zipfile(path):
         # Keras would say "File not found" of a file that is there: a .keras file is a zip archive, and a cut
         # one (a full disk, an interrupted copy) has lost the directory at its end.
-        raise SystemExit(f"error: {path} is damaged (not a complete .keras archive); train again with: {how_to_train}")
+        raise SystemExit(f"error: {path} is damaged (not a complete .keras archive); {again}")
     try:
         return keras.models.load_model(path)
     except Exception as error:  # a damaged or half-written file, or a model from an incompatible version
         raise SystemExit(
-            f"error: {path} cannot be loaded ({type(error).__name__}: {str(error)[:300]}); "
-            f"train again with: {how_to_train}"
+            f"error: {path} cannot be loaded ({type(error).__name__}: {str(error)[:300]}); {again}"
         ) from None
+
+
+def retrain_command(run_dir, usual):
+    """The command recorded in `run_dir`/run.json by the run that saved the files there (e.g. "python
+    examples/reuters/train.py --tf-idf"), else `usual`: what to run again when one of those files is damaged.
+    (Only for damaged files: a missing one may be missing because the folder is another example's.)"""
+    try:
+        command = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8")).get("command")
+    except (OSError, ValueError, AttributeError):  # no record, a damaged one, or not a JSON object
+        return usual
+    return command if isinstance(command, str) and command.strip() else usual
 
 
 class SavedModelError(RuntimeError):
@@ -52,15 +64,15 @@ def read_sidecar(path, how_to_train, keys=()):
     path = Path(path)
     if not path.exists():
         raise SavedModelError(f"{path} not found; train first with: {how_to_train} (or point to a trained run)")
+    again = f"train again with: {retrain_command(path.parent, how_to_train)}"
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as error:
-        raise SavedModelError(f"{path} is damaged ({error}); train again with: {how_to_train}") from None
+        raise SavedModelError(f"{path} is damaged ({error}); {again}") from None
     missing = [key for key in keys if not isinstance(saved, dict) or key not in saved]
     if missing:
         raise SavedModelError(
-            f"{path} lacks {', '.join(missing)} (saved by an older version of this example?); "
-            f"train again with: {how_to_train}"
+            f"{path} lacks {', '.join(missing)} (saved by an older version of this example?); {again}"
         )
     return saved
 

@@ -404,13 +404,18 @@ def check_saved_text_models(output_dir, end_to_end, model, vectorizer, texts, ma
     check_round_trip(Path(output_dir) / "model.keras", model.predict(token_ids, verbose=0), inputs=token_ids)
 
 
-def readable_word_counts(end_to_end_model, texts):
+def readable_word_counts(end_to_end_model, texts, not_words=()):
     """How many words of each text a saved raw-text model reads and knows (in its vocabulary, within its
     first max_length tokens).
 
     0 means the model would see only padding and out-of-vocabulary ids: empty text, markup, a language it was
     not trained on. Its score would be made up, so the scripts report such a text as unreadable instead.
+    `not_words`: vocabulary entries that say nothing of a text's subject on their own (Reuters' "<num>", every
+    figure): a text of only these counts as unreadable too.
     """
-    ids = keras.ops.convert_to_numpy(end_to_end_model.get_layer("vectorize")(np.array(list(texts), dtype=object)))
+    vectorize = end_to_end_model.get_layer("vectorize")
+    ids = keras.ops.convert_to_numpy(vectorize(np.array(list(texts), dtype=object)))
     ids = ids[:, : end_to_end_model.get_layer("truncate").max_length]
-    return np.count_nonzero(ids > 1, axis=1)  # 0 is padding, 1 is [UNK]
+    vocabulary = vectorize.get_vocabulary()
+    ignored = [0, 1] + [vocabulary.index(word) for word in not_words if word in vocabulary]  # padding, [UNK]
+    return np.count_nonzero(~np.isin(ids, ignored), axis=1)

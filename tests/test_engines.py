@@ -334,7 +334,7 @@ def test_damaged_or_old_files_beside_the_model_are_one_clear_line(trained, tmp_p
     preprocessing = copy / "preprocessing.json"
     saved = json.loads(preprocessing.read_text())
     preprocessing.write_text(json.dumps({key: value for key, value in saved.items() if key != "training_range"}))
-    with pytest.raises(SavedModelError, match="lacks training_range .*train again with: make example-engines"):
+    with pytest.raises(SavedModelError, match="lacks training_range .*with: python examples/engines/train.py --quick"):
         predict_script.main([str(engine), "--model-dir", str(copy)])
     preprocessing.write_text(json.dumps(saved)[:100])  # cut short
     with pytest.raises(SavedModelError, match="preprocessing.json is damaged"):

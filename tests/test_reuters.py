@@ -1,6 +1,7 @@
 """Reuters topic example: corpus in NLTK's layout, end to end, thresholds from validation only, predict."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -167,12 +168,15 @@ def test_predict_prints_topics_and_rejects_empty_input(small_reuters, tmp_path, 
             "...",
             "OPEC crude oil",
             "Les cours du pétrole brut ont chuté",  # no word the model knows: no made-up topics (issue 12)
+            "12 34.5 1,000",  # figures alone are no topic either (each is <num>, a token it knows)
         ]
     )
     assert "grain" in [topic for topic, _ in answers[0]] and answers[1] is None and answers[3] is None
-    assert answers[2][0][0] == "crude"
+    assert answers[2][0][0] == "crude" and answers[4] is None
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 4 and "no word the model knows" in printed[3]
+    assert len(printed) == 5 and "no word the model knows" in printed[3] and "no word the model knows" in printed[4]
+    threshold = json.loads((tmp_path / "out" / "topics.json").read_text())["threshold"]
+    assert [("a guess" in line) for line in printed[:3:2]] == [answers[i][0][1] < threshold for i in (0, 2)]
     with pytest.raises(SystemExit, match="no story given"):
         predict.main(["--model-dir", str(tmp_path / "out"), "  "])
     binary = tmp_path / "story.bin"
@@ -185,8 +189,13 @@ def test_predict_prints_topics_and_rejects_empty_input(small_reuters, tmp_path, 
     )[0]
     topics = tmp_path / "out" / "topics.json"
     saved = topics.read_text()
-    topics.write_text(saved[: len(saved) // 2])  # cut short
-    with pytest.raises(SavedModelError, match="topics.json is damaged .*train again with: make example-reuters"):
+    # no topic reaches the threshold: the most likely one is given, and said to be a guess
+    topics.write_text(json.dumps({**json.loads(saved), "threshold": 1.01}))  # above any probability
+    capsys.readouterr()
+    assert predict.main(["--model-dir", str(tmp_path / "out"), "OPEC crude oil"])[0][0][0] == "crude"
+    assert re.match(r"\[1\] crude \d\.\d\d \(below the threshold 1\.01: a guess\)   \| OPEC", capsys.readouterr().out)
+    topics.write_text(saved[: len(saved) // 2])  # cut short: the hint is the command that trained this run
+    with pytest.raises(SavedModelError, match="topics.json is damaged .*train again with: python .*train.py --quick"):
         predict.main(["--model-dir", str(tmp_path / "out"), "OPEC crude oil"])
     topics.write_text(saved)
     # --explain: the top topic by default, or the one asked for; one page per story that the model can read

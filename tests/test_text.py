@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from common.models import output_head, recurrent_stack
-from common.saving import SavedModelError, check_round_trip
+from common.saving import SavedModelError, check_round_trip, load_for_use, read_sidecar
 from common.text import (
     TfIdf,
     batch_by_length,
@@ -107,6 +107,9 @@ def test_readable_word_counts_count_known_words_within_the_kept_length():
     model = raw_text_model(vectorizer, tiny_classifier(6, units=2), 3, name="m")
     texts = ["good film", "这部电影太好看了 😀", "", "<br />!!!", "unknown unknown unknown good", "Très bien"]
     assert readable_word_counts(model, texts).tolist() == [2, 0, 0, 0, 0, 0]  # 'good' is past the first 3 tokens
+    # words that say nothing alone (Reuters' <num>) do not make a text readable; one not in the vocabulary is moot
+    texts = ["film film", "film good", "bad"]
+    assert readable_word_counts(model, texts, not_words=["film", "absent"]).tolist() == [0, 1, 1]
 
 
 # --- common/saving.py ---
@@ -142,6 +145,25 @@ def test_round_trip_fails_loudly_on_a_model_that_does_not_load(tmp_path):
     (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 not a model")
     with pytest.raises(SavedModelError, match="model.keras was saved but does not load again"):
         check_round_trip(tmp_path / "model.keras", [0.5], inputs=np.zeros((1, 3)))
+
+
+def test_a_damaged_file_names_the_command_recorded_by_its_run(tmp_path):
+    saved_model(tmp_path)
+    (tmp_path / "topics.json").write_text('{"topics": ["acq"')  # cut short
+    with pytest.raises(SavedModelError, match="topics.json is damaged .*train again with: make example-x$"):
+        read_sidecar(tmp_path / "topics.json", "make example-x")  # no run.json: the usual command
+    (tmp_path / "run.json").write_text(json.dumps({"command": "python examples/x/train.py --tf-idf --seed 43"}))
+    with pytest.raises(SavedModelError, match="train again with: python examples/x/train.py --tf-idf --seed 43$"):
+        read_sidecar(tmp_path / "topics.json", "make example-x")
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 cut")
+    with pytest.raises(SystemExit, match="model.keras is damaged .*train again with: python examples/x/train.py --tf"):
+        load_for_use(tmp_path / "model.keras", "make example-x")
+    with pytest.raises(SystemExit, match="absent.json not found; train first with: make example-x "):
+        load_for_use(tmp_path / "model.keras", "make example-x", tmp_path / "absent.json")  # maybe not this run's
+    for damaged_record in ('{"command": ', "[1, 2]", '{"command": ""}'):
+        (tmp_path / "run.json").write_text(damaged_record)
+        with pytest.raises(SavedModelError, match="train again with: make example-x$"):
+            read_sidecar(tmp_path / "topics.json", "make example-x")
 
 
 @pytest.mark.parametrize("paired", [False, True])

@@ -7,8 +7,9 @@ Run: python examples/reuters/predict.py "Wheat and corn exports rose ..." "Oil p
      python examples/reuters/predict.py --explain --file story.txt  [--topic crude]
 
 Prints, for each story, the topics whose score reaches the threshold chosen
-on validation data during training (at least the most likely one), with
-their scores. A story with no word the model knows (empty, only figures and
+on validation data during training, with their scores; a story where none
+does gets its most likely topic, marked "(below the threshold ...: a
+guess)". A story with no word the model knows (empty, only figures and
 punctuation, another language) is reported as such, not given made-up topics.
 With --explain, also which words raised and lowered the score of the story's
 top topic (or --topic) most, and an HTML page and a PNG per story with every
@@ -24,7 +25,7 @@ import numpy as np
 from common import cli
 from common.data import resolve_data_dir
 from common.explain import TextExplainer, add_explain_args, explain_to_folder, page_name
-from common.reuters import english_stopwords, tokenize
+from common.reuters import NUMBER_TOKEN, english_stopwords, tokenize
 from common.saving import read_sidecar
 from common.text import (  # (importing common.text registers the layers the model needs)
     load_text_model,
@@ -56,8 +57,9 @@ def story_tokens(settings, stories, data_dir=None):
 
 
 def predict_topics(model, settings, token_strings, top=5):
-    """[(topic, score), ...] per story (its `story_tokens`), or None for a story with no word the model knows."""
-    readable = np.flatnonzero(readable_word_counts(model, token_strings)).tolist()
+    """[(topic, score), ...] per story (its `story_tokens`), or None for a story with no word the model knows
+    (figures alone do not count: they would make a guess at earnings look like an answer)."""
+    readable = np.flatnonzero(readable_word_counts(model, token_strings, not_words=[NUMBER_TOKEN])).tolist()
     answers = [None] * len(token_strings)
     if readable:
         scores = model.predict(np.array([token_strings[i] for i in readable], dtype=object), verbose=0)
@@ -67,6 +69,11 @@ def predict_topics(model, settings, token_strings, top=5):
             ranked = sorted(chosen, key=lambda topic: -scores[row, topic])[:top]
             answers[index] = [(settings["topics"][topic], float(scores[row, topic])) for topic in ranked]
     return answers
+
+
+def guess_mark(topics, threshold):
+    """What to add to a story's answer when no topic reached the threshold (it got its most likely one)."""
+    return f" (below the threshold {threshold:.2f}: a guess)" if topics[0][1] < threshold else ""
 
 
 def main(argv=None):
@@ -93,9 +100,10 @@ def main(argv=None):
     for number, (story, tokens, topics) in enumerate(zip(stories, token_strings, answers, strict=True), start=1):
         heading = " ".join(story.split())[:70]
         if topics is None:
-            print(f"[{number}] (no word the model knows: nothing to explain) {heading!r}")
+            print(f"[{number}] (no word the model knows{': nothing to explain' if explainer else ''}) {heading!r}")
             continue
-        print(f"[{number}] {', '.join(f'{topic} {score:.2f}' for topic, score in topics)}   | {heading}")
+        listed = ", ".join(f"{topic} {score:.2f}" for topic, score in topics)
+        print(f"[{number}] {listed}{guess_mark(topics, settings['threshold'])}   | {heading}")
         if explainer:
             topic = settings["topics"].index(args.topic or topics[0][0])
             explain_to_folder(
