@@ -404,6 +404,11 @@ def check_saved_text_models(output_dir, end_to_end, model, vectorizer, texts, ma
     check_round_trip(Path(output_dir) / "model.keras", model.predict(token_ids, verbose=0), inputs=token_ids)
 
 
+def unreadable_note(explaining=False):
+    """What a predict script prints instead of an answer for a text with no word its model knows."""
+    return f"(no word the model knows{': nothing to explain' if explaining else ''})"
+
+
 def readable_word_counts(end_to_end_model, texts, not_words=()):
     """How many words of each text a saved raw-text model reads and knows (in its vocabulary, within its
     first max_length tokens).

@@ -174,7 +174,7 @@ def test_predict_prints_topics_and_rejects_empty_input(small_reuters, tmp_path, 
     assert "grain" in [topic for topic, _ in answers[0]] and answers[1] is None and answers[3] is None
     assert answers[2][0][0] == "crude" and answers[4] is None
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 5 and "no word the model knows" in printed[3] and "no word the model knows" in printed[4]
+    assert len(printed) == 5 and "(no word the model knows) " in printed[3] and "no word the model knows" in printed[4]
     threshold = json.loads((tmp_path / "out" / "topics.json").read_text())["threshold"]
     assert [("a guess" in line) for line in printed[:3:2]] == [answers[i][0][1] < threshold for i in (0, 2)]
     with pytest.raises(SystemExit, match="no story given"):

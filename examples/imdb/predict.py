@@ -26,6 +26,7 @@ from common.explain import TextExplainer, add_explain_args, explain_to_folder, p
 from common.text import (  # (importing common.text registers the layers the model needs)
     load_text_model,
     readable_word_counts,
+    unreadable_note,
 )
 from common.training import default_output_dir
 
@@ -66,7 +67,7 @@ def main(argv=None):
     explainer = TextExplainer(model, ["positive"]) if args.explain else None
     for number, (review, (label, probability)) in enumerate(zip(reviews, answers, strict=True), start=1):
         if label is None:
-            print(f"{'-':<9}{'-':>7}  (no word the model knows: nothing to explain) {preview(review)!r}")
+            print(f"{'-':<9}{'-':>7}  {unreadable_note(bool(explainer))} {preview(review)!r}")
             continue
         print(f"{label:<9}{probability:>7.3f}  {preview(review)}")
         if explainer:

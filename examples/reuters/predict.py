@@ -30,6 +30,7 @@ from common.saving import read_sidecar
 from common.text import (  # (importing common.text registers the layers the model needs)
     load_text_model,
     readable_word_counts,
+    unreadable_note,
 )
 from common.training import default_output_dir
 
@@ -100,7 +101,7 @@ def main(argv=None):
     for number, (story, tokens, topics) in enumerate(zip(stories, token_strings, answers, strict=True), start=1):
         heading = " ".join(story.split())[:70]
         if topics is None:
-            print(f"[{number}] (no word the model knows{': nothing to explain' if explainer else ''}) {heading!r}")
+            print(f"[{number}] {unreadable_note(bool(explainer))} {heading!r}")
             continue
         listed = ", ".join(f"{topic} {score:.2f}" for topic, score in topics)
         print(f"[{number}] {listed}{guess_mark(topics, settings['threshold'])}   | {heading}")
