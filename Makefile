@@ -79,11 +79,11 @@ smoke: setup data
 	done; \
 	if [ -n "$$failed" ]; then echo "smoke runs failed:$$failed"; exit 1; fi; echo "all smoke runs passed"
 
-# JAX is installed for the data-parallel test (two processes training as one, tests/test_backends.py).
 # Test files run side by side, one per core (a worker takes a whole file, so a file's trained fixtures are made
 # once): most tests keep one core busy, not two. TEST_WORKERS=0 runs them one after another in one process.
 # A worker's TensorFlow takes GPU memory as it needs it instead of all of it, which would starve the others.
 TEST_WORKERS ?= auto
+# JAX is installed for the data-parallel test (two processes training as one, tests/test_backends.py).
 test: setup setup-jax
 	TF_FORCE_GPU_ALLOW_GROWTH=true $(PYTHON) -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
