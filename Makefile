@@ -13,7 +13,7 @@ help:
 	@echo "make example-imdb-pretrained  IMDB fine-tuned from the word language model (trains it first if missing)"
 	@echo "make example-reuters-pretrained  Reuters fine-tuned from a word language model of the Reuters stories (likewise)"
 	@echo "make smoke-NAME       quick run of one example; make smoke runs them all"
-	@echo "make test             the test suite (what CI runs)"
+	@echo "make test             the test suite (what CI runs), a test file per core; TEST_WORKERS=0: one process"
 	@echo "make setup-backends   install JAX and PyTorch beside TensorFlow (setup-jax, setup-torch: one each)"
 	@echo "make test-backends    every example's quick run, reload and prediction on each installed backend"
 	@echo "make lint             ruff check and format check"
