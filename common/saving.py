@@ -28,16 +28,18 @@ def load_for_use(path, how_to_train, *companions):
     for needed in (path, *companions):
         if not Path(needed).exists():
             raise SystemExit(f"error: {needed} not found; train first with: {how_to_train} (or point to a trained run)")
-    again = f"train again with: {retrain_command(Path(path).parent, how_to_train)}"
     if str(path).endswith(".keras") and not zipfile.is_zipfile(path):
         # Keras would say "File not found" of a file that is there: a .keras file is a zip archive, and a cut
         # one (a full disk, an interrupted copy) has lost the directory at its end.
-        raise SystemExit(f"error: {path} is damaged (not a complete .keras archive); {again}")
+        raise SystemExit(
+            f"error: {path} is damaged (not a complete .keras archive); {_train_again(path, how_to_train)}"
+        )
     try:
         return keras.models.load_model(path)
     except Exception as error:  # a damaged or half-written file, or a model from an incompatible version
         raise SystemExit(
-            f"error: {path} cannot be loaded ({type(error).__name__}: {str(error)[:300]}); {again}"
+            f"error: {path} cannot be loaded ({type(error).__name__}: {str(error)[:300]}); "
+            f"{_train_again(path, how_to_train)}"
         ) from None
 
 
@@ -52,6 +54,11 @@ def retrain_command(run_dir, usual):
     return command if isinstance(command, str) and command.strip() else usual
 
 
+def _train_again(damaged_file, usual):
+    """The hint for a damaged file (its run's record is read only then, never on a load that succeeds)."""
+    return f"train again with: {retrain_command(Path(damaged_file).parent, usual)}"
+
+
 class SavedModelError(RuntimeError):
     """A model saved by a training run does not load again, or answers differently once loaded, or a file
     saved beside it (vocabulary, settings) is missing or damaged."""
@@ -64,15 +71,15 @@ def read_sidecar(path, how_to_train, keys=()):
     path = Path(path)
     if not path.exists():
         raise SavedModelError(f"{path} not found; train first with: {how_to_train} (or point to a trained run)")
-    again = f"train again with: {retrain_command(path.parent, how_to_train)}"
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as error:
-        raise SavedModelError(f"{path} is damaged ({error}); {again}") from None
+        raise SavedModelError(f"{path} is damaged ({error}); {_train_again(path, how_to_train)}") from None
     missing = [key for key in keys if not isinstance(saved, dict) or key not in saved]
     if missing:
         raise SavedModelError(
-            f"{path} lacks {', '.join(missing)} (saved by an older version of this example?); {again}"
+            f"{path} lacks {', '.join(missing)} (saved by an older version of this example?); "
+            f"{_train_again(path, how_to_train)}"
         )
     return saved
 
