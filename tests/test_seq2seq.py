@@ -147,7 +147,7 @@ def test_baseline_borrows_the_pronunciation_of_the_longest_shared_ending_then_be
 # --- g2p.py: the model and decoding ---
 
 
-def untrained(attention, cell="gru", seed=0):
+def untrained(attention, cell="gru", seed=0, encoder_layers=1):
     keras.utils.set_random_seed(seed)
     entries = lexicon.read_dictionary(toy_dictionary(200))
     symbols = lexicon.Symbols.from_lexicon(entries)
@@ -157,16 +157,23 @@ def untrained(attention, cell="gru", seed=0):
         attention=attention,
         cell=cell,
         units=16,
+        encoder_layers=encoder_layers,
         embedding_dim=8,
         dropout=0.1,
     )
     return model, symbols, entries
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_the_encoder_stacks_the_layers_asked_for_below_the_one_that_starts_the_decoder():
+    names = [layer.name for layer in untrained("additive", encoder_layers=3)[0].layers]
+    assert [name for name in names if name.startswith("encoder")] == ["encoder_1", "encoder_2", "encoder"]
+    assert names.index("encoder_2") < names.index("encoder") < names.index("decoder")
+
+
+@pytest.mark.parametrize(("cell", "encoder_layers"), [("gru", 1), ("lstm", 1), ("gru", 2), ("lstm", 3)])
 @pytest.mark.parametrize("attention", model_module.ATTENTION)
-def test_step_by_step_decoding_equals_the_teacher_forced_forward_pass(attention, cell):
-    model, symbols, entries = untrained(attention, cell)
+def test_step_by_step_decoding_equals_the_teacher_forced_forward_pass(attention, cell, encoder_layers):
+    model, symbols, entries = untrained(attention, cell, encoder_layers=encoder_layers)
     pronouncer = g2p.Pronouncer(model, symbols)
     words = sorted(entries)[:6]
     pronunciations = [symbols.encode_pronunciation(entries[word][0]) for word in words]

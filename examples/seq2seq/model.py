@@ -62,6 +62,7 @@ def build_model(
     attention="additive",
     cell="gru",
     units=128,
+    encoder_layers=1,
     embedding_dim=64,
     dropout=0.3,
     learning_rate=2e-3,
@@ -72,7 +73,8 @@ def build_model(
     """(letters, previous phonemes) -> (batch, phoneme steps, phonemes_size) logits of the next phoneme; compiled
     (its accuracy: of each next phoneme, teacher-forced). `label_smoothing` (0: off) trains against smoothed
     targets (`SmoothedSparseCrossentropy`); `weight_averaging` (a momentum; 0: off) keeps a moving average of the
-    weights for `Run.callbacks(averaged_weights=True)` to validate and save.
+    weights for `Run.callbacks(averaged_weights=True)` to validate and save. `encoder_layers` stacks that many
+    bidirectional layers in the encoder; the last one (named "encoder") gives the memory and the decoder's start.
 
     Shapes: letters (batch, T) and previous phonemes (batch, S), 0-padded on
     the right; encoder outputs (batch, T, 2 * units); decoder (batch, S, 2 * units).
@@ -84,6 +86,11 @@ def build_model(
 
     # --- Encoder: letters -> one vector per letter, and final states (forward and backward) ---
     x = layers.Embedding(letters_size, embedding_dim, mask_zero=True, name="letter_embedding")(letters)
+    for index in range(1, encoder_layers):  # the lower layers each read the one below's per-letter vectors
+        lower = recurrent_layer(
+            cell, units, return_sequences=True, bidirectional=True, dropout=dropout, name=f"encoder_{index}"
+        )
+        x = lower(x, training=None)
     encoder = recurrent_layer(
         cell, units, return_sequences=True, return_state=True, bidirectional=True, dropout=dropout, name="encoder"
     )

@@ -87,6 +87,9 @@ def parse_args(argv=None):
         default=128,
         help="encoder units per direction (the decoder has twice as many)",
     )
+    model.add_argument(
+        "--encoder-layers", type=cli.positive_int, default=1, help="stacked bidirectional layers in the encoder"
+    )
     model.add_argument("--embedding-dim", type=cli.positive_int, default=64, help="letter and phoneme vector size")
     model.add_argument(
         "--dropout", type=cli.fraction, default=0.3, help="dropout on the encoder's and decoder's inputs and outputs"
@@ -228,6 +231,7 @@ def build(args, symbols):
         attention=args.attention,
         cell=args.cell,
         units=args.units,
+        encoder_layers=args.encoder_layers,
         embedding_dim=args.embedding_dim,
         dropout=args.dropout,
         learning_rate=args.learning_rate,
