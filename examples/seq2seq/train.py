@@ -88,7 +88,10 @@ def parse_args(argv=None):
         help="encoder units per direction (the decoder has twice as many)",
     )
     model.add_argument(
-        "--encoder-layers", type=cli.positive_int, default=1, help="stacked bidirectional layers in the encoder"
+        "--encoder-layers",
+        type=cli.positive_int,
+        default=2,
+        help="stacked bidirectional layers in the encoder (1: the model before #35's second layer)",
     )
     model.add_argument("--embedding-dim", type=cli.positive_int, default=64, help="letter and phoneme vector size")
     model.add_argument(
