@@ -62,7 +62,7 @@ def build_model(
     attention="additive",
     cell="gru",
     units=128,
-    encoder_layers=1,
+    encoder_layers=2,
     embedding_dim=64,
     dropout=0.3,
     learning_rate=2e-3,
