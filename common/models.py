@@ -83,8 +83,10 @@ def recurrent_stack(
     dropout=0.0,
     recurrent_dropout=0.0,
     activation="tanh",
+    name=None,
 ):
-    """Apply `num_layers` stacked recurrent layers to tensor `x` (chapter 004 §4.3.2).
+    """Apply `num_layers` stacked recurrent layers to tensor `x` (chapter 004 §4.3.2), named `{name}_1`,
+    `{name}_2`, ... (`name` defaults to the cell's).
 
     Every layer but the last returns the whole sequence (batch, time, features)
     so the next layer has a sequence to read; the last one returns sequences
@@ -101,7 +103,7 @@ def recurrent_stack(
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
             activation=activation,
-            name=f"{cell}_{index + 1}",
+            name=f"{name or cell}_{index + 1}",
         )(x)
     return x
 

@@ -11,7 +11,7 @@ with these layers: g2p.py.
 import keras
 from keras import layers
 
-from common.models import output_head, recurrent_layer
+from common.models import output_head, recurrent_layer, recurrent_stack
 from common.training import adam
 
 ATTENTION = ("additive", "dot", "none")
@@ -86,11 +86,17 @@ def build_model(
 
     # --- Encoder: letters -> one vector per letter, and final states (forward and backward) ---
     x = layers.Embedding(letters_size, embedding_dim, mask_zero=True, name="letter_embedding")(letters)
-    for index in range(1, encoder_layers):  # the lower layers each read the one below's per-letter vectors
-        lower = recurrent_layer(
-            cell, units, return_sequences=True, bidirectional=True, dropout=dropout, name=f"encoder_{index}"
+    if encoder_layers > 1:  # the lower layers (encoder_1, ...), each reading the one below's per-letter vectors
+        x = recurrent_stack(
+            x,
+            cell,
+            units,
+            encoder_layers - 1,
+            return_sequences=True,
+            bidirectional=True,
+            dropout=dropout,
+            name="encoder",
         )
-        x = lower(x, training=None)
     encoder = recurrent_layer(
         cell, units, return_sequences=True, return_state=True, bidirectional=True, dropout=dropout, name="encoder"
     )
