@@ -102,8 +102,12 @@ def test_symbols_round_trip_and_name_unknown_letters(tmp_path):
     symbols.save(tmp_path / "symbols.json")
     reloaded = lexicon.Symbols.load(tmp_path / "symbols.json")
     assert (reloaded.letters, reloaded.phonemes, reloaded.longest_word) == (["a", "b"], ["AA1", "AE1", "B"], 2)
-    with pytest.raises(ValueError, match="never saw: 'cé'"):
+    with pytest.raises(ValueError, match="never saw 'cé'"):
         symbols.encode_word("abcé")
+    symbols = lexicon.Symbols.from_lexicon({"a'b": [("AE1", "B")]})
+    assert symbols.why_unreadable("b'a") == "" and symbols.why_unreadable("'") == "it has no letter"
+    with pytest.raises(ValueError, match="cannot pronounce '': it has no letter"):
+        symbols.encode_word("")
     # a damaged or incomplete file beside the model: one line naming it and what to do, not a JSONDecodeError
     (tmp_path / "symbols.json").write_text((tmp_path / "symbols.json").read_text()[:20])
     with pytest.raises(SavedModelError, match="symbols.json is damaged .*train again with: make example-seq2seq"):
@@ -348,10 +352,11 @@ def test_top_beams_are_listed_with_log_probabilities(trained):
 
 def test_odd_input_gets_clear_answers_never_a_traceback(trained):
     _, output_dir, _ = trained
-    result = pronounce(output_dir, "StAnD", "pané", "b2b", "a" * 100)
+    result = pronounce(output_dir, "StAnD", "pané", "b2b", "'''", "a" * 100)
     assert "Traceback" not in result.stderr and result.returncode == 1  # some words could not be pronounced
     assert "cannot pronounce 'pané': the model never saw 'é'" in result.stderr
     assert "cannot pronounce 'b2b': the model never saw '2'" in result.stderr
+    assert "cannot pronounce \"'''\": it has no letter" in result.stderr  # apostrophes only: nothing to read
     lines = result.stdout.splitlines()
     assert lines[0].startswith("stand\t") and "a guess" in lines[1] and lines[1].startswith("a" * 100)
     empty = pronounce(output_dir, stdin="  \n\n")

@@ -88,10 +88,9 @@ class Pronouncer:
         return ops.log_softmax(logits), states, weights
 
     def encode_words(self, words):
-        """(N, longest) letter ids, 0-padded on the right; ValueError naming a character the model never saw."""
+        """(N, longest) letter ids, 0-padded on the right; ValueError for a word the model cannot read (a character
+        it never saw, no letter at all)."""
         ids = [self.symbols.encode_word(word) for word in words]
-        if not all(ids):
-            raise ValueError("cannot pronounce an empty word")
         letters = np.zeros((len(ids), max(map(len, ids))), dtype="int32")
         for row, word_ids in enumerate(ids):
             letters[row, : len(word_ids)] = word_ids

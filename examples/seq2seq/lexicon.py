@@ -113,10 +113,20 @@ class Symbols:
         """The characters of `word` that are not in the letter table, in order of appearance."""
         return "".join(dict.fromkeys(letter for letter in word if letter not in self.letter_ids))
 
-    def encode_word(self, word):
+    def why_unreadable(self, word):
+        """Why the model cannot read `word`, or "" when it can: no letter at all (every dictionary word has one,
+        so for "'''", "" or "42" any answer would be made up), or a character it never saw."""
+        if not any(character.isalpha() for character in word):
+            return "it has no letter"
         unknown = self.unknown_letters(word)
         if unknown:
-            raise ValueError(f"{word!r} has characters the model never saw: {unknown!r}")
+            return f"the model never saw {unknown!r} (it reads only these: {' '.join(self.letters)})"
+        return ""
+
+    def encode_word(self, word):
+        reason = self.why_unreadable(word)
+        if reason:
+            raise ValueError(f"cannot pronounce {word!r}: {reason}")
         return [self.letter_ids[letter] for letter in word]
 
     def encode_pronunciation(self, phonemes):

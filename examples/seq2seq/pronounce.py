@@ -8,7 +8,8 @@ Run:     python examples/seq2seq/pronounce.py through phoenix knight
 Loads `model.keras` and `symbols.json` from a training run's folder
 (default outputs/seq2seq-additive). Words are lower-cased (the dictionary
 is); a word with a character the model never saw (a digit, a hyphen, an
-accent) is reported and skipped, and the exit status is then 1.
+accent) or with no letter at all (only apostrophes) is reported and
+skipped, and the exit status is then 1.
 """
 
 import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
@@ -64,14 +65,10 @@ def main(argv=None):
     words = words_to_pronounce(cli.read_inputs(args.words, args.file))
     pronouncer = load_pronouncer(args.model_dir)
     symbols = pronouncer.symbols
-    known = [word for word in words if not symbols.unknown_letters(word)]
+    known = [word for word in words if not symbols.why_unreadable(word)]
     for word in dict.fromkeys(words):
-        if symbols.unknown_letters(word):
-            print(
-                f"error: cannot pronounce {word!r}: the model never saw {symbols.unknown_letters(word)!r} "
-                f"(it reads only these: {' '.join(symbols.letters)})",
-                file=sys.stderr,
-            )
+        if symbols.why_unreadable(word):
+            print(f"error: cannot pronounce {word!r}: {symbols.why_unreadable(word)}", file=sys.stderr)
     width = max(args.beam_width, args.top or 1)
     beams = pronouncer.beam_search(known, width) if known else []
     answers = {}
