@@ -69,6 +69,7 @@ def trained(tmp_path_factory):
 
 def test_dictionary_keeps_letter_words_every_pronunciation_and_drops_comments():
     text = "read R IY1 D\nread(2) R EH1 D\no'clock AH0 K L AA1 K # contraction\nx-ray EH1 K S\n3d TH R IY1\na. EY1\n"
+    text += "' AH0\n"  # no letter: nothing a model could read
     entries = lexicon.read_dictionary(text)
     assert entries == {
         "read": [("R", "IY1", "D"), ("R", "EH1", "D")],

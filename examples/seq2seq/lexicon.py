@@ -18,7 +18,7 @@ from nltk.metrics.distance import edit_distance
 
 from common.saving import read_sidecar
 
-WORD = re.compile(r"[a-z']+")
+WORD = re.compile(r"[a-z']*[a-z][a-z']*")  # letters and apostrophes, at least one letter
 VARIANT = re.compile(r"\(\d+\)$")
 SPLITS = ("train", "validation", "test")
 SYMBOLS_FILE = "symbols.json"
@@ -28,9 +28,10 @@ PAD, START, END = 0, 1, 2  # phoneme ids reserved for padding, "start decoding" 
 def read_dictionary(text, stress=True):
     """{word: [pronunciation, ...]} from cmudict.dict's text; pronunciations are tuples of phonemes.
 
-    Only words of letters and apostrophes are kept ("'bout", "o'clock"); entries
-    such as "a.", "x-ray" or "3d" are left out, their spelling being more than
-    letters. `stress=False` drops the stress digits (AH0 -> AH), as the
+    Only words of letters and apostrophes, with at least one letter, are kept
+    ("'bout", "o'clock"); entries such as "a.", "x-ray", "3d" or "'" are left
+    out, their spelling being more (or less) than letters: a model trained on
+    them could not pronounce them (`Symbols.why_unreadable`). `stress=False` drops the stress digits (AH0 -> AH), as the
     published G2P benchmarks do; variants that then coincide are kept once.
     """
     lexicon = defaultdict(list)
