@@ -65,10 +65,11 @@ def main(argv=None):
     words = words_to_pronounce(cli.read_inputs(args.words, args.file))
     pronouncer = load_pronouncer(args.model_dir)
     symbols = pronouncer.symbols
-    known = [word for word in words if not symbols.why_unreadable(word)]
-    for word in dict.fromkeys(words):
-        if symbols.why_unreadable(word):
-            print(f"error: cannot pronounce {word!r}: {symbols.why_unreadable(word)}", file=sys.stderr)
+    unreadable = {word: symbols.why_unreadable(word) for word in dict.fromkeys(words)}
+    for word, reason in unreadable.items():
+        if reason:
+            print(f"error: cannot pronounce {word!r}: {reason}", file=sys.stderr)
+    known = [word for word in words if not unreadable[word]]
     width = max(args.beam_width, args.top or 1)
     beams = pronouncer.beam_search(known, width) if known else []
     answers = {}
