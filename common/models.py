@@ -151,6 +151,49 @@ def pool_over_time(x, pooling):
     return x
 
 
+def pooled_text_features(
+    token_ids,
+    vocab_size,
+    *,
+    embedding_dim,
+    embedding_dropout,
+    cell,
+    units,
+    num_layers,
+    bidirectional,
+    dropout,
+    recurrent_dropout,
+    pooling,
+    word_vectors=None,
+    freeze_embeddings=False,
+):
+    """The text classifiers' body (imdb, reuters): token ids (batch, words), 0-padded on the right -> one
+    vector per text, (batch, 2 x units) when bidirectional.
+
+    Embedding(vocab_size, embedding_dim) named "embedding", started from `word_vectors` (vocab_size,
+    embedding_dim) when given and then frozen if `freeze_embeddings` -> dropout -> `num_layers` recurrent
+    layers -> pooled over the real words (`pool_over_time`). Pretrained language models (common.pretrained)
+    and explanations (common.explain) find the layers by these names.
+    """
+    # mask_zero: the RNN skips padding; with right padding it keeps the fused cuDNN kernel on GPU.
+    embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+    x = layers.Dropout(embedding_dropout, name="embedding_dropout")(embedding(token_ids))  # keeps the mask
+    if word_vectors is not None:  # the call above built the layer; freezing must come before compile
+        embedding.set_weights([word_vectors])
+        embedding.trainable = not freeze_embeddings
+    x = recurrent_stack(
+        x,
+        cell,
+        units,
+        num_layers,
+        return_sequences=pooling != "last",  # mean or max pooling reads every step's state
+        bidirectional=bidirectional,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+    )
+    return pool_over_time(x, pooling)
+
+
 @keras.saving.register_keras_serializable(package="rnn_examples")
 class MaskedGlobalMaxPooling1D(layers.Layer):
     """Max over time of the real (unmasked) steps: (batch, time, features) -> (batch, features).

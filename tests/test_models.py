@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from keras import layers
 
-from common.models import CELLS, output_head, pool_over_time, recurrent_layer, recurrent_stack
+from common.models import (
+    CELLS,
+    output_head,
+    pool_over_time,
+    pooled_text_features,
+    recurrent_layer,
+    recurrent_stack,
+)
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
@@ -115,6 +122,38 @@ def test_masking_ignores_post_padding(pooling, bidirectional):
     model = token_model("binary", cell="gru", units=5, pooling=pooling, bidirectional=bidirectional)
     short = model(np.array([[4, 8, 15]]))
     padded = model(np.array([[4, 8, 15, 0, 0, 0, 0]]))
+    np.testing.assert_allclose(short, padded, rtol=1e-5)
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_pooled_text_features_start_from_word_vectors_and_ignore_padding(freeze):
+    """The text classifiers' body (imdb, reuters): its embedding holds the given word vectors (frozen if asked),
+    its output is one vector per text, and padding after the text changes nothing."""
+    keras.utils.set_random_seed(0)
+    word_vectors = np.arange(20 * 3, dtype="float32").reshape(20, 3) / 60
+    token_ids = keras.Input((None,), dtype="int32")
+    features = pooled_text_features(
+        token_ids,
+        20,
+        embedding_dim=3,
+        embedding_dropout=0.5,
+        cell="gru",
+        units=4,
+        num_layers=2,
+        bidirectional=True,
+        dropout=0.1,
+        recurrent_dropout=0.0,
+        pooling="max",
+        word_vectors=word_vectors,
+        freeze_embeddings=freeze,
+    )
+    model = keras.Model(token_ids, features)
+    embedding = model.get_layer("embedding")
+    np.testing.assert_array_equal(embedding.get_weights()[0], word_vectors)
+    assert embedding.trainable is not freeze
+    assert len(model.trainable_weights) == len(model.weights) - freeze
+    short, padded = model(np.array([[4, 8, 15]])), model(np.array([[4, 8, 15, 0, 0, 0]]))
+    assert short.shape == (1, 8)
     np.testing.assert_allclose(short, padded, rtol=1e-5)
 
 

@@ -1,9 +1,8 @@
 """The network: a review's token ids -> P(positive) (chapter 004 §5.3.3)."""
 
 import keras
-from keras import layers
 
-from common.models import output_head, pool_over_time, recurrent_stack
+from common.models import output_head, pooled_text_features
 from common.training import adam
 
 
@@ -33,24 +32,23 @@ def build_model(
     `weight_averaging` (a momentum; 0: off), validation and checkpoints use a moving average of the weights.
     """
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    # mask_zero: the LSTM skips padding; with right padding it keeps the fused cuDNN kernel on GPU.
-    embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
-    x = layers.Dropout(embedding_dropout, name="embedding_dropout")(embedding(token_ids))  # keeps the mask
-    x = recurrent_stack(
-        x,
-        cell,
-        units,
-        num_layers,
-        return_sequences=pooling != "last",  # mean or max pooling reads every step's state
+    features = pooled_text_features(
+        token_ids,
+        vocab_size,
+        embedding_dim=embedding_dim,
+        embedding_dropout=embedding_dropout,
+        cell=cell,
+        units=units,
+        num_layers=num_layers,
         bidirectional=bidirectional,
         dropout=dropout,
         recurrent_dropout=recurrent_dropout,
+        pooling=pooling,
+        word_vectors=word_vectors,
+        freeze_embeddings=freeze_embeddings,
     )
-    probability = output_head(pool_over_time(x, pooling), "binary")
+    probability = output_head(features, "binary")
     model = keras.Model(token_ids, probability, name=f"imdb_{cell}")
-    if word_vectors is not None:  # start from the word vectors; freezing must come before compile
-        embedding.set_weights([word_vectors])
-        embedding.trainable = not freeze_embeddings
     model.compile(
         optimizer=adam(learning_rate, clipnorm, weight_averaging), loss="binary_crossentropy", metrics=["accuracy"]
     )

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from common.models import output_head, pool_over_time, recurrent_stack
+from common.models import output_head, pooled_text_features
 from common.text import TfIdf
 from common.training import adam
 
@@ -71,24 +71,23 @@ def build_model(
     all 1) weigh each topic's positive stories in the loss (TopicWeightedCrossentropy).
     """
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    # mask_zero: the LSTM skips padding; with right padding it keeps the fused cuDNN kernel on GPU.
-    embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
-    x = layers.Dropout(embedding_dropout, name="embedding_dropout")(embedding(token_ids))  # keeps the mask
-    x = recurrent_stack(
-        x,
-        cell,
-        units,
-        num_layers,
-        return_sequences=pooling != "last",  # mean or max pooling reads every step's state
+    features = pooled_text_features(
+        token_ids,
+        vocab_size,
+        embedding_dim=embedding_dim,
+        embedding_dropout=embedding_dropout,
+        cell=cell,
+        units=units,
+        num_layers=num_layers,
         bidirectional=bidirectional,
         dropout=dropout,
         recurrent_dropout=recurrent_dropout,
+        pooling=pooling,
+        word_vectors=word_vectors,
+        freeze_embeddings=freeze_embeddings,
     )
-    probabilities = output_head(pool_over_time(x, pooling), "multilabel", num_topics)
+    probabilities = output_head(features, "multilabel", num_topics)
     model = keras.Model(token_ids, probabilities, name=name)
-    if word_vectors is not None:  # start from the word vectors; freezing must come before compile
-        embedding.set_weights([word_vectors])
-        embedding.trainable = not freeze_embeddings
     if output_biases is not None:  # each topic starts at its share of training stories, not at 50%
         output = model.get_layer("output")
         output.set_weights([output.get_weights()[0], output_biases])
