@@ -105,6 +105,9 @@ def test_symbols_round_trip_and_name_unknown_letters(tmp_path):
     assert (reloaded.letters, reloaded.phonemes, reloaded.longest_word) == (["a", "b"], ["AA1", "AE1", "B"], 2)
     with pytest.raises(ValueError, match="never saw 'cé'"):
         symbols.encode_word("abcé")
+    assert symbols.why_unreadable("bá").endswith("; without accents it is 'ba', which it can read")
+    assert "without accents" not in symbols.why_unreadable("bæ")  # æ has no accent to take off
+    assert lexicon.without_accents("naïve café") == "naive cafe"
     symbols = lexicon.Symbols.from_lexicon({"a'b": [("AE1", "B")]})
     assert symbols.why_unreadable("b'a") == "" and symbols.why_unreadable("'") == "it has no letter"
     with pytest.raises(ValueError, match="cannot pronounce '': it has no letter"):

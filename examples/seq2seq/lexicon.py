@@ -10,6 +10,7 @@ pronunciation; words with several pronunciations have entries `word(2)`,
 import bisect
 import json
 import re
+import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,6 +24,13 @@ VARIANT = re.compile(r"\(\d+\)$")
 SPLITS = ("train", "validation", "test")
 SYMBOLS_FILE = "symbols.json"
 PAD, START, END = 0, 1, 2  # phoneme ids reserved for padding, "start decoding" and "end of pronunciation"
+
+
+def without_accents(word):
+    """`word` with its letters' accents taken off ("café" -> "cafe"); other characters kept. Not done silently:
+    whether a loanword keeps its foreign sound is the user's call, so it is offered, not assumed."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
 
 
 def read_dictionary(text, stress=True):
@@ -120,9 +128,13 @@ class Symbols:
         if not any(character.isalpha() for character in word):
             return "it has no letter"
         unknown = self.unknown_letters(word)
-        if unknown:
-            return f"the model never saw {unknown!r} (it reads only these: {' '.join(self.letters)})"
-        return ""
+        if not unknown:
+            return ""
+        reason = f"the model never saw {unknown!r} (it reads only these: {' '.join(self.letters)})"
+        plain = without_accents(word)
+        if plain != word and not self.unknown_letters(plain):
+            reason += f"; without accents it is {plain!r}, which it can read"
+        return reason
 
     def encode_word(self, word):
         reason = self.why_unreadable(word)

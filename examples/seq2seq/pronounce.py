@@ -9,7 +9,8 @@ Loads `model.keras` and `symbols.json` from a training run's folder
 (default outputs/seq2seq-additive). Words are lower-cased (the dictionary
 is); a word with a character the model never saw (a digit, a hyphen, an
 accent) or with no letter at all (only apostrophes) is reported and
-skipped, and the exit status is then 1.
+skipped, and the exit status is then 1; where the word without its accents is readable,
+the report names it.
 """
 
 import common.quiet  # noqa: F401  (first: starts TensorFlow without its C++ start-up lines)
