@@ -227,6 +227,22 @@ def test_frame_mask_marks_frames_inside_the_recording():
     assert np.asarray(audio.frame_mask(audio.pad_batch([tone(440, 0.01)]))).tolist() == [[True]]  # one frame
 
 
+def test_frames_computed_in_batches_are_each_recordings_own(per_batch=2):
+    """The frames of recordings batched by length (padded to the batch's longest) are those of each alone,
+    exactly as many as lie inside it, in the order given."""
+    layer = audio.LogMelFrames(mels=20)
+    rng = np.random.default_rng(0)
+    waves = [rng.normal(size=n).astype("float32") for n in (3000, 100, 1600, 4100, audio.FRAME_LENGTH)]
+    batched = audio.frames_each(layer.log_mel, waves, batch_size=per_batch)
+    for samples, frames in zip(waves, batched, strict=True):
+        unpadded = np.pad(samples, (0, max(0, audio.FRAME_LENGTH - len(samples))))[None]  # (one frame at least)
+        alone = keras.ops.convert_to_numpy(layer.log_mel(keras.ops.convert_to_tensor(unpadded)))[0]
+        inside = 1 + (max(len(samples), audio.FRAME_LENGTH) - audio.FRAME_LENGTH) // audio.FRAME_STEP
+        assert frames.shape == (inside, 20)
+        np.testing.assert_allclose(frames, alone[:inside], rtol=1e-5, atol=1e-5)
+    assert [batch.tolist() for batch in audio.batches_by_length(waves, per_batch)] == [[1, 4], [2, 0], [3]]
+
+
 def test_recurrent_dropout_reaches_the_network():
     """--recurrent-dropout changes the network (it was once accepted and ignored)."""
     model = model_module.build_model(20, cepstra=0, units=8, num_layers=2, recurrent_dropout=0.2)

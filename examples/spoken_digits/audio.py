@@ -276,8 +276,8 @@ def warp_matrix(mels, factor):
 
 
 def training_frames(layer, waveforms):
-    """(frames, features) un-normalised frames of every recording (each alone: no padding)."""
-    frames = [frames_alone(layer.features, wave) for wave in waveforms]
+    """(frames, features) un-normalised frames of every recording (only those inside it: no padding)."""
+    frames = frames_each(layer.features, waveforms)
     if layer.per_recording:
         frames = [recording - recording.mean(axis=0) for recording in frames]
     return np.concatenate(frames)
@@ -286,8 +286,26 @@ def training_frames(layer, waveforms):
 def frames_alone(transform, wave):
     """(frames, features) NumPy: `transform` (e.g. a LogMelFrames layer or its `log_mel`) of one recording, only
     the frames that lie inside it (not those of the padding that pad_batch may add)."""
-    frames = ops.convert_to_numpy(transform(ops.convert_to_tensor(pad_batch([wave]))))[0]
-    return frames[: 1 + (max(len(wave), FRAME_LENGTH) - FRAME_LENGTH) // FRAME_STEP]
+    return frames_each(transform, [wave])[0]
+
+
+def frames_each(transform, waveforms, batch_size=64):
+    """[(frames, features) NumPy, one per recording, in the order given]: as `frames_alone`, computed in batches
+    of similar length. A frame depends only on its own samples (the STFT is not centred), so the longer padding
+    of a batch changes none of the frames kept, and one call per batch instead of per recording saves minutes
+    on the data set's 3,000 recordings."""
+    frames = [None] * len(waveforms)
+    for chunk in batches_by_length(waveforms, batch_size):
+        batch = ops.convert_to_numpy(transform(ops.convert_to_tensor(pad_batch([waveforms[i] for i in chunk]))))
+        for index, recording in zip(chunk, batch, strict=True):
+            frames[index] = recording[: 1 + (max(len(waveforms[index]), FRAME_LENGTH) - FRAME_LENGTH) // FRAME_STEP]
+    return frames
+
+
+def batches_by_length(waveforms, batch_size):
+    """Index arrays, `batch_size` at most, of the recordings sorted by length: batches that need little padding."""
+    order = np.argsort([len(wave) for wave in waveforms], kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def trim_silence(samples, floor_db=60.0):
@@ -322,10 +340,8 @@ def pad_batch(waveforms):
 
 def predict_waveforms(model, waveforms, batch_size=32):
     """(recordings, classes) probabilities, in the order given; batches of similar length to spare padding."""
-    order = np.argsort([len(wave) for wave in waveforms], kind="stable")
     probabilities = [None] * len(waveforms)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
+    for chunk in batches_by_length(waveforms, batch_size):
         answers = model.predict_on_batch(pad_batch([waveforms[index] for index in chunk]))
         for index, answer in zip(chunk, np.asarray(answers), strict=True):
             probabilities[index] = answer

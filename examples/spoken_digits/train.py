@@ -41,6 +41,7 @@ from common.training import BACKUP_DIR, RUN_RECORD, Run
 from audio import (
     decide,
     frames_alone,
+    frames_each,
     predict_waveforms,
     training_frames,
     trim_silence,
@@ -168,10 +169,7 @@ def rejection_threshold(digit_probabilities, false_rejections=0.01):
 def summary_features(layer, waveforms):
     """(recordings, 2 * mels): each recording's log-mel mean and standard deviation over time (the baseline's)."""
     return np.stack(
-        [
-            np.concatenate([frames.mean(axis=0), frames.std(axis=0)])
-            for frames in (frames_alone(layer.log_mel, wave) for wave in waveforms)
-        ]
+        [np.concatenate([frames.mean(axis=0), frames.std(axis=0)]) for frames in frames_each(layer.log_mel, waveforms)]
     )
 
 
