@@ -84,6 +84,16 @@ def measure(pronouncer, test_words, args):
     }
 
 
+def timed_model(model_dir):
+    """Which model was timed: its training command and size from the run's run.json (a record must say, since
+    the speeds change with the architecture); the folder alone when there is no run.json."""
+    run_record = model_dir / "run.json"
+    if not run_record.exists():
+        return {"folder": str(model_dir)}
+    run = json.loads(run_record.read_text(encoding="utf-8"))
+    return {"command": run.get("command"), "parameters": run.get("parameters")}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", type=Path, default=ROOT / "outputs" / "seq2seq-additive")
@@ -99,7 +109,7 @@ def main(argv=None):
     pronouncer = g2p.Pronouncer(model, lexicon.Symbols.load(symbols_path))
     test_words = (args.model_dir / "split" / "test.txt").read_text(encoding="utf-8").split()
 
-    record = measure(pronouncer, test_words, args)
+    record = {**measure(pronouncer, test_words, args), "model": timed_model(args.model_dir)}
     print(
         f"{len(test_words):,} test words: greedy {record['greedy_words_per_second']:,.0f} words/s, beam width "
         f"{args.beam_width} {record[f'beam_{args.beam_width}_words_per_second']:,.0f} words/s (batches of "

@@ -426,3 +426,5 @@ def test_decoding_benchmark_measures_and_records(trained, tmp_path):
     costs = record["ms_per_phoneme_short_words"], record["ms_per_phoneme_long_words"]
     assert record["growth"] == pytest.approx(costs[1] / costs[0] - 1)
     assert set(record) >= {"greedy_words_per_second", "beam_2_words_per_second"}  # the width asked
+    run = json.loads((output_dir / "run.json").read_text())
+    assert record["model"] == {"command": run["command"], "parameters": run["parameters"]}  # which model was timed
