@@ -95,7 +95,7 @@ def parse_args(argv=None):
     )
     model.add_argument("--embedding-dim", type=cli.positive_int, default=64, help="letter and phoneme vector size")
     model.add_argument(
-        "--dropout", type=cli.fraction, default=0.3, help="dropout on the encoder's and decoder's inputs and outputs"
+        "--dropout", type=cli.fraction, default=0.2, help="dropout on the encoder's and decoder's inputs and outputs"
     )
     model.add_argument(
         "--label-smoothing",
@@ -107,8 +107,10 @@ def parse_args(argv=None):
     decoding.add_argument(
         "--beam-width", type=cli.positive_int, default=4, help="beams kept while decoding the test words (1: greedy)"
     )
+    # Patience 5, not 3: with dropout 0.2 validation accuracy stalls for a few epochs after the first halvings of
+    # the learning rate, then climbs again (README, #35: seed 42 stopped at such a stall with 3).
     cli.add_training_args(
-        parser, epochs=25, batch_size=128, learning_rate=2e-3, patience=3, clipnorm=1.0, weight_averaging=0.999
+        parser, epochs=25, batch_size=128, learning_rate=2e-3, patience=5, clipnorm=1.0, weight_averaging=0.999
     )
     return cli.parse(
         parser,
