@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from common.saving import load_for_use
+from common.saving import load_for_use, run_record
 from common.training import hardware_description
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,11 +86,11 @@ def measure(pronouncer, test_words, args):
 
 def timed_model(model_dir):
     """Which model was timed: its training command and size from the run's run.json (a record must say, since
-    the speeds change with the architecture); the folder alone when there is no run.json."""
-    run_record = model_dir / "run.json"
-    if not run_record.exists():
+    the speeds change with the architecture); the folder alone when run.json is missing or damaged (the
+    timings are still worth keeping)."""
+    run = run_record(model_dir)
+    if not run:
         return {"folder": str(model_dir)}
-    run = json.loads(run_record.read_text(encoding="utf-8"))
     return {"command": run.get("command"), "parameters": run.get("parameters")}
 
 

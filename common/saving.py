@@ -43,14 +43,21 @@ def load_for_use(path, how_to_train, *companions):
         ) from None
 
 
+def run_record(run_dir):
+    """The record (run.json) of the run that wrote `run_dir`, or {} when there is none, it is damaged, or it is
+    not a JSON object: callers read what it tells and fall back on their own."""
+    try:
+        record = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # no record, or a damaged one
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def retrain_command(run_dir, usual):
     """The command recorded in `run_dir`/run.json by the run that saved the files there (e.g. "python
     examples/reuters/train.py --tf-idf"), else `usual`: what to run again when one of those files is damaged.
     (Only for damaged files: a missing one may be missing because the folder is another example's.)"""
-    try:
-        command = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8")).get("command")
-    except (OSError, ValueError, AttributeError):  # no record, a damaged one, or not a JSON object
-        return usual
+    command = run_record(run_dir).get("command")
     return command if isinstance(command, str) and command.strip() else usual
 
 

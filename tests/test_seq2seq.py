@@ -428,3 +428,5 @@ def test_decoding_benchmark_measures_and_records(trained, tmp_path):
     assert set(record) >= {"greedy_words_per_second", "beam_2_words_per_second"}  # the width asked
     run = json.loads((output_dir / "run.json").read_text())
     assert record["model"] == {"command": run["command"], "parameters": run["parameters"]}  # which model was timed
+    (tmp_path / "run.json").write_text('{"command": ')  # damaged: the timings keep the folder's name instead
+    assert benchmark.timed_model(tmp_path) == {"folder": str(tmp_path)}
