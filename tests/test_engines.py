@@ -220,6 +220,25 @@ def test_a_convolution_reads_the_window_before_the_recurrent_layers(tmp_path):
     assert "convolve" not in [layer.name for layer in model_module.build_model(30, 9, units=4, conv_filters=0).layers]
 
 
+def test_sensor_offsets_shift_whole_windows_in_training_only(tmp_path):
+    """--sensor-noise: in training each window's sensors move by one amount each, the same at every cycle and
+    different between windows and sensors; at inference the layer passes the window through; the model saves,
+    loads and answers the same with it."""
+    noise = model_module.SensorOffsetNoise(0.5, seed=0)
+    windows = np.zeros((64, 30, 3), dtype="float32")
+    shifted = keras.ops.convert_to_numpy(noise(windows, training=True))
+    np.testing.assert_allclose(shifted, np.repeat(shifted[:, :1], 30, axis=1))  # one offset per window and sensor
+    offsets = shifted[:, 0]
+    assert len(np.unique(offsets)) == offsets.size and 0.35 < offsets.std() < 0.65
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(noise(windows + 1, training=False)), windows + 1)
+    model = model_module.build_model(30, 3, units=4, num_layers=1, sensor_noise=0.1, seed=3)
+    assert model.get_layer("sensor_offsets").stddev == 0.1
+    model.save(tmp_path / "m.keras")
+    reading = np.random.default_rng(0).random((2, 30, 3)).astype("float32")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(reading), model(reading), rtol=1e-6)
+    assert "sensor_offsets" not in [layer.name for layer in model_module.build_model(30, 3, units=4).layers]
+
+
 def test_quick_run_learns_and_writes_its_artifacts(trained):
     record, output_dir = trained
     for name in (
@@ -244,10 +263,12 @@ def test_same_seed_same_numbers(data_dir, tmp_path):
     assert first["rmse"] == second["rmse"] and first["phm08_score"] == second["phm08_score"]
 
 
-def test_a_model_with_the_engine_baseline_and_a_longer_window_answers_in_a_new_process(data_dir, tmp_path):
+def test_a_model_with_the_engine_baseline_a_longer_window_and_noise_answers_in_a_new_process(data_dir, tmp_path):
     """--engine-baseline doubles the inputs and --window 45 is longer than some test engines (40 cycles and up):
-    both reach preprocessing.json, and predict.py reads an engine the way training did."""
-    options = ["--quick", "--epochs", "2", "--engine-baseline", "10", "--window", "45", "--data-dir", str(data_dir)]
+    both reach preprocessing.json, and predict.py reads an engine the way training did; a model trained with
+    --sensor-noise (a layer of this example's own) loads there."""
+    options = ["--quick", "--epochs", "2", "--engine-baseline", "10", "--window", "45", "--sensor-noise", "0.05"]
+    options += ["--data-dir", str(data_dir)]
     record = train.main([*options, "--output-dir", str(tmp_path / "out")])
     assert np.isfinite(record["metrics"]["rmse"])
     saved = json.loads((tmp_path / "out" / "preprocessing.json").read_text())

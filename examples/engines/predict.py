@@ -32,6 +32,7 @@ from common.saving import load_for_use, read_sidecar
 from common.training import default_output_dir
 
 from cmapss import PREPROCESSING_FILE, Scaler, describe_excess, engine_features, engines, parse_cycles, windows
+from model import SensorOffsetNoise  # noqa: F401  (registered for loading a model trained with --sensor-noise)
 
 HOW_TO_TRAIN = "make example-engines"
 SAVED_KEYS = ("columns", "low", "high", "smoothing", "window", "rul_cap", "training_range")

@@ -87,6 +87,14 @@ def parse_args(argv=None):
         help="a convolution over --conv-kernel cycles before the recurrent layers, with this many filters (0: none)",
     )
     model.add_argument("--conv-kernel", type=cli.positive_int, default=5, help="cycles each convolution output sees")
+    model.add_argument(
+        "--sensor-noise",
+        type=cli.non_negative_float,
+        default=0.0,
+        metavar="STD",
+        help="in training, shift each window's scaled sensors by one random amount each (normal, this standard "
+        "deviation; engines start at different levels of wear); 0: none",
+    )
     cli.add_training_args(
         parser,
         epochs=60,
@@ -227,6 +235,8 @@ def build(args, features):
         weight_averaging=args.weight_averaging,
         conv_filters=args.conv_filters,
         conv_kernel=args.conv_kernel,
+        sensor_noise=args.sensor_noise,
+        seed=args.seed,
     )
 
 
