@@ -56,7 +56,12 @@ TASKS = {
         seeds=(42, 1),
     ),
     "tagging-pos": Task("tagging", ["--task", "pos", "--epochs", "4"], "4 epochs (default 10)"),
-    "engines": Task("engines", [], "the default run (early stopping)"),
+    # Pinned to the recipe measured here: the example's default reads both ways with sensor noise since #35.
+    "engines": Task(
+        "engines",
+        ["--no-bidirectional", "--sensor-noise", "0"],
+        "one direction, no sensor noise (the default run before #35), early stopping",
+    ),
     "sine": Task("sine", ["--epochs", "10"], "10 epochs (default 40)"),
 }
 
