@@ -12,8 +12,9 @@ class SensorOffsetNoise(keras.layers.Layer):
     (normal, `stddev`, in scaled units); at inference the identity.
 
     NASA's engines start from different, unknown levels of wear and manufacture, so where a sensor sits says
-    less about an engine's wear than its curve does. Shifting whole windows (not single cycles, whose noise the
-    smoothing and the GRU already average away) makes a level the model leaned on unreliable in training.
+    less about an engine's wear than its curve does. Shifting whole windows makes a level the model leaned on
+    unreliable in training and leaves the curves as they were (noise drawn for every cycle instead drowns them:
+    measured in the README).
     """
 
     def __init__(self, stddev, seed=None, **kwargs):
