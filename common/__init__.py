@@ -10,6 +10,8 @@ here when a second example needs it.
     training.py    Run: seed, precision, strategy, output folder, resume, callbacks
                    (early stopping that survives a resume), run.json; adam; array_dataset (sine,
                    engines, weather, stocks); fit_arrays (engines, weather, stocks) .. every example
+    ensemble.py    members trained one after another from seeds SEED, SEED+1, ..., resumed inside
+                   the member interrupted, averaged into one model ................ reuters, engines
     quiet.py       start TensorFlow without its C++ start-up log lines ........ every script (first import)
     saving.py      load a saved model for use; check after training that it loads
                    and answers the same ......................... every example's train and predict

@@ -643,19 +643,20 @@ def array_dataset(inputs, targets, batch_size, shuffle, seed, whole_batches=Fals
     return dataset.batch(batch_size, drop_remainder=whole_batches).prefetch(tf.data.AUTOTUNE)
 
 
-def fit_arrays(model, data, args, run, **callback_options):
+def fit_arrays(model, data, args, run, folder=None, seed=None, **callback_options):
     """Train on data["train"] and validate on data["validation"] ((inputs, targets) arrays each), with the
-    run's callbacks: args.batch_size, args.epochs, args.patience, args.seed; `callback_options` go to
-    Run.callbacks (e.g. reduce_lr_patience). Returns the trained model to evaluate (see Run.local_model)."""
-    whole = args.distribute == "data-parallel"
+    run's callbacks: args.batch_size, args.epochs, args.patience, and the data order of `seed` (default
+    args.seed); `folder` (an ensemble member's) and `callback_options` go to Run.callbacks (e.g.
+    reduce_lr_patience). Returns the trained model to evaluate (see Run.local_model)."""
+    whole, seed = args.distribute == "data-parallel", args.seed if seed is None else seed
     model.fit(
-        array_dataset(*data["train"], args.batch_size, True, args.seed, whole),
-        validation_data=array_dataset(*data["validation"], args.batch_size, False, args.seed, whole),
+        array_dataset(*data["train"], args.batch_size, True, seed, whole),
+        validation_data=array_dataset(*data["validation"], args.batch_size, False, seed, whole),
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles itself every epoch
-        callbacks=run.callbacks(patience=args.patience, **callback_options),
+        callbacks=run.callbacks(patience=args.patience, folder=folder, **callback_options),
     )
-    return run.local_model(model)
+    return run.local_model(model, f"{folder}/model.keras" if folder else "model.keras")
 
 
 def adam(learning_rate, clipnorm=None, weight_averaging=0.0):

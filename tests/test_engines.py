@@ -280,6 +280,25 @@ def test_a_model_with_the_engine_baseline_a_longer_window_and_noise_answers_in_a
     assert answer.returncode == 0 and "engine 3\tcycle 60\tremaining useful life" in answer.stdout, answer.stderr
 
 
+def test_an_ensemble_is_its_members_average_and_answers_in_a_new_process(data_dir, tmp_path):
+    """--members 2: member 1 is the single network of the same seed, member 2 another (seed + 1); the saved model
+    is their average, and predict.py loads it in a new process."""
+    options = ["--quick", "--epochs", "2", "--data-dir", str(data_dir)]
+    train.main([*options, "--output-dir", str(tmp_path / "single")])
+    record = train.main([*options, "--members", "2", "--output-dir", str(tmp_path / "out")])
+    assert [member["epochs_run"] for member in record["members"]] == [2, 2]
+    first, second = (keras.models.load_model(tmp_path / "out" / f"member-{i}" / "model.keras") for i in (1, 2))
+    alone = keras.models.load_model(tmp_path / "single" / "model.keras")
+    for ours, its in zip(first.get_weights(), alone.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, its)
+    assert not np.allclose(first.get_weights()[0], second.get_weights()[0])
+    windows = np.random.default_rng(0).uniform(size=(4, *first.input_shape[1:])).astype("float32")
+    averaged = keras.models.load_model(tmp_path / "out" / "model.keras")
+    np.testing.assert_allclose(averaged(windows), (first(windows) + second(windows)) / 2, rtol=1e-5, atol=1e-4)
+    answer = predict(tmp_path / "out", data_dir / "cmapss" / "test_FD001.txt")
+    assert answer.returncode == 0 and len(answer.stdout.splitlines()) == 20, answer.stderr
+
+
 def predict(output_dir, *files):
     return run_predict(PREDICT, output_dir, *files)
 

@@ -7,7 +7,6 @@ import keras
 import numpy as np
 import pytest
 from conftest import REPO_ROOT, load_example, run_predict
-from test_training import InterruptAt, RecordEpochs, tiny_data, tiny_model, tiny_run
 
 from common import reuters as corpus  # noqa: E402
 from common.data import DataNotFoundError
@@ -366,60 +365,6 @@ def test_the_tf_idf_member_gives_scikit_learns_probabilities():
     features = tf_idf_matrix(sequences, inverse_document_frequency(sequences, vectorizer.vocabulary_size()))
     theirs = train.fit_quietly(train.logistic_regression(), features, labels).predict_proba(features)
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
-
-
-def test_average_models_is_the_mean_of_its_members_and_reloads(tmp_path):
-    keras.utils.set_random_seed(0)
-    members = [model_module.build_model(30, 4, embedding_dim=16, units=3, name=f"m{index}") for index in range(3)]
-    averaged = ensemble.average_models(members)
-    tokens = np.array([[5, 6, 7, 0, 0], [9, 0, 0, 0, 0]])
-    expected = np.mean([member(tokens) for member in members], axis=0)
-    np.testing.assert_allclose(averaged(tokens), expected, rtol=1e-6)
-    averaged.save(tmp_path / "e.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "e.keras")(tokens), expected, rtol=1e-6)
-    assert ensemble.average_models(members[:1]) is members[0]
-    with pytest.raises(ValueError, match="at least one"):
-        ensemble.average_models([])
-
-
-def test_ensemble_resumes_inside_the_member_it_was_training(tmp_path, capsys):
-    """Ctrl-C in member 2 of 3: member 1 is loaded, member 2 goes on, member 3 starts; one run.json."""
-    x, y = tiny_data()
-    trained = {}
-
-    def fit_member(run, interrupt_in=None):
-        def fit_one(model, folder):
-            recorder = RecordEpochs()
-            extra = [InterruptAt(2)] if folder == interrupt_in else []
-            callbacks = [*run.callbacks(patience=50, folder=folder), recorder, *extra]
-            model.fit(x, y, validation_split=0.25, epochs=4, verbose=0, callbacks=callbacks)
-            trained[folder] = recorder.epochs
-
-        return fit_one
-
-    run = tiny_run(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        ensemble.train_ensemble(run, 3, lambda index: tiny_model(), fit_member(run, interrupt_in="member-2"))
-    assert (tmp_path / "member-1" / "model.keras").exists() and (tmp_path / "backup" / "member-2").exists()
-    first_weights = keras.models.load_model(tmp_path / "member-1" / "model.keras").get_weights()
-
-    trained.clear()
-    resumed = tiny_run(tmp_path)
-    models = ensemble.train_ensemble(resumed, 3, lambda index: tiny_model(), fit_member(resumed))
-    assert trained == {"member-2": [2, 3], "member-3": [0, 1, 2, 3]}  # member 1 was not trained again
-    assert "member-1: trained before the interruption" in capsys.readouterr().out
-    for loaded, saved in zip(models[0].get_weights(), first_weights, strict=True):
-        np.testing.assert_array_equal(loaded, saved)
-    assert not np.allclose(models[1].get_weights()[0], models[2].get_weights()[0])  # seeds differ
-
-    record = resumed.finish({"mse": 0.5}, extra={"members": ensemble.member_histories(resumed, 3)})
-    assert [member["epochs_run"] for member in record["members"]] == [4, 4, 4]
-    assert not (tmp_path / "backup").exists()
-    assert (tmp_path / "member-3" / "history.png").exists()
-
-    new_run = tiny_run(tmp_path)  # a new run starts without the old members
-    ensemble.train_ensemble(new_run, 1, lambda index: tiny_model(), fit_member(new_run))
-    assert [folder.name for folder in tmp_path.glob("member-*")] == ["member-1"]
 
 
 # --- multi-label decisions and scores (scores.py) ---

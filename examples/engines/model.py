@@ -51,6 +51,7 @@ def build_model(
     conv_kernel=5,
     sensor_noise=0.0,
     seed=None,
+    name=None,
 ):
     """(batch, window, features) scaled sensors -> (batch, 1) remaining useful life in cycles; compiled.
 
@@ -60,7 +61,7 @@ def build_model(
     returns its final state: (batch, units), or 2 x units read both ways) -> Dense(units, relu) -> one output, a
     fraction of `rul_cap` -> times `rul_cap`.
     Loss: mean squared error in cycles. With `weight_averaging` (a momentum; 0: off), validation and checkpoints
-    use a moving average of the weights.
+    use a moving average of the weights. `name`: the model's (an ensemble's members need their own).
     """
     inputs = keras.Input((window, features), name="cycles")
     x = inputs
@@ -81,7 +82,7 @@ def build_model(
     x = keras.layers.Dropout(dropout)(x)
     # The head predicts a fraction of the cap (values near 1, as the initial weights suit); the model says cycles.
     rul = keras.layers.Rescaling(rul_cap, dtype="float32", name="in_cycles")(output_head(x, "regression", 1))
-    model = keras.Model(inputs, rul, name=f"rul_{cell}")
+    model = keras.Model(inputs, rul, name=name or f"rul_{cell}")
     model.compile(
         optimizer=adam(learning_rate, clipnorm, weight_averaging),
         loss="mse",

@@ -24,6 +24,7 @@ from sklearn.linear_model import Ridge
 
 from common import cli
 from common.data import resolve_data_dir
+from common.ensemble import average_models, member_histories, member_seed, train_ensemble
 from common.plots import plt, save_figure
 from common.saving import check_round_trip
 from common.training import Run, fit_arrays
@@ -97,7 +98,7 @@ def parse_args(argv=None):
         help="in training, shift each window's scaled sensors by one random amount each (normal, this standard "
         "deviation; engines start at different levels of wear); 0: none",
     )
-    cli.add_training_args(
+    training = cli.add_training_args(
         parser,
         epochs=60,
         batch_size=256,
@@ -106,6 +107,13 @@ def parse_args(argv=None):
         clipnorm=1.0,
         weight_averaging=0.99,
         data_parallel=True,
+    )
+    training.add_argument(
+        "--members",
+        type=cli.positive_int,
+        default=1,
+        help="train N networks from seeds SEED, SEED+1, ... on the same engines, one after another, and average "
+        "their answers (an ensemble; member-N/ holds each one's history and checkpoint; 1 = a single network)",
     )
     return cli.parse(parser, argv, EXAMPLE, quick={"units": 16, "layers": 1, "epochs": 3, "validation_engines": 5})
 
@@ -226,7 +234,7 @@ def load_data(args):
     return data, scaler, preprocessing, chosen, (longest, train_engines[longest])
 
 
-def build(args, features):
+def build(args, features, seed, name=None):
     return build_model(
         args.window,
         features,
@@ -238,12 +246,39 @@ def build(args, features):
         conv_filters=args.conv_filters,
         conv_kernel=args.conv_kernel,
         sensor_noise=args.sensor_noise,
-        seed=args.seed,
+        seed=seed,
+        name=name,
     )
 
 
-def train(model, data, args, run):
-    return fit_arrays(model, data, args, run, reduce_lr_patience=4, averaged_weights=bool(args.weight_averaging))
+def train(data, args, run):
+    """The trained network, or with --members N the average of N networks, each trained from its own seed (its
+    weights, data order and sensor shifts) on the same engines; the result is saved as OUTPUT_DIR/model.keras."""
+    features = data["train"][0].shape[-1]
+
+    def build_member(index):
+        name = f"rul_{args.cell}_{index}" if args.members > 1 else None
+        model = build(args, features, member_seed(args.seed, index), name)
+        if index == 1:
+            model.summary()
+        return model
+
+    def fit_member(model, folder=None, seed=args.seed):
+        averaged = bool(args.weight_averaging)
+        return fit_arrays(model, data, args, run, folder, seed, reduce_lr_patience=4, averaged_weights=averaged)
+
+    if args.members == 1:  # the single network: its checkpoint is OUTPUT_DIR/model.keras itself
+        with run.scope():
+            model = build_member(1)
+        return fit_member(model)
+    model = average_models(train_ensemble(run, args.members, build_member, fit_member), name="engines_ensemble")
+    model.save(run.output_dir / "model.keras")
+    return model
+
+
+def network_name(args):
+    averaged = f", {args.members} averaged" if args.members > 1 else ""
+    return f"{args.cell} ({args.layers} layers{averaged})"
 
 
 def test(model, data, args, run):
@@ -258,7 +293,7 @@ def test(model, data, args, run):
     ridge_predicted = ridge.predict(x_test.reshape(len(x_test), -1))
     ridge_seconds = time.perf_counter() - started
     predictions = {
-        f"{args.cell} ({args.layers} layers)": answers[:, 0],
+        network_name(args): answers[:, 0],
         "ridge on the window": ridge_predicted,
         "constant mean": np.full(len(true_rul), y_train.mean()),
     }
@@ -301,7 +336,8 @@ def report(tested, rnn_seconds, baseline_seconds, chosen, args, run):
         **{f"mean_{key}": value for key, value in mean_scores.items()},
         "rnn_wall_time_s": round(rnn_seconds, 1),
     }
-    return run.finish(metrics, results, extra={"data": chosen})
+    members = {"members": member_histories(run, args.members)} if args.members > 1 else {}
+    return run.finish(metrics, results, extra={"data": chosen, **members})
 
 
 def main(argv=None):
@@ -309,10 +345,7 @@ def main(argv=None):
     run = Run(EXAMPLE, vars(args), **cli.run_settings(args), argv=argv)
     data, scaler, preprocessing, chosen, (unit, life) = load_data(args)
     (run.output_dir / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=1))  # for predict.py
-    with run.scope():
-        model = build(args, data["train"][0].shape[-1])
-    model.summary()
-    model = train(model, data, args, run)
+    model = train(data, args, run)
     tested, *seconds = test(model, data, args, run)
     (predicted, _), (ridge_predicted, _), _ = tested.values()
     plot_test_engines(predicted, data["test"][1], ridge_predicted, run.output_dir / "test_engines.png")

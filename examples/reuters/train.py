@@ -34,6 +34,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 from common import cli
 from common.data import resolve_data_dir
+from common.ensemble import average_models, member_histories, train_ensemble
 from common.plots import plot_score_by_frequency
 from common.pretrained import (
     adopt_language_model,
@@ -55,7 +56,7 @@ from common.text import (
 )
 from common.training import Run
 
-from ensemble import average_models, base_rate_biases, member_histories, rare_topic_weights, train_ensemble
+from ensemble import base_rate_biases, rare_topic_weights
 from model import build_model, logistic_regression_model
 from scores import choose_threshold, multilabel_decisions, multilabel_scores
 
@@ -313,7 +314,7 @@ def train_members(args, run, vectorizer, train, train_ds, val_ds, encoder=None):
             model.summary()
         return model
 
-    def fit(model, folder):
+    def fit(model, folder, _seed):  # every member reads the stories in the order of the run's seed
         model.fit(
             train_ds,
             validation_data=val_ds,
