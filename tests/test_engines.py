@@ -299,6 +299,15 @@ def test_an_ensemble_is_its_members_average_and_answers_in_a_new_process(data_di
     assert answer.returncode == 0 and len(answer.stdout.splitlines()) == 20, answer.stderr
 
 
+def test_an_ensemble_is_refused_across_processes():
+    """Data-parallel training in several processes hands each process its copy after training (Run.local_model),
+    which leaves the next member without the distribution: one line instead."""
+    args = train.parse_args(["--quick", "--members", "2"])
+    several = type("Run", (), {"processes": 2})()
+    with pytest.raises(SystemExit, match="--members trains in one process"):
+        train.train({"train": (np.zeros((1, 30, 6)), np.zeros(1))}, args, several)
+
+
 def predict(output_dir, *files):
     return run_predict(PREDICT, output_dir, *files)
 
