@@ -81,6 +81,7 @@ def train_ensemble(run, count, build, fit):
             model = build(index)
         trained = fit(model, folder, seed)  # None: `model` itself was trained
         models.append(model if trained is None else trained)
+    run.parameters = sum(model.count_params() for model in models)  # run.json counts every member's weights
     return models
 
 

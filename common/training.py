@@ -381,6 +381,7 @@ class Run:
         self.monitor, self.mode = monitor, mode
         self.argv = list(sys.argv[1:] if argv is None else argv)
         self.timer = None  # the EpochTimer of the last callbacks() call
+        self.parameters = None  # weights of the saved model, when the last timer's model is not all of it
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.seconds_before, self.epochs_finished, self.finished = 0.0, 0, False  # (resumed: set from the backup)
@@ -610,7 +611,7 @@ class Run:
             "device": self.device,
             "versions": library_versions(),
             **epochs,
-            "parameters": self.timer.parameters if self.timer else None,
+            "parameters": self.parameters or (self.timer.parameters if self.timer else None),
             "metrics": metrics,
             "results": list(results),
             **(extra or {}),

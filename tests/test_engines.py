@@ -295,6 +295,7 @@ def test_an_ensemble_is_its_members_average_and_answers_in_a_new_process(data_di
     windows = np.random.default_rng(0).uniform(size=(4, *first.input_shape[1:])).astype("float32")
     averaged = keras.models.load_model(tmp_path / "out" / "model.keras")
     np.testing.assert_allclose(averaged(windows), (first(windows) + second(windows)) / 2, rtol=1e-5, atol=1e-4)
+    assert record["parameters"] == averaged.count_params() == first.count_params() + second.count_params()
     answer = predict(tmp_path / "out", data_dir / "cmapss" / "test_FD001.txt")
     assert answer.returncode == 0 and len(answer.stdout.splitlines()) == 20, answer.stderr
 
