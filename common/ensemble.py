@@ -61,8 +61,11 @@ def train_ensemble(run, count, build, fit):
     Run.local_model's). Each member has its own folder (member-1/, ...) for
     history, best checkpoint and backup, so an interrupted run resumes inside
     the member it was training and loads the members it had finished instead
-    of training them again.
+    of training them again. Several members in several data-parallel
+    processes are refused (one line).
     """
+    if count > 1 and run.processes > 1:  # Run.local_model gives each process its copy and ends the distribution
+        raise SystemExit("error: --members trains in one process; with several processes train one network per run")
     if not run.resumed:  # a new run: the previous run's members are not ours
         for folder in run.output_dir.glob(MEMBER_DIR.format("*")):
             shutil.rmtree(folder)

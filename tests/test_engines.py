@@ -302,7 +302,7 @@ def test_an_ensemble_is_its_members_average_and_answers_in_a_new_process(data_di
 
 def test_an_ensemble_is_refused_across_processes():
     """Data-parallel training in several processes hands each process its copy after training (Run.local_model),
-    which leaves the next member without the distribution: one line instead."""
+    which leaves the next member without the distribution: one line instead (common.ensemble.train_ensemble)."""
     args = train.parse_args(["--quick", "--members", "2"])
     several = type("Run", (), {"processes": 2})()
     with pytest.raises(SystemExit, match="--members trains in one process"):

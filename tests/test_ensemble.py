@@ -49,7 +49,8 @@ def test_ensemble_resumes_inside_the_member_it_was_training(tmp_path, capsys):
     assert (tmp_path / "member-1" / "model.keras").exists() and (tmp_path / "backup" / "member-2").exists()
     first_weights = keras.models.load_model(tmp_path / "member-1" / "model.keras").get_weights()
 
-    trained.clear(), seeds.clear()
+    trained.clear()
+    seeds.clear()
     resumed = tiny_run(tmp_path)
     models = train_ensemble(resumed, 3, lambda index: tiny_model(), fit_member(resumed))
     assert trained == {"member-2": [2, 3], "member-3": [0, 1, 2, 3]}  # member 1 was not trained again

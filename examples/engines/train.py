@@ -267,8 +267,6 @@ def train(data, args, run):
         averaged = bool(args.weight_averaging)
         return fit_arrays(model, data, args, run, folder, seed, reduce_lr_patience=4, averaged_weights=averaged)
 
-    if args.members > 1 and run.processes > 1:  # each process's copy is read back after training (local_model)
-        raise SystemExit("error: --members trains in one process; with several processes train one network per run")
     if args.members == 1:  # the single network: its checkpoint is OUTPUT_DIR/model.keras itself
         with run.scope():
             model = build_member(1)
