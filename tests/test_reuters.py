@@ -332,6 +332,7 @@ def test_the_tf_idf_member_is_the_baseline_in_keras_and_the_model_predicts_in_a_
     model = keras.models.load_model(tmp_path / "out" / "model.keras")
     member = model.get_layer("tf_idf_logistic_regression")  # scikit-learn's model, as Keras layers
     assert not member.get_layer("tf_idf").trainable_weights and np.abs(member.get_layer("output").kernel).max() > 1
+    assert record["parameters"] == model.count_params() > member.count_params()  # run.json counts both halves
     # The RNNs read the first 80 tokens (--quick), the TF-IDF member the whole story: oil words after 100 filler
     # words still raise crude.
     end_to_end = keras.models.load_model(tmp_path / "out" / "end_to_end.keras")

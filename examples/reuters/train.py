@@ -458,6 +458,7 @@ def main(argv=None):
         tf_idf_member = fit_tf_idf_member(vectorizer, train)
         tf_idf_predictions = predict_members([tf_idf_member], vectorizer, val, test, WHOLE_STORY)[0]
         model = with_tf_idf_member(model, tf_idf_member, args.max_length)
+        run.parameters = model.count_params()  # the saved model's weights: the RNN members' and the linear half's
     member_scores, (threshold, scores, per_topic), rnn_alone = score(
         predictions, val, test, topics, args, tf_idf_predictions
     )
