@@ -623,14 +623,16 @@ class Run:
         return record
 
     def plot_history(self, folder, title):
-        """Plot `folder`'s history.csv (all resumed parts of one training); return its epochs_run and best_epoch."""
+        """Plot `folder`'s history.csv (all resumed parts of one training); return its epochs_run and best_epoch
+        (both None without a history: an ensemble's training is in its members' folders)."""
         from common.plots import plot_history
 
         history = read_history(Path(folder) / HISTORY_FILE)
         index, _ = best_epoch(history, self.monitor, self.mode)
         if history:
             plot_history(history, Path(folder) / "history.png", title=title)
-        return {"epochs_run": len(next(iter(history.values()), [])), "best_epoch": None if index is None else index + 1}
+        epochs = len(next(iter(history.values()), [])) or None
+        return {"epochs_run": epochs, "best_epoch": None if index is None else index + 1}
 
 
 def array_dataset(inputs, targets, batch_size, shuffle, seed, whole_batches=False):

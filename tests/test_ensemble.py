@@ -62,6 +62,7 @@ def test_ensemble_resumes_inside_the_member_it_was_training(tmp_path, capsys):
 
     record = resumed.finish({"mse": 0.5}, extra={"members": member_histories(resumed, 3)})
     assert [member["epochs_run"] for member in record["members"]] == [4, 4, 4]
+    assert record["epochs_run"] is record["best_epoch"] is None  # the run itself trained nothing outside them
     assert record["parameters"] == 3 * tiny_model().count_params()  # every member's weights, not the last one's
     assert not (tmp_path / "backup").exists()
     assert (tmp_path / "member-3" / "history.png").exists()
